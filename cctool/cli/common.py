@@ -1,0 +1,86 @@
+"""What every command group shares: the global options, opening the store, and printing results."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..store import Store, default_actor, default_db_path, open_store
+
+
+@dataclass
+class Options:
+    db: Path | None = None
+    json: bool = False
+    quiet: bool = False
+    actor: str | None = None
+
+
+def options(ctx: typer.Context) -> Options:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Options):
+        root.obj = Options()
+    return root.obj
+
+
+def command_name(ctx: typer.Context) -> str:
+    return ctx.command_path.removeprefix(ctx.find_root().info_name or "cctool").strip() or "cctool"
+
+
+@contextmanager
+def store(ctx: typer.Context, *, migrate: bool = True) -> Iterator[Store]:
+    """Open the database named by --db / $CCTOOL_DB / ./cctool.db for the duration of a command."""
+    opts = options(ctx)
+    opened = open_store(
+        opts.db or default_db_path(),
+        actor=opts.actor or default_actor(),
+        command=command_name(ctx),
+        migrate=migrate,
+    )
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+
+def emit(ctx: typer.Context, document: Any, human: Callable[[Console], None] | None = None) -> None:
+    """With --json: exactly one JSON document on stdout. Otherwise the human rendering (unless --quiet)."""
+    opts = options(ctx)
+    if opts.json:
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    if opts.quiet:
+        return
+    if human is not None:
+        human(stdout)
+    else:
+        stdout.print_json(json.dumps(document, ensure_ascii=False, default=str))
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
+    grid = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*["" if v is None else str(v) for v in row])
+    return grid
+
+
+def note(ctx: typer.Context, message: str) -> None:
+    """A progress or informational line on stderr (silent under --quiet or --json)."""
+    opts = options(ctx)
+    if not opts.quiet and not opts.json:
+        stderr.print(message, highlight=False)

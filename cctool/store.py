@@ -1,0 +1,197 @@
+"""Opening the database: WAL, foreign keys, busy timeout, migrations, write transactions and the audit row.
+
+Every change goes through `Store.write()`, a `BEGIN IMMEDIATE` transaction (so overlapping cron runs queue
+on the busy timeout instead of failing half-way) and `Store.audit()`, which appends the audit row inside
+that same transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from . import audit
+from .errors import UserError
+from .resources import data_dir
+from .timeutil import to_iso, utcnow
+
+BUSY_TIMEOUT_S = float(os.environ.get("CCTOOL_BUSY_TIMEOUT", "60"))
+MIGRATION_SET = "cctool"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+$")
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("CCTOOL_DB") or "cctool.db")
+
+
+def default_actor() -> str:
+    actor = os.environ.get("CCTOOL_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def migration_files() -> list[Path]:
+    files = sorted(p for p in data_dir("migrations").glob("*.sql") if _MIGRATION_NAME.match(p.stem))
+    return files
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a script into statements (executescript would COMMIT the migration's transaction)."""
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer
+            buffer = ""
+    if buffer.strip() and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in buffer.splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {buffer[:80]!r}")
+
+
+def _migrations() -> Migrations:
+    migrations = Migrations(MIGRATION_SET)
+    for path in migration_files():
+        sql = path.read_text(encoding="utf-8")
+
+        def run(db: sqlite_utils.Database, sql: str = sql) -> None:
+            for statement in _statements(sql):
+                db.conn.execute(statement)
+
+        migrations(name=path.stem)(run)
+    return migrations
+
+
+def schema_version(names: list[str]) -> int:
+    return max((int(n[:4]) for n in names if _MIGRATION_NAME.match(n)), default=0)
+
+
+@dataclass
+class Store:
+    """One open database, the actor and the command on whose behalf it changes."""
+
+    path: Path
+    db: sqlite_utils.Database
+    actor: str = field(default_factory=default_actor)
+    command: str = "python"
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE); nested calls become savepoints."""
+        conn = self.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def audit(self, entity: str, entity_id: str | int | None, action: str, payload: Any = None) -> dict:
+        """Append the audit row for a change; must be called inside `write()`."""
+        if not self.conn.in_transaction:
+            raise RuntimeError("audit() outside a write transaction")
+        return audit.append(
+            self.conn,
+            ts=to_iso(utcnow()),
+            actor=self.actor,
+            command=self.command,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            payload=payload if payload is not None else {},
+        )
+
+    def status(self) -> dict[str, Any]:
+        migrations = _migrations()
+        applied = [m.name for m in migrations.applied(self.db)]
+        pending = [m.name for m in migrations.pending(self.db)]
+        return {"schema_version": schema_version(applied), "applied": applied, "pending": pending}
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations (serialised against other processes); return what was applied."""
+        migrations = _migrations()
+        known = {p.stem for p in migration_files()}
+        with self.write():
+            applied = [m.name for m in migrations.applied(self.db)]
+            unknown = [n for n in applied if n not in known]
+            if unknown:
+                raise UserError(
+                    f"database {self.path} has schema version {schema_version(applied)}, newer than this "
+                    f"cctool knows ({schema_version(sorted(known))}): upgrade cctool before using it"
+                )
+            pending = [m.name for m in migrations.pending(self.db)]
+            if pending:
+                migrations.apply(self.db)
+                self.audit("schema", None, "migrate", {"applied": pending})
+        return pending
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with our pragmas; creates the file with mode 0600 when it does not exist."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        if path.is_dir():
+            raise UserError(f"database {path} is a folder: give a file path with --db")
+        if not path.parent.exists():
+            raise UserError(f"database folder {path.parent} does not exist: create it or choose another --db")
+        if not path.exists():
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise UserError(f"{path} is not a cctool database ({exc}): point --db at another file") from None
+    return conn
+
+
+def open_store(
+    path: Path | str | None = None,
+    *,
+    actor: str | None = None,
+    command: str = "python",
+    migrate: bool = True,
+) -> Store:
+    """Open (creating if needed) and migrate the database at `path`."""
+    resolved = Path(path) if path is not None else default_db_path()
+    conn = connect(resolved)
+    store = Store(resolved, sqlite_utils.Database(conn), actor or default_actor(), command)
+    if migrate:
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
+    return store

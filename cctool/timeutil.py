@@ -1,0 +1,78 @@
+"""Times are stored in UTC as ISO-8601 text ('2026-11-23T14:05:00Z'); local time is computed when needed."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from .errors import UserError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_iso(moment: datetime) -> str:
+    """UTC ISO text with a Z, second precision (microseconds kept when present)."""
+    moment = moment.astimezone(UTC)
+    text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def parse_time(text: str, what: str = "time", tz: str | None = None) -> datetime:
+    """A user-given time: ISO date or date-time; naive values are in `tz` (default UTC)."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(
+            f"{what} {text!r} is not a time: use ISO format like 2026-11-23T09:30 or 2026-11-23"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone(tz) if tz else UTC)
+    return value.astimezone(UTC)
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{what} {text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    """'90s', '10m', '4h', '1d', '2w' or a number of seconds. Raises ValueError when malformed."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return timedelta(seconds=float(text))
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"bad duration {text!r}: use a number and a unit s, m, h, d or w (e.g. 10m)")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def is_zone(name: str) -> bool:
+    return name in _zones()
+
+
+_ZONES: set[str] | None = None
+
+
+def _zones() -> set[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = available_timezones()
+    return _ZONES
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(f"time zone {name!r} is not an IANA zone name (e.g. Europe/London)") from None
