@@ -1,0 +1,71 @@
+"""Phone numbers: E.164 everywhere, with type and the time zones the number maps to (phonenumbers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import PhoneNumberType, timezone
+
+from .errors import UserError
+
+_TYPE_NAMES = {
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE: "fixed",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_or_mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+    PhoneNumberType.UNKNOWN: "unknown",
+}
+_NO_ZONE = timezone.UNKNOWN_TIMEZONE
+
+
+@dataclass(frozen=True)
+class Number:
+    e164: str
+    region: str | None
+    number_type: str
+    zones: tuple[str, ...]
+
+
+class InvalidNumber(ValueError):
+    """The text is not a valid phone number; `reason` is `missing_phone` or `invalid_phone`."""
+
+    def __init__(self, reason: str, text: str):
+        super().__init__(f"{reason}: {text!r}")
+        self.reason = reason
+
+
+def normalize(text: str, region: str | None = None) -> Number:
+    """Parse, validate and describe a number given in any common format."""
+    raw = (text or "").strip()
+    if not raw:
+        raise InvalidNumber("missing_phone", raw)
+    try:
+        parsed = phonenumbers.parse(raw, (region or "").upper() or None)
+    except phonenumbers.NumberParseException:
+        raise InvalidNumber("invalid_phone", raw) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber("invalid_phone", raw)
+    zones = tuple(z for z in timezone.time_zones_for_number(parsed) if z != _NO_ZONE)
+    return Number(
+        e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+        region=phonenumbers.region_code_for_number(parsed),
+        number_type=_TYPE_NAMES.get(phonenumbers.number_type(parsed), "unknown"),
+        zones=zones,
+    )
+
+
+def e164(text: str, region: str | None = None) -> str:
+    """The E.164 form of a number a user typed on the command line, or a one-line UserError."""
+    try:
+        return normalize(text, region).e164
+    except InvalidNumber:
+        hint = "" if (text or "").strip().startswith("+") else " (use +country format or give --region)"
+        raise UserError(f"phone number {text!r} is not a valid number{hint}") from None
