@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from .. import __version__
 from ..errors import UserError
-from . import audit_cmd, db_cmd
+from . import audit_cmd, db_cmd, demo_cmd
 from .common import Options, options
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ def root(
 app.add_typer(db_cmd.app, name="db", help="Schema status.")
 app.add_typer(audit_cmd.app, name="audit", help="The hash-chained operations log.")
 app.command("init", help="Create or migrate the database.")(db_cmd.init)
+app.command("demo", help="Run an end-to-end demo on a fresh database.")(demo_cmd.demo)
 
 # Global options may stand anywhere on the line (`cctool contacts list --json`); they are hoisted to the front.
 _GLOBAL_FLAGS = {"--json", "--quiet", "-q"}
