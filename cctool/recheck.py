@@ -9,9 +9,10 @@ says so. For data cctool produced, the result must be empty.
 from __future__ import annotations
 
 import csv
-from bisect import bisect_left
+from array import array
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,42 +78,53 @@ def check_hours(row: dict[str, str], campaign: dict[str, str]) -> Iterator[dict[
             yield _violation("hours", row, f"{WEEKDAYS[local.weekday()]} in {name} is not a calling day")
 
 
-def check_caps(rows: list[dict[str, str]], campaign: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """Rows of one contact in one campaign, in time order."""
-    times = [_utc(r["started_at"]) for r in rows]
+class _ContactAttempts:
+    """One contact's attempts in one campaign, kept compact (a 1M-row export must stay in memory budget)."""
+
+    __slots__ = ("ids", "phone", "times", "zone")
+
+    def __init__(self, phone: str, zone: str):
+        self.phone, self.zone = phone, zone
+        self.times = array("d")
+        self.ids: list[str] = []
+
+
+def check_caps(
+    group: _ContactAttempts, campaign_name: str, campaign: dict[str, str]
+) -> Iterator[dict[str, Any]]:
+    """Per-day, rolling 24 h, total and minimum-gap caps over one contact's attempts."""
+    order = sorted(range(len(group.times)), key=group.times.__getitem__)
+    times = [group.times[i] for i in order]
     per_day = int(campaign["cap_per_day"]) if campaign.get("cap_per_day") else None
     per_24h = int(campaign["cap_24h"]) if campaign.get("cap_24h") else None
     total = int(campaign["cap_total"]) if campaign.get("cap_total") else None
     min_gap = float(campaign["min_gap_s"]) if campaign.get("min_gap_s") else None
-    zone = next((z for z in rows[0].get("zones", "").split(";") if z), "UTC")
+    zone = ZoneInfo(group.zone or "UTC")
     by_day: dict[date, int] = defaultdict(int)
-    for index, (row, moment) in enumerate(zip(rows, times)):
-        by_day[moment.astimezone(ZoneInfo(zone)).date()] += 1
-        day_count = by_day[moment.astimezone(ZoneInfo(zone)).date()]
-        if per_day is not None and day_count > per_day:
-            yield _violation("cap_day", row, f"attempt {day_count} on one local day, cap {per_day}")
-        in_24h = index + 1 - bisect_left(times, moment - timedelta(hours=24) + timedelta(microseconds=1))
+    for index, epoch in enumerate(times):
+        moment = datetime.fromtimestamp(epoch, UTC)
+        row = {"attempt_id": group.ids[order[index]], "campaign": campaign_name, "phone": group.phone}
+        row["started_at"] = moment.isoformat().replace("+00:00", "Z")
+        local_day = moment.astimezone(zone).date()
+        by_day[local_day] += 1
+        if per_day is not None and by_day[local_day] > per_day:
+            yield _violation("cap_day", row, f"attempt {by_day[local_day]} on one local day, cap {per_day}")
+        in_24h = index + 1 - bisect_right(times, epoch - 86400)
         if per_24h is not None and in_24h > per_24h:
             yield _violation("cap_24h", row, f"attempt {in_24h} within 24 hours, cap {per_24h}")
         if total is not None and index + 1 > total:
             yield _violation("cap_total", row, f"attempt {index + 1} in all, cap {total}")
-        if min_gap is not None and index > 0:
-            gap = (moment - times[index - 1]).total_seconds()
-            if gap < min_gap:
-                yield _violation(
-                    "min_gap", row, f"{gap:.0f} s after the previous attempt, minimum {min_gap:.0f} s"
-                )
+        if min_gap is not None and index > 0 and epoch - times[index - 1] < min_gap:
+            gap = epoch - times[index - 1]
+            yield _violation(
+                "min_gap", row, f"{gap:.0f} s after the previous attempt, minimum {min_gap:.0f} s"
+            )
 
 
-def abandonment_windows(rows: Iterable[dict[str, str]], window: str) -> list[dict[str, Any]]:
+def abandonment_windows(
+    abandoned: dict[date, int], live: dict[date, int], window: str
+) -> list[dict[str, Any]]:
     """Abandoned and live answers per window: each UTC day ('day'), or 30 days ending each day ('30d')."""
-    abandoned: dict[date, int] = defaultdict(int)
-    live: dict[date, int] = defaultdict(int)
-    for row in rows:
-        if row["outcome"] in LIVE_OUTCOMES:
-            day = _utc(row["started_at"]).date()
-            live[day] += 1
-            abandoned[day] += row["outcome"] == "abandoned"
     span = 1 if window == "day" else 30
     result = []
     for day in sorted(live):
@@ -144,8 +156,9 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
         history.sort()
 
     violations: list[dict[str, Any]] = []
-    by_contact: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
-    by_campaign: dict[str, list[dict[str, str]]] = defaultdict(list)
+    by_contact: dict[tuple[str, str], _ContactAttempts] = {}
+    abandoned: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    live: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for row in _read(folder, "attempts.csv"):
         campaign = campaigns.get((row["campaign"], row["campaign_version"]))
         if campaign is None:
@@ -165,20 +178,26 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
             before = [action for at, action in consents.get(ref, []) if at <= moment]
             if not before or before[-1] != "grant":
                 violations.append(_violation("no_consent", row, "no marketing consent in force at the time"))
-        by_contact[(row["campaign"], ref)].append(row)
-        by_campaign[row["campaign"]].append(row)
+        group = by_contact.get((row["campaign"], ref))
+        if group is None:
+            zone = next((z for z in row.get("zones", "").split(";") if z), "UTC")
+            group = by_contact[(row["campaign"], ref)] = _ContactAttempts(row.get("phone", ""), zone)
+        group.times.append(moment.timestamp())
+        group.ids.append(row["attempt_id"])
+        if row["outcome"] in LIVE_OUTCOMES:
+            live[row["campaign"]][moment.date()] += 1
+            abandoned[row["campaign"]][moment.date()] += row["outcome"] == "abandoned"
 
     latest: dict[str, dict[str, str]] = {}
     for (name, version), campaign in campaigns.items():
         if name not in latest or int(version) > int(latest[name]["version"]):
             latest[name] = campaign
-    for (name, _ref), rows in by_contact.items():
-        rows.sort(key=lambda r: _utc(r["started_at"]))
-        violations.extend(check_caps(rows, latest[name]))
-    for name, rows in by_campaign.items():
+    for (name, _ref), group in by_contact.items():
+        violations.extend(check_caps(group, name, latest[name]))
+    for name in live:
         campaign = latest[name]
         cap = float(campaign["abandon_cap"])
-        for window in abandonment_windows(rows, campaign["abandon_window"]):
+        for window in abandonment_windows(abandoned[name], live[name], campaign["abandon_window"]):
             if window["live"] and window["abandoned"] / window["live"] > cap:
                 rate = window["abandoned"] / window["live"]
                 violations.append(
