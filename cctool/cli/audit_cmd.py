@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 
-from .. import audit
-from ..timeutil import parse_time, to_iso
+from .. import audit, auditexport, manifest
+from ..errors import UserError
+from ..timeutil import parse_date, parse_time, to_iso
 from .common import emit, store, table
 
 app = typer.Typer(no_args_is_help=True)
@@ -15,8 +18,16 @@ CHAIN_BROKEN = 3
 
 
 @app.command("verify")
-def verify(ctx: typer.Context) -> None:
-    """Recompute the hash chain; exit 3 naming the first bad row."""
+def verify(
+    ctx: typer.Context,
+    export_dir: Path | None = typer.Option(
+        None, "--export", help="Re-check a received export folder instead."
+    ),
+) -> None:
+    """Recompute the hash chain (or an export folder's manifest); exit 3 naming the first bad row or file."""
+    if export_dir is not None:
+        verify_export(ctx, export_dir)
+        return
     with store(ctx) as opened:
         verdict = audit.verify(opened.conn)
 
@@ -48,3 +59,54 @@ def log(
         out.print(table("audit log", columns, [[r[c] for c in columns] for r in found]))
 
     emit(ctx, found, human)
+
+
+def verify_export(ctx: typer.Context, folder: Path) -> None:
+    if not folder.is_dir():
+        raise UserError(f"export folder {folder} does not exist: give the folder the export was written to")
+    problems = manifest.verify(folder)
+
+    def human(out: Console) -> None:
+        if not problems:
+            out.print(f"{folder}: every file matches manifest.json")
+
+    emit(ctx, {"folder": str(folder), "ok": not problems, "problems": problems}, human)
+    if problems:
+        typer.echo(f"cctool: export {folder} does not match its manifest: {problems[0]}", err=True)
+        raise typer.Exit(CHAIN_BROKEN)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    date_from: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD, UTC)."),
+    date_to: str = typer.Option(..., "--to", help="Last day, inclusive."),
+    out: Path = typer.Option(..., "--out", help="A new (or empty) folder for the export."),
+    campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign's attempts."),
+    formats: str = typer.Option(
+        "csv,json,html", "--format", help="Any of csv, json, html (csv is always written)."
+    ),
+    unmask: bool = typer.Option(False, "--unmask", help="Clear numbers and names; logged with your name."),
+) -> None:
+    """Write the auditor's package: tables, summary, report.html and a manifest of file hashes."""
+    request = auditexport.ExportRequest(
+        start=parse_date(date_from, "--from"),
+        end=parse_date(date_to, "--to"),
+        out=out,
+        campaign=campaign,
+        formats={f.strip() for f in formats.split(",") if f.strip()} | {"csv"},
+        unmask=unmask,
+    )
+    with store(ctx) as opened:
+        summary = auditexport.export(opened, request)
+
+    def human(console: Console) -> None:
+        counts = ", ".join(f"{k} {v}" for k, v in summary["counts"].items())
+        console.print(
+            f"exported {summary['from']}..{summary['to']} to {out} ({'masked' if summary['masked'] else 'UNMASKED'})"
+        )
+        console.print(counts)
+        verdict = "no violations" if not summary["violations"] else f"{len(summary['violations'])} VIOLATIONS"
+        console.print(f"independent re-check: {verdict}")
+
+    emit(ctx, {"out": str(out), **summary}, human)

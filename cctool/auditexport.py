@@ -1,0 +1,344 @@
+"""`cctool audit export`: the folder an auditor receives (see ../shared/COMPLIANCE.md).
+
+Rows are streamed from the database to the files (never all in memory), inside one read transaction so
+every file shows the same moment. Numbers and names are masked unless `unmask` is asked for, which is
+itself written to the audit log. Each number also gets a `phone_ref`, a keyed hash that links rows about
+one number within this export only. The independent re-check (`recheck.py`) then reads the CSV files
+back and its violations go into summary.json and report.html; manifest.json hashes every file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from . import __version__, audit, manifest, recheck
+from .errors import UserError
+from .masking import PhoneRef, mask_name, mask_phone
+from .store import Store
+from .timeutil import to_iso, utcnow
+
+FORMATS = {"csv", "json", "html"}
+_E164 = re.compile(r"\+\d{7,15}")
+
+
+@dataclass
+class ExportRequest:
+    start: date
+    end: date  # inclusive
+    out: Path
+    campaign: str | None = None
+    formats: set[str] = field(default_factory=lambda: {"csv", "json", "html"})
+    unmask: bool = False
+
+    @property
+    def since(self) -> str:
+        return to_iso(datetime.combine(self.start, time(0), UTC))
+
+    @property
+    def until(self) -> str:
+        return to_iso(datetime.combine(self.end + timedelta(days=1), time(0), UTC))
+
+
+class Sink:
+    """Writes one table as CSV (always: the checker and manifest rest on it) and optionally JSON Lines."""
+
+    def __init__(self, folder: Path, name: str, columns: list[str], jsonl: bool):
+        self.columns = columns
+        self.count = 0
+        self._csv_handle = (folder / f"{name}.csv").open("w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._csv_handle)
+        self._csv.writerow(columns)
+        self._json_handle = (folder / f"{name}.jsonl").open("w", encoding="utf-8") if jsonl else None
+
+    def write(self, values: Iterable[Any]) -> None:
+        row = ["" if v is None else v for v in values]
+        self._csv.writerow(row)
+        if self._json_handle is not None:
+            self._json_handle.write(json.dumps(dict(zip(self.columns, row)), ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        self._csv_handle.close()
+        if self._json_handle is not None:
+            self._json_handle.close()
+
+
+class Exporter:
+    """Holds the masking choices for one export and writes its tables."""
+
+    def __init__(self, store: Store, request: ExportRequest):
+        self.store, self.request = store, request
+        self.ref = PhoneRef(secrets.token_bytes(32))
+        self.counts: dict[str, int] = {}
+
+    def phone(self, e164: str | None) -> str:
+        return (e164 or "") if self.request.unmask else mask_phone(e164)
+
+    def name(self, name: str | None) -> str:
+        return (name or "") if self.request.unmask else mask_name(name)
+
+    def text(self, value: str | None) -> str:
+        """Free text (payloads, notes) with any E.164 number in it masked."""
+        if value is None or self.request.unmask:
+            return value or ""
+        return _E164.sub(lambda m: mask_phone(m.group(0)), value)
+
+    def table(self, name: str, columns: list[str], rows: Iterator[Iterable[Any]]) -> int:
+        sink = Sink(self.request.out, name, columns, "json" in self.request.formats)
+        try:
+            for row in rows:
+                sink.write(row)
+        finally:
+            sink.close()
+        self.counts[name] = sink.count
+        return sink.count
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> Iterator[sqlite_row]:
+        cursor = self.store.conn.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        for values in cursor:
+            yield dict(zip(names, values))
+
+
+sqlite_row = dict[str, Any]
+
+
+def _has_table(store: Store, name: str) -> bool:
+    return (
+        store.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()
+        is not None
+    )
+
+
+def prepare_folder(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"export folder {out} exists and is not empty: choose a new --out folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create export folder {out} ({exc.strerror}): choose another --out") from None
+    os.chmod(out, 0o700)
+
+
+# Sections: each writes one table from the database. ------------------------------------------------
+
+
+def consents(x: Exporter) -> None:
+    rows = x.query("SELECT * FROM consents WHERE given_at < ? ORDER BY given_at, id", [x.request.until])
+    x.table(
+        "consents",
+        ["phone", "phone_ref", "purpose", "action", "source", "evidence", "given_at", "recorded_at", "actor"],
+        (
+            [
+                x.phone(r["phone"]),
+                x.ref(r["phone"]),
+                r["purpose"],
+                r["action"],
+                r["source"],
+                r["evidence"],
+                r["given_at"],
+                r["recorded_at"],
+                r["actor"],
+            ]
+            for r in rows
+        ),
+    )
+
+
+def optouts(x: Exporter) -> None:
+    rows = x.query(
+        "SELECT * FROM optouts WHERE effective_at < ? ORDER BY effective_at, id", [x.request.until]
+    )
+
+    def latency(r: sqlite_row) -> float:
+        return (
+            datetime.fromisoformat(r["effective_at"].replace("Z", "+00:00"))
+            - datetime.fromisoformat(r["requested_at"].replace("Z", "+00:00"))
+        ).total_seconds()
+
+    x.table(
+        "optouts",
+        ["phone", "phone_ref", "channel", "source", "requested_at", "effective_at", "latency_s", "actor"],
+        (
+            [
+                x.phone(r["phone"]),
+                x.ref(r["phone"]),
+                r["channel"],
+                r["source"],
+                r["requested_at"],
+                r["effective_at"],
+                latency(r),
+                r["actor"],
+            ]
+            for r in rows
+        ),
+    )
+
+
+def dnc_internal(x: Exporter) -> None:
+    rows = x.query("SELECT * FROM dnc_internal WHERE added_at < ? ORDER BY added_at, id", [x.request.until])
+    x.table(
+        "dnc_internal",
+        ["phone", "phone_ref", "reason", "added_at", "added_by", "removed_at", "removed_by"],
+        (
+            [
+                x.phone(r["phone"]),
+                x.ref(r["phone"]),
+                r["reason"],
+                r["added_at"],
+                r["added_by"],
+                r["removed_at"],
+                r["removed_by"],
+            ]
+            for r in rows
+        ),
+    )
+
+
+def erasures(x: Exporter) -> None:
+    rows = x.query(
+        "SELECT * FROM suppressions WHERE created_at < ? ORDER BY created_at, id", [x.request.until]
+    )
+    kept = "suppression entry (number), attempt records and audit rows under legal hold"
+    x.table(
+        "erasures",
+        ["phone", "phone_ref", "reason", "erased_at", "actor", "kept"],
+        (
+            [x.phone(r["phone"]), x.ref(r["phone"]), r["reason"], r["created_at"], r["actor"], kept]
+            for r in rows
+        ),
+    )
+
+
+def operations(x: Exporter) -> None:
+    rows = audit.rows(x.store.conn, x.request.since)
+    x.table(
+        "operations",
+        [
+            "seq",
+            "ts",
+            "actor",
+            "command",
+            "entity",
+            "entity_id",
+            "action",
+            "payload",
+            "prev_hash",
+            "hash",
+            "payload_masked",
+        ],
+        (
+            [
+                r["seq"],
+                r["ts"],
+                r["actor"],
+                r["command"],
+                r["entity"],
+                x.text(r["entity_id"]),
+                r["action"],
+                x.text(r["payload"]),
+                r["prev_hash"],
+                r["hash"],
+                int(not x.request.unmask),
+            ]
+            for r in rows
+            if r["ts"] < x.request.until
+        ),
+    )
+
+
+BASE_SECTIONS: list[Callable[[Exporter], None]] = [consents, optouts, dnc_internal, erasures, operations]
+
+
+def _sections(store: Store) -> list[Callable[[Exporter], None]]:
+    """The sections this database can fill (later areas add theirs when their tables exist)."""
+    sections = list(BASE_SECTIONS)
+    for table_name, section in EXTRA_SECTIONS:
+        if _has_table(store, table_name):
+            sections.append(section)
+    return sections
+
+
+# (table that must exist, section) pairs registered by the campaign, dialer and ticket areas.
+EXTRA_SECTIONS: list[tuple[str, Callable[[Exporter], None]]] = []
+# Functions that add chart series and summary figures from the written files: (summary, charts, exporter).
+SUMMARISERS: list[Callable[[dict[str, Any], dict[str, Any], Exporter], None]] = []
+
+
+def export(store: Store, request: ExportRequest) -> dict[str, Any]:
+    """Write the auditor's folder; return its summary (also in summary.json)."""
+    unknown = request.formats - FORMATS
+    if unknown:
+        raise UserError(f"unknown export format {', '.join(sorted(unknown))}: choose from csv, json, html")
+    if request.end < request.start:
+        raise UserError(f"--to {request.end} is before --from {request.start}: swap them")
+    prepare_folder(request.out)
+    with store.write():
+        store.audit(
+            "audit_export",
+            str(request.out),
+            "export_unmasked" if request.unmask else "export",
+            {
+                "from": request.start.isoformat(),
+                "to": request.end.isoformat(),
+                "campaign": request.campaign,
+                "masked": not request.unmask,
+            },
+        )
+    exporter = Exporter(store, request)
+    conn = store.conn
+    conn.execute("BEGIN")  # one read snapshot for every file
+    try:
+        for section in _sections(store):
+            section(exporter)
+        head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    finally:
+        conn.execute("COMMIT")
+    violations = recheck.recheck(request.out)
+    summary: dict[str, Any] = {
+        "from": request.start.isoformat(),
+        "to": request.end.isoformat(),
+        "campaign": request.campaign,
+        "generated_at": to_iso(utcnow()),
+        "tool_version": __version__,
+        "masked": not request.unmask,
+        "exported_by": store.actor,
+        "audit_head": head[1] if head else audit.GENESIS,
+        "audit_head_seq": head[0] if head else 0,
+        "counts": dict(exporter.counts),
+        "violations": violations,
+    }
+    charts: dict[str, Any] = {}
+    for summarise in SUMMARISERS:
+        summarise(summary, charts, exporter)
+    (request.out / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    if "html" in request.formats:
+        from .report_html import render
+
+        (request.out / "report.html").write_text(render(summary, charts), encoding="utf-8")
+    manifest.write(
+        request.out,
+        {
+            "tool": "cctool",
+            "tool_version": __version__,
+            "from": summary["from"],
+            "to": summary["to"],
+            "campaign": request.campaign,
+            "masked": not request.unmask,
+            "generated_at": summary["generated_at"],
+            "audit_head": summary["audit_head"],
+            "audit_head_seq": summary["audit_head_seq"],
+        },
+    )
+    return summary
