@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean system-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,7 +27,10 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check cctool tests bench
 	$(BIN)/mypy cctool
 
-test: $(TEST_STAMP) lint
+system-deps:
+	bash scripts/install-test-deps.sh
+
+test: $(TEST_STAMP) lint system-deps
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -32,7 +32,9 @@ def bar_chart(
 ) -> str:
     """Bars with an optional horizontal cap line; `highlight` marks bars inside an allowed window."""
     pad_left, pad_bottom, pad_top = 48, 40, 20
-    top = max([*values, cap or 0, 1e-9])
+    top = max([*values, cap or 0]) or (0.01 if percent else 1)
+    every = max(-(-len(labels) // 16), 1)  # at most ~16 axis labels
+    labels = [label[5:] if len(label) == 10 and label[4] == "-" else label for label in labels]  # MM-DD
     plot_w, plot_h = width - pad_left - 10, height - pad_bottom - pad_top
     step = plot_w / max(len(values), 1)
     parts = [
@@ -49,7 +51,7 @@ def bar_chart(
             f'height="{h:.1f}" fill="{colour}"><title>{_esc(label)}: '
             f"{_esc(f'{value:.2%}' if percent else f'{value:g}')}</title></rect>"
         )
-        if len(labels) <= 31 or i % max(len(labels) // 15, 1) == 0:
+        if i % every == 0:
             parts.append(
                 f'<text x="{x + step / 2:.1f}" y="{height - pad_bottom + 14}" font-size="10" '
                 f'text-anchor="middle">{_esc(label)}</text>'
