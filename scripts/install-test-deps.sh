@@ -13,4 +13,4 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-test-deps: apt-get install ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null
