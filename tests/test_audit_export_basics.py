@@ -1,0 +1,69 @@
+"""The auditor's folder: manifest, masking, the unmask trail, and refusing bad requests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def _export(cli, out: Path, *extra: str):
+    return cli("audit", "export", "--from", "2000-01-01", "--to", "2999-12-31", "--out", str(out), *extra)
+
+
+def test_an_export_verifies_against_its_manifest_and_a_changed_file_does_not(cli, tmp_path: Path) -> None:
+    out = tmp_path / "audit"
+    assert _export(cli, out).code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["files"]) >= {"operations.csv", "summary.json", "report.html", "consents.csv"}
+    assert manifest["masked"] is True and len(manifest["audit_head"]) == 64
+    assert cli("audit", "verify", "--export", str(out)).code == 0
+    with (out / "operations.csv").open("a") as handle:
+        handle.write("99,forged\n")
+    result = cli("audit", "verify", "--export", str(out))
+    assert result.code == 3 and "operations.csv" in result.stderr
+
+
+def test_a_file_added_to_a_received_export_is_reported(cli, tmp_path: Path) -> None:
+    out = tmp_path / "audit"
+    _export(cli, out)
+    (out / "extra.csv").write_text("x\n")
+    assert cli("audit", "verify", "--export", str(out)).code == 3
+
+
+def test_an_unmasked_export_is_written_to_the_audit_log_with_its_actor(cli, tmp_path: Path) -> None:
+    assert _export(cli, tmp_path / "clear", "--unmask", "--as", "auditor-jane").code == 0
+    last = cli("audit", "log", "--json").json[-1]
+    assert (last["action"], last["actor"]) == ("export_unmasked", "auditor-jane")
+    assert json.loads((tmp_path / "clear" / "manifest.json").read_text())["masked"] is False
+
+
+def test_the_manifest_carries_the_audit_chain_head(cli, tmp_path: Path) -> None:
+    _export(cli, tmp_path / "a")
+    head = json.loads((tmp_path / "a" / "manifest.json").read_text())["audit_head"]
+    assert head == cli("audit", "verify", "--json").json["head_hash"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-11-30", "--to", "2026-11-01"], "before --from"),
+        (["--from", "yesterday", "--to", "2026-11-01"], "is not a date"),
+        (["--from", "2026-11-01", "--to", "2026-11-30", "--format", "pdf"], "unknown export format"),
+    ],
+)
+def test_bad_requests_are_refused_in_one_line_and_write_nothing(cli, tmp_path: Path, args, message) -> None:
+    out = tmp_path / "never"
+    result = cli("audit", "export", *args, "--out", str(out))
+    assert result.code == 1 and message in result.stderr
+    assert not out.exists()
+
+
+def test_an_existing_export_is_never_overwritten(cli, tmp_path: Path) -> None:
+    out = tmp_path / "audit"
+    _export(cli, out)
+    before = (out / "manifest.json").read_text()
+    result = _export(cli, out)
+    assert result.code == 1 and "not empty" in result.stderr
+    assert (out / "manifest.json").read_text() == before
