@@ -15,7 +15,9 @@ from pathlib import Path
 from .store import open_store
 
 # (title, module) pairs; each module has `demo(store, workdir, say)`.
-STEPS: list[tuple[str, str]] = []
+STEPS: list[tuple[str, str]] = [
+    ("Audit export: what an auditor receives, verified", "audit_demo"),
+]
 
 
 def run(workdir: Path | None, say: Callable[[str], None], actor: str = "demo") -> Path:
