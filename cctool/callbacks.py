@@ -113,8 +113,8 @@ def schedule(
     """Schedule a callback. A time in the past is refused; one outside the contact's calling hours is
     refused with the next allowed time, unless the customer asked for that time (recorded).
 
-    A time without an offset is read in `tz`, else in the contact's own zone when it has exactly one,
-    else in UTC.
+    A time without an offset is read in `tz`, else in the contact's zone (when all of its zones agree
+    on the offset), else in UTC.
     """
     at = at or clock_now()
     try:
@@ -126,7 +126,7 @@ def schedule(
         zones = callhours.zones_for_phone(conn, number.e164)
         if tz:
             zone(tz)
-        given_in = tz or (zones.names[0] if len(zones.names) == 1 else "UTC")
+        given_in = tz or callhours.reading_zone(at, zones)
         due = when if isinstance(when, datetime) else parse_time(when, "--at", given_in)
         due = due.replace(microsecond=0)
         if due < at:

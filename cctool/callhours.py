@@ -145,4 +145,15 @@ def next_allowed(moment: datetime, zones: Zones, window: Window, horizon_days: i
 
 
 def describe_local(moment: datetime, zones: Zones) -> str:
-    return ", ".join(f"{local:%H:%M %a} {name}" for name, local in local_times(moment, zones).items())
+    """'22:30 Tue Asia/Shanghai'; zones showing the same local time are named together."""
+    groups: dict[str, list[str]] = {}
+    for name, local in local_times(moment, zones).items():
+        groups.setdefault(f"{local:%H:%M %a}", []).append(name)
+    return ", ".join(f"{clock} {'/'.join(names) if len(names) < 3 else names[0] + ' +' + str(len(names) - 1)}"
+                     for clock, names in groups.items())  # fmt: skip
+
+
+def reading_zone(moment: datetime, zones: Zones) -> str:
+    """The zone a time typed without an offset is read in: the contact's, when all its zones agree."""
+    offsets = {moment.astimezone(ZoneInfo(name)).utcoffset() for name in zones.names}
+    return zones.names[-1] if len(offsets) == 1 else "UTC"
