@@ -83,6 +83,11 @@ def put(store: Store, key: str, value: str) -> dict[str, str]:
     value = validate(key, value)
     with store.write() as conn:
         old = get(conn, key)
+        known = conn.execute("SELECT 1 FROM campaigns WHERE name = ?", (value,)).fetchone() is not None
+        if key == "tickets.followup_campaign" and value and not known:
+            raise UserError(
+                f"unknown campaign {value!r}: load it with `cctool campaign load FILE.yaml` first"
+            )
         if key in ("callbacks.owner_grace", "callbacks.missed_grace"):
             owner = parse_duration(
                 value if key == "callbacks.owner_grace" else get(conn, "callbacks.owner_grace")

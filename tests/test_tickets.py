@@ -222,6 +222,19 @@ def test_the_follow_up_delay_is_a_setting(cli) -> None:
     cli("ticket", "update", "1", "--status", "resolved")
     assert cli("callback", "list", "--json").json[0]["due_at"] == "2026-12-04T02:00:00Z"
     assert cli("ticket", "config", "set", "tickets.nope", "1").code == 1
+    unknown = cli("ticket", "config", "set", "tickets.followup_campaign", "care")
+    assert unknown.code == 1 and "unknown campaign 'care'" in unknown.stderr
+
+
+def test_the_follow_up_is_dialed_in_the_follow_up_campaign_when_one_is_set(cli, db_path: Path) -> None:
+    add_campaign(db_path, "care-2026", None)
+    assert cli("ticket", "config", "set", "tickets.followup_campaign", "care-2026").code == 0
+    new(cli, kind="complaint")
+    cli("ticket", "update", "1", "--status", "open")
+    cli("ticket", "update", "1", "--status", "resolved")
+    [callback] = cli("callback", "list", "--json").json
+    # two days on is Thursday 10:00 local, inside the campaign's 09:00-20:00 mon-fri
+    assert (callback["campaign"], callback["due_at"]) == ("care-2026", "2026-12-03T02:00:00Z")
 
 
 def test_a_follow_up_records_satisfaction_on_the_ticket(cli) -> None:
