@@ -193,3 +193,11 @@ def test_a_claim_by_name_is_the_acting_agent(cli, db_path: Path) -> None:
     finally:
         opened.close()
     assert claimed["claimed_by"] == "zhao"
+
+
+def test_a_bad_zone_or_number_is_one_line(cli) -> None:
+    bad_zone = cli("callback", "schedule", CN, "--at", "2026-12-02T10:00", "--tz", "Mars/Olympus")
+    assert bad_zone.code == 1 and "not an IANA zone name" in bad_zone.stderr
+    bad_phone = cli("callback", "schedule", "12", "--at", "2026-12-02T10:00")
+    assert bad_phone.code == 1 and "not a valid number" in bad_phone.stderr
+    assert cli("callback", "done", "1").code == 2  # --outcome is required

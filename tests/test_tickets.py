@@ -304,3 +304,21 @@ def test_demo_logs_tickets_and_lists_the_follow_up(store, tmp_path: Path) -> Non
     text = "\n".join(lines)
     assert "complaint" in text and "follow-up callback" in text
     assert "lists 1 callback(s)" in text
+
+
+def test_a_ticket_links_to_the_call_attempt_it_came_from(cli, db_path: Path) -> None:
+    open_store(db_path).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute(
+        "INSERT INTO attempts (id, campaign, campaign_version, phone, started_at, trunk, outcome) "
+        "VALUES (41, 'care-2026', 1, ?, ?, 'mock', 'answered')",
+        (CN, NOW),
+    )
+    conn.commit()
+    conn.close()
+    new(cli, "--attempt", "41")
+    assert cli("ticket", "link", "1", "--attempt", "41", "--note", "customer called back").code == 0
+    links = [e for e in cli("ticket", "show", "1", "--json").json["events"] if e["event"] == "link"]
+    assert [e["ref"] for e in links] == [{"attempt": 41}, {"attempt": 41}]
+    assert links[1]["note"] == "customer called back"
+    assert cli("ticket", "link", "1").code == 2
