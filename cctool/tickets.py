@@ -215,7 +215,7 @@ def _check_attempt(conn: sqlite3.Connection, attempt: int) -> None:
         raise UserError(f"no call attempt {attempt}: give an attempt id from `cctool dial status`")
 
 
-def _parse_field(conn: sqlite3.Connection, field: str, value: str) -> Any:
+def _parse_field(field: str, value: str) -> Any:
     """A --set value checked and converted; empty text clears an optional field."""
     value = value.strip()
     if field == "subject" and not value:
@@ -271,7 +271,7 @@ def update(
         ticket = get(conn, ticket_id)
         stamp = to_iso(at)
         changed = False
-        values = {name: _parse_field(conn, name, value) for name, value in fields.items()}
+        values = {name: _parse_field(name, value) for name, value in fields.items()}
         if "satisfaction" in values:
             _record_satisfaction(store, ticket, values.pop("satisfaction"), at)
             changed = True
