@@ -102,7 +102,8 @@ def _tighter(policies: list[Policy]) -> Policy:
 PRESETS["strict"] = _tighter([PRESETS["us"], PRESETS["uk"], PRESETS["cn"]])
 
 # The preset that governs a contact when no campaign says otherwise (e.g. callbacks), by number region.
-REGION_PRESET = {"US": "us", "CA": "us", "GB": "uk", "CN": "cn"}
+# Guernsey, Jersey and the Isle of Man share +44 and the UK rules a UK caller applies to them.
+REGION_PRESET = {"US": "us", "CA": "us", "GB": "uk", "GG": "uk", "JE": "uk", "IM": "uk", "CN": "cn"}
 
 
 def preset(name: str) -> Policy:
