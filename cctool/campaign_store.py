@@ -7,14 +7,18 @@ export read them without parsing YAML again; `StoredCampaign.rules()` turns them
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
+from .campaign import Campaign
 from .compliance import WEEKDAYS, CampaignPolicy
 from .errors import UserError
+from .store import Store
+from .timeutil import to_iso, utcnow
 
 
 @dataclass(frozen=True)
@@ -130,3 +134,105 @@ def overrides(conn: sqlite3.Connection, name: str, version: int) -> list[dict[st
         (name, version),
     ).fetchall()
     return [dict(zip(("rule", "preset_value", "value", "reason", "recorded_at", "actor"), r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    name: str
+    version: int
+    added: bool  # False: the same text (and script) as the current version; nothing stored
+    sha256: str
+    overrides: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "campaign": self.name,
+            "version": self.version,
+            "added": self.added,
+            "sha256": self.sha256,
+            "overrides": self.overrides,
+        }
+
+
+def load(store: Store, campaign: Campaign) -> LoadResult:
+    """Store a validated campaign as a new version, unless its text and script equal the current version's."""
+    digest = hashlib.sha256(campaign.text.encode("utf-8")).hexdigest()
+    now = to_iso(utcnow())
+    with store.write() as conn:
+        current = conn.execute(
+            "SELECT v.version, v.sha256, v.script_sha256 FROM campaigns c JOIN campaign_versions v "
+            "ON v.campaign = c.name AND v.version = c.current_version WHERE c.name = ?",
+            (campaign.name,),
+        ).fetchone()
+        if current and current[1] == digest and current[2] == campaign.columns["script_sha256"]:
+            return LoadResult(campaign.name, current[0], False, digest, len(campaign.overrides))
+        version = (current[0] + 1) if current else 1
+        if current:
+            conn.execute(
+                "UPDATE campaigns SET kind = ?, current_version = ?, updated_at = ? WHERE name = ?",
+                (campaign.kind, version, now, campaign.name),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO campaigns (name, kind, current_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                (campaign.name, campaign.kind, version, now, now),
+            )
+        row = {
+            "campaign": campaign.name,
+            "version": version,
+            "sha256": digest,
+            "text": campaign.text,
+            "file_name": campaign.file_name,
+            "loaded_at": now,
+            "actor": store.actor,
+            **campaign.columns,
+        }
+        conn.execute(
+            f"INSERT INTO campaign_versions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
+        for item in campaign.overrides:
+            conn.execute(
+                "INSERT INTO campaign_overrides (campaign, version, rule, preset_value, value, reason, recorded_at, "
+                "actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    campaign.name,
+                    version,
+                    item.rule,
+                    item.preset_value,
+                    item.value,
+                    item.reason,
+                    now,
+                    store.actor,
+                ),
+            )
+        store.audit(
+            "campaign",
+            campaign.name,
+            "load",
+            {
+                "version": version,
+                "sha256": digest,
+                "file_name": campaign.file_name,
+                "script": campaign.columns["script"],
+                "script_sha256": campaign.columns["script_sha256"],
+                "policy": campaign.policy,
+                "overrides": [o.__dict__ for o in campaign.overrides],
+            },
+        )
+    return LoadResult(campaign.name, version, True, digest, len(campaign.overrides))
+
+
+def set_paused(store: Store, name: str, paused: bool) -> bool:
+    """Pause or resume a campaign (effective for the very next dial); False when it already was so."""
+    with store.write() as conn:
+        found = get(conn, name)
+        if found.paused == paused:
+            return False
+        now = to_iso(utcnow())
+        conn.execute(
+            "UPDATE campaigns SET paused = ?, paused_at = ?, paused_by = ?, updated_at = ? WHERE name = ?",
+            (int(paused), now if paused else None, store.actor if paused else None, now, name),
+        )
+        store.audit("campaign", name, "pause" if paused else "resume", {"version": found.version})
+    return True
