@@ -222,6 +222,10 @@ def decide(contact: ContactFacts, policy: CampaignPolicy, history: History, now:
     next_at = None
     if reasons and failing <= TIME_BASED:
         next_at = _next_allowed(now, zones, policy, times, abandoned)
+        # a registry copy that goes stale before then means time alone will not open the call
+        if next_at and policy.kind == "marketing" and policy.registry_max_age is not None and contact.registry:
+            if next_at - contact.registry.registry_date > policy.registry_max_age:
+                next_at = None
     return Decision(
         allowed=not reasons,
         reasons=reasons,
