@@ -83,9 +83,9 @@ def reference_reasons(
             found.add("no_consent")
         if facts.marketing_consent == "revoke":
             found.add("consent_revoked")
-        if rules.registry_max_age is not None:
-            if facts.registry is None or facts.registry.registry_date + rules.registry_max_age < now:
-                found.add("registry_stale")
+        limit = rules.registry_max_age
+        if limit is not None and (facts.registry is None or facts.registry.registry_date + limit < now):
+            found.add("registry_stale")
     if facts.erased:
         found.add("erased")
     if not facts.valid_number:
