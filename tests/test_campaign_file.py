@@ -257,3 +257,18 @@ def test_a_survey_script_may_not_carry_the_marketing_block(cli, folder: Path) ->
     )
     result = cli("campaign", "validate", write(folder, SURVEY))
     assert result.code == 1 and "line 2 of care.j2" in result.stderr and "must not carry" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("", "1: the file is empty"),
+        ("- a\n- b\n", "1: a campaign file must be a mapping"),
+        ("\ufeffname: x\n", "1: missing kind: give one of marketing, survey, followup"),
+        ("name: [unclosed\n", "2: YAML syntax error"),
+    ],
+)
+def test_odd_files_get_a_line_and_no_traceback(cli, folder: Path, content: str, expected: str) -> None:
+    path = write(folder, content)
+    result = cli("campaign", "validate", path)
+    assert result.code == 1 and f"{path}:{expected}" in result.stderr and "Traceback" not in result.stderr
