@@ -272,3 +272,21 @@ def test_odd_files_get_a_line_and_no_traceback(cli, folder: Path, content: str, 
     path = write(folder, content)
     result = cli("campaign", "validate", path)
     assert result.code == 1 and f"{path}:{expected}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_human_output_of_validate_show_and_list(cli, folder: Path) -> None:
+    text = (
+        SURVEY.replace('end: "20:00"', 'end: "21:30"')
+        + "override:\n  - {rule: hours.end, reason: panel asked}\n"
+    )
+    path = write(folder, text)
+    shown = cli("campaign", "validate", path)
+    said = " ".join(shown.stdout.split())  # rich wraps lines to the terminal width
+    assert shown.code == 0 and "valid survey campaign 'care-call' under the uk preset" in said
+    assert "override hours.end: 21:00 -> 21:30 (panel asked)" in said
+    cli("campaign", "load", path)
+    show = cli("campaign", "show", "care-call")
+    said = " ".join(show.stdout.split())
+    assert show.code == 0 and "hours 09:00-21:30 on mon, tue, wed, thu, fri" in said
+    assert "override hours.end: 21:00 -> 21:30 (panel asked)" in said
+    assert cli("campaign", "list").code == 0
