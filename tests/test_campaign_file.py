@@ -290,3 +290,16 @@ def test_human_output_of_validate_show_and_list(cli, folder: Path) -> None:
     assert show.code == 0 and "hours 09:00-21:30 on mon, tue, wed, thu, fri" in said
     assert "override hours.end: 21:00 -> 21:30 (panel asked)" in said
     assert cli("campaign", "list").code == 0
+
+
+def test_a_real_process_reports_errors_without_a_traceback(folder: Path, tmp_path: Path) -> None:
+    from .conftest import run_process
+
+    bad = write(folder, SURVEY.replace("min_gap: 4h", "min_gap: 10x"))
+    result = run_process("--db", str(tmp_path / "p.db"), "campaign", "validate", str(bad))
+    assert result.code == 1
+    assert result.stderr.splitlines() == [
+        f"{bad}:8: bad duration '10x' for caps.min_gap: use a number and a unit s, m, h or d (e.g. 30s, 10m, 2h, 1d)",
+        f"cctool: {bad}: 1 error, nothing stored",
+    ]
+    assert result.stdout == ""
