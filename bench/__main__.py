@@ -6,7 +6,7 @@ import importlib.util
 import subprocess
 import sys
 
-ORDER = ["contacts", "dnc", "dialer", "pacing", "sip", "export"]
+ORDER = ["contacts", "dnc", "dialgate", "dialer", "pacing", "sip", "export"]
 
 
 def main(argv: list[str]) -> int:
