@@ -54,8 +54,9 @@ class ContactFile:
     columns: dict[str, int] = field(default_factory=dict)  # field -> column index
     attributes: list[tuple[int, str]] = field(default_factory=list)  # unknown columns kept as attributes
 
-    def blocks(self, size: int = BLOCK_CHARS) -> Iterator[str]:
+    def blocks(self, size: int | None = None) -> Iterator[str]:
         """The body in pieces that end on record boundaries (an even count of quotes so far)."""
+        size = size or BLOCK_CHARS
         body, start, end = self.body, 0, len(self.body)
         while start < end:
             stop = body.find("\n", min(start + size, end))

@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=args, prog_name="cctool", standalone_mode=False, obj=Options())
         code = result if isinstance(result, int) else 0
+        if code == 130:  # typer turns Ctrl-C into a silent Exit(130): say what happened
+            typer.echo("cctool: interrupted; nothing half-written was kept", err=True)
     except clickx.UsageError as exc:
         exc.show()
         code = 2
