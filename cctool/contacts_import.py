@@ -25,7 +25,6 @@ from json.encoder import encode_basestring as encode_json
 from pathlib import Path
 from typing import Any
 
-from . import csvread
 from .csvread import ContactFile, open_contact_file, parse_maps
 from .errors import UsageError
 from .phonefast import Classifier
