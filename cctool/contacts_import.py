@@ -329,6 +329,7 @@ class _Writer:
         self.seen: dict[str, int] = {}
         self.db_has_contacts = conn.execute("SELECT EXISTS (SELECT 1 FROM contacts)").fetchone()[0] == 1
         self.next_id = (conn.execute("SELECT MAX(id) FROM contacts").fetchone()[0] or 0) + 1
+        self.first_new_id = self.next_id  # ids from here on were created by this import
         self.consent_rows: list[tuple[str, str, int]] = []  # (phone, action, line), written at the end
         self.consent_now: dict[str, str] = {}  # the action this file last set per phone
         self.cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
@@ -373,15 +374,37 @@ class _Writer:
         if fresh_tags:
             self.conn.executemany("INSERT INTO contact_tags (contact_id, tag) VALUES (?, ?)", fresh_tags)
         counts["imported"] += len(fresh)
+        merges: list[tuple[Any, ...]] = []
+        merge_tags: list[tuple[int, str]] = []
         for index, contact_id, first in known:
-            changed = self._update(contact_id, rows[index], tags.get(index, ()))
-            if index in consents and self._consent_differs(rows[index][0], consents[index]):
-                self._consent(rows[index][0], consents[index], parsed.lines[index])
+            row = rows[index]
+            if contact_id >= self.first_new_id:
+                # A repeat of a number this import created: merge in SQL, in bulk, without reading it back.
+                merges.append((row[5], row[6], row[4], row[7], row[7], contact_id))
+                merge_tags.extend((contact_id, tag) for tag in tags.get(index, ()))
+                if index in consents and self.consent_now.get(row[0]) != consents[index]:
+                    self._consent(row[0], consents[index], parsed.lines[index])
+                counts["duplicates_in_file"] += 1
+                continue
+            changed = self._update(contact_id, row, tags.get(index, ()))
+            if index in consents and self._consent_differs(row[0], consents[index]):
+                self._consent(row[0], consents[index], parsed.lines[index])
                 changed = True
             if not first:
                 counts["duplicates_in_file"] += 1
             else:
                 counts["updated" if changed else "unchanged"] += 1
+        if merges:
+            self.conn.executemany(
+                "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email), "
+                "timezone = COALESCE(?, timezone), "
+                "attributes = CASE WHEN ? = '{}' THEN attributes ELSE json_patch(attributes, ?) END WHERE id = ?",
+                merges,
+            )
+        if merge_tags:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", merge_tags
+            )
 
     def _update(self, contact_id: int, row: Row, tags: tuple[str, ...]) -> bool:
         """The update rules: non-empty fields replace, attributes merge by key, new tags are added."""

@@ -31,7 +31,6 @@ from .phones import _TYPE_NAMES, InvalidNumber, normalize
 Classified = tuple[str, str | None, str, tuple[str, ...]]
 
 _SEPARATORS = str.maketrans("", "", " -().\u00a0\t")
-_DIGITS = re.compile(r"\+[1-9]\d{2,17}")
 # The order phonenumbers' _number_type_helper tests the specific types in.
 _TYPE_ORDER = (
     ("premium_rate", PhoneNumberType.PREMIUM_RATE),
@@ -135,6 +134,7 @@ class _Country:
     national_prefix: re.Pattern[str] | None
     country_zones: tuple[str, ...]
     zone_lengths: tuple[int, ...]
+    transforms: bool
 
 
 def _region(code: str) -> _Region | None:
@@ -168,7 +168,12 @@ def _country(cc: int) -> _Country | None:
             text = str(cc)
             lengths = tuple(sorted({len(k) for k in TIMEZONE_DATA if k.startswith(text)}, reverse=True))
             country = _Country(
-                cc, regions, re.compile(prefix) if prefix else None, _country_zones(cc), lengths
+                cc,
+                regions,
+                re.compile(prefix) if prefix else None,
+                _country_zones(cc),
+                lengths,
+                bool(main.national_prefix_transform_rule),
             )
     _COUNTRIES[cc] = country
     return country
@@ -193,27 +198,51 @@ def _zones(e164: str, cc: int, kind: int, country: _Country) -> tuple[str, ...]:
     return tuple(z for z in zones if z != UNKNOWN_TIMEZONE)
 
 
+# "+" and the first three digits -> (country calling code, its length), as parse() extracts it.
+_CC_PREFIX: dict[str, tuple[int, int]] = {}
+for _n in range(1000):
+    _digits = f"{_n:03d}"
+    for _size in (1, 2, 3):
+        if _digits[0] != "0" and int(_digits[:_size]) in COUNTRY_CODE_TO_REGION_CODE:
+            _CC_PREFIX[_digits] = (int(_digits[:_size]), _size)
+            break
+
+
 def _fast(text: str) -> Classified | None | bool:
     """Classify a number already in E.164: the answer, False when invalid, None when unsure."""
     candidate = text if text.isascii() and text[1:].isdigit() else text.translate(_SEPARATORS)
-    if not _DIGITS.fullmatch(candidate):
+    if not 4 <= len(candidate) <= 19 or not (candidate.isascii() and candidate[1:].isdigit()):
         return None
-    for size in (1, 2, 3):
-        cc = int(candidate[1 : 1 + size])
-        if cc in COUNTRY_CODE_TO_REGION_CODE:
-            break
-    else:
+    found = _CC_PREFIX.get(candidate[1:4])
+    if found is None:
         return None
+    cc, size = found
     country = _country(cc)
     if country is None:
         return None
     nsn = candidate[1 + size :]
-    if len(nsn) < 2 or (country.national_prefix is not None and country.national_prefix.match(nsn)):
-        return None  # parse() might strip a national prefix: let the library decide
+    if len(nsn) < 2:
+        return None
+    if country.national_prefix is not None:
+        prefix = country.national_prefix.match(nsn)
+        if prefix is not None:
+            # parse() keeps either the digits as given or them without the national prefix. When neither
+            # is a valid number the answer is "invalid" whichever it keeps; otherwise ask the library.
+            if (
+                country.transforms
+                or _classify(cc, country, nsn)
+                or _classify(cc, country, nsn[prefix.end() :])
+            ):
+                return None
+            return False
+    return _classify(cc, country, nsn)
+
+
+def _classify(cc: int, country: _Country, nsn: str) -> Classified | bool:
     regions = country.regions
-    region = regions[0]
+    region: _Region | None = regions[0]
     if len(regions) > 1:
-        region = None  # type: ignore[assignment]
+        region = None
         for option in regions:
             if option.leading is not None:
                 if option.leading.match(nsn):
@@ -224,11 +253,11 @@ def _fast(text: str) -> Classified | None | bool:
                 break
         if region is None:
             return False
-    kind = region.number_type(nsn)
+    kind = region.number_type(nsn)  # type: ignore[union-attr]
     if kind == PhoneNumberType.UNKNOWN:
         return False
     e164 = "+" + str(cc) + nsn
-    return (e164, region.code, _TYPE_NAMES.get(kind, "unknown"), _zones(e164, cc, kind, country))
+    return (e164, region.code, _TYPE_NAMES.get(kind, "unknown"), _zones(e164, cc, kind, country))  # type: ignore[union-attr]
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cctool import contacts_import
+from cctool import contacts_import, csvread
 from cctool.contacts_import import import_contacts
 from cctool.store import open_store
 
@@ -147,7 +147,7 @@ def test_a_failure_half_way_leaves_the_database_as_it_was(
     big = write(
         tmp_path / "big.csv", "phone,name,email,tags,timezone,consent,plan\n+12125550123,Ann B,,x,,,\n" + rows
     )
-    monkeypatch.setattr(contacts_import.csvread, "BLOCK_CHARS", 4096)  # many blocks
+    monkeypatch.setattr(csvread, "BLOCK_CHARS", 4096)  # many blocks
     real_insert, inserted = contacts_import.insert_contacts, []
 
     def crash_after_500(conn, batch, first_id):
@@ -192,7 +192,7 @@ def test_worker_processes_give_the_same_result_as_one_process(
         lines.append(f'{phone},Name {n},t{n % 5}|all,{"yes" if n % 3 else "no"},"quoted, {n}\nsecond line"')
     lines.append("+1 999 000,Bad,,,")
     path = write(tmp_path / "many.csv", "\n".join(lines) + "\n")
-    monkeypatch.setattr(contacts_import.csvread, "BLOCK_CHARS", 5000)
+    monkeypatch.setattr(csvread, "BLOCK_CHARS", 5000)
     results = {}
     for workers in ("0", "2"):
         monkeypatch.setenv("CCTOOL_IMPORT_WORKERS", workers)
