@@ -284,7 +284,8 @@ def import_contacts(
                 now,
                 erased,
             )
-            writer = _Writer(conn, now, path.name, store.actor)
+            import_id = _open_import(store, contact_file, source, now)
+            writer = _Writer(conn, now, path.name, store.actor, import_id)
             total, done = max(len(contact_file.body), 1), 0
             for parsed in parsed_blocks(contact_file, spec, header_lines + 1):
                 writer.apply(parsed, counts)
@@ -295,10 +296,7 @@ def import_contacts(
                 if progress is not None:
                     progress(done, total)
             writer.finish()
-            import_id = _record_import(
-                store, contact_file, source, now, counts, extra_tags, region, rejects_path
-            )
-            writer.record_consents(import_id)
+            _close_import(store, import_id, contact_file, source, counts, extra_tags, region, rejects_path)
             if reject_rows and rejects_path is not None:
                 _write_rejects(rejects_path, contact_file.header, reject_rows)
             if dry_run:
@@ -324,13 +322,14 @@ def _header_newlines(contact_file: ContactFile) -> int:
 class _Writer:
     """Applies parsed rows to the database: bulk inserts for new numbers, the update rules for known ones."""
 
-    def __init__(self, conn: sqlite3.Connection, now: str, file_name: str, actor: str):
+    def __init__(self, conn: sqlite3.Connection, now: str, file_name: str, actor: str, import_id: int):
         self.conn, self.now, self.file_name, self.actor = conn, now, file_name, actor
+        self.evidence = f"import {import_id} row "
         self.seen: dict[str, int] = {}
         self.db_has_contacts = conn.execute("SELECT EXISTS (SELECT 1 FROM contacts)").fetchone()[0] == 1
         self.next_id = (conn.execute("SELECT MAX(id) FROM contacts").fetchone()[0] or 0) + 1
         self.first_new_id = self.next_id  # ids from here on were created by this import
-        self.consent_rows: list[tuple[str, str, int]] = []  # (phone, action, line), written at the end
+        self.consent_rows: list[tuple[str, ...]] = []  # written after each block
         self.consent_now: dict[str, str] = {}  # the action this file last set per phone
         self.cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: the phone index stays in memory
@@ -405,6 +404,14 @@ class _Writer:
             self.conn.executemany(
                 "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", merge_tags
             )
+        if self.consent_rows:
+            # Consent from a file: its source is the file, its evidence the import and the row.
+            self.conn.executemany(
+                "INSERT INTO consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
+                "VALUES (?, 'marketing', ?, ?, ?, ?, ?, ?)",
+                self.consent_rows,
+            )
+            self.consent_rows = []
 
     def _update(self, contact_id: int, row: Row, tags: tuple[str, ...]) -> bool:
         """The update rules: non-empty fields replace, attributes merge by key, new tags are added."""
@@ -430,7 +437,10 @@ class _Writer:
         return changed
 
     def _consent(self, phone: str, action: str, line: int) -> None:
-        self.consent_rows.append((phone, action, line))
+        now = self.now
+        self.consent_rows.append(
+            (phone, action, self.file_name, self.evidence + str(line), now, now, self.actor)
+        )
         self.consent_now[phone] = action
 
     def _consent_differs(self, phone: str, action: str) -> bool:
@@ -445,25 +455,6 @@ class _Writer:
 
     def finish(self) -> None:
         self.conn.execute(f"PRAGMA cache_size = {int(self.cache_size)}")
-
-    def record_consents(self, import_id: int) -> None:
-        """Consent from a file: its source is the file, its evidence the import and row."""
-        self.conn.executemany(
-            "INSERT INTO consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
-            "VALUES (?, 'marketing', ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    phone,
-                    action,
-                    self.file_name,
-                    f"import {import_id} row {line}",
-                    self.now,
-                    self.now,
-                    self.actor,
-                )
-                for phone, action, line in self.consent_rows
-            ],
-        )
 
 
 def insert_contacts(conn: sqlite3.Connection, rows: list[Row], first_id: int) -> None:
@@ -480,23 +471,31 @@ def insert_contacts(conn: sqlite3.Connection, rows: list[Row], first_id: int) ->
         raise RuntimeError("contact ids were not assigned in sequence; import rolled back")
 
 
-def _record_import(
+def _open_import(store: Store, contact_file: ContactFile, source: str, now: str) -> int:
+    """The import's own record, made first so that consent rows can point at it."""
+    cursor = store.conn.execute(
+        "INSERT INTO imports (file_name, sha256, source, encoding, at, actor, read, imported, updated, unchanged, "
+        "duplicates_in_file, rejected) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0)",
+        (contact_file.path.name, contact_file.sha256, source, contact_file.encoding, now, store.actor),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _close_import(
     store: Store,
+    import_id: int,
     contact_file: ContactFile,
     source: str,
-    now: str,
     counts: dict[str, int],
     tags: tuple[str, ...],
     region: str | None,
     rejects_path: Path | None,
-) -> int:
-    cursor = store.conn.execute(
-        "INSERT INTO imports (file_name, sha256, source, encoding, at, actor, read, imported, updated, unchanged, "
-        "duplicates_in_file, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (contact_file.path.name, contact_file.sha256, source, contact_file.encoding, now, store.actor)
-        + tuple(counts[k] for k in COUNT_KEYS),
+) -> None:
+    store.conn.execute(
+        "UPDATE imports SET read = ?, imported = ?, updated = ?, unchanged = ?, duplicates_in_file = ?, "
+        "rejected = ? WHERE id = ?",
+        (*(counts[k] for k in COUNT_KEYS), import_id),
     )
-    import_id = int(cursor.lastrowid or 0)
     store.audit(
         "imports",
         import_id,
@@ -512,7 +511,6 @@ def _record_import(
             "rejects_file": str(rejects_path) if counts["rejected"] and rejects_path else None,
         },
     )
-    return import_id
 
 
 def _write_rejects(path: Path, header: list[str], rows: list[tuple[int, str, list[str]]]) -> None:
