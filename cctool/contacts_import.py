@@ -347,7 +347,7 @@ class _Writer:
         existing = self._existing([r[0] for r in rows]) if self.db_has_contacts else {}
         fresh: list[Row] = []
         known: list[tuple[int, int, bool]] = []  # (row index, contact id, first time in this file)
-        fresh_tags: list[tuple[int, str]] = []
+        new_ids: dict[int, int] = {}  # row index -> id, for the fresh rows
         next_id = self.next_id
         tags, consents = parsed.tags, parsed.consents
         for index, row in enumerate(rows):
@@ -356,18 +356,24 @@ class _Writer:
             if contact_id is not None:
                 known.append((index, contact_id, False))
                 continue
-            contact_id = existing.get(phone)
-            if contact_id is not None:
-                seen[phone] = contact_id
-                known.append((index, contact_id, True))
-                continue
-            seen[phone] = next_id
+            if existing:
+                contact_id = existing.get(phone)
+                if contact_id is not None:
+                    seen[phone] = contact_id
+                    known.append((index, contact_id, True))
+                    continue
+            seen[phone] = new_ids[index] = next_id
             fresh.append(row)
-            if index in tags:
-                fresh_tags.extend((next_id, tag) for tag in tags[index])
-            if index in consents:
-                self._consent(phone, consents[index], parsed.lines[index])
             next_id += 1
+        if len(new_ids) == len(rows):  # the usual block: every row new, ids in row order
+            base = self.next_id
+            fresh_tags = [(base + i, tag) for i, row_tags in tags.items() for tag in row_tags]
+        else:
+            fresh_tags = [(new_ids[i], tag) for i, row_tags in tags.items() if i in new_ids for tag in row_tags]
+        lines = parsed.lines
+        for index, action in consents.items():
+            if index in new_ids:
+                self._consent(rows[index][0], action, lines[index])
         insert_contacts(self.conn, fresh, self.next_id)
         self.next_id = next_id
         if fresh_tags:
