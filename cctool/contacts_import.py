@@ -56,6 +56,8 @@ class Spec:
     source: str
     now: str
     erased: frozenset[str]
+    # (file name, evidence prefix, actor) for consent rows: built here, in the workers, not in the writer
+    consent_from: tuple[str, str, str] = ("", "", "")
 
     @property
     def extra_tags_set(self) -> frozenset[str]:
@@ -71,7 +73,7 @@ class Parsed:
     rows: list[Row] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    consents: dict[int, str] = field(default_factory=dict)
+    consents: dict[int, tuple[str, ...]] = field(default_factory=dict)  # rows for the consents table
     rejects: list[tuple[int, str, list[str]]] = field(default_factory=list)
 
 
@@ -126,6 +128,7 @@ def parse_block(block: str, first_line: int) -> Parsed:
     attributes = [(i, encode_json(name)) for i, name in sorted(spec.attributes, key=lambda a: a[1])]
     extra_tags, erased = spec.extra_tags_set, spec.erased
     source, now = spec.source, spec.now
+    file_name, evidence, actor = spec.consent_from
     zone_json: dict[tuple[str, ...], str] = {}
     reader = csv.reader(io.StringIO(block, newline=""), delimiter=spec.delimiter)
     rows, lines, rejects, row_tags, consents = out.rows, out.lines, out.rejects, out.tags, out.consents
@@ -156,7 +159,7 @@ def parse_block(block: str, first_line: int) -> Parsed:
                 if consent is None:
                     rejects.append((line, "bad_consent", record))
                     continue
-                consents[len(rows)] = consent
+                consents[len(rows)] = (phone, consent, file_name, evidence + str(line), now, now, actor)
         attrs = "{}"
         if attributes:
             pairs = [
@@ -274,6 +277,7 @@ def import_contacts(
             erased = frozenset(
                 r[0] for r in conn.execute("SELECT phone FROM suppressions WHERE reason='erased'")
             )
+            import_id = _open_import(store, contact_file, source, now)
             spec = Spec(
                 contact_file.delimiter,
                 contact_file.columns,
@@ -283,8 +287,8 @@ def import_contacts(
                 source,
                 now,
                 erased,
+                (path.name, f"import {import_id} row ", store.actor),
             )
-            import_id = _open_import(store, contact_file, source, now)
             writer = _Writer(conn, now, path.name, store.actor, import_id)
             total, done = max(len(contact_file.body), 1), 0
             for parsed in parsed_blocks(contact_file, spec, header_lines + 1):
@@ -369,11 +373,12 @@ class _Writer:
             base = self.next_id
             fresh_tags = [(base + i, tag) for i, row_tags in tags.items() for tag in row_tags]
         else:
-            fresh_tags = [(new_ids[i], tag) for i, row_tags in tags.items() if i in new_ids for tag in row_tags]
-        lines = parsed.lines
-        for index, action in consents.items():
+            fresh_tags = [
+                (new_ids[i], tag) for i, row_tags in tags.items() if i in new_ids for tag in row_tags
+            ]
+        for index, consent in consents.items():
             if index in new_ids:
-                self._consent(rows[index][0], action, lines[index])
+                self._consent(consent)
         insert_contacts(self.conn, fresh, self.next_id)
         self.next_id = next_id
         if fresh_tags:
@@ -387,13 +392,13 @@ class _Writer:
                 # A repeat of a number this import created: merge in SQL, in bulk, without reading it back.
                 merges.append((row[5], row[6], row[4], row[7], row[7], contact_id))
                 merge_tags.extend((contact_id, tag) for tag in tags.get(index, ()))
-                if index in consents and self.consent_now.get(row[0]) != consents[index]:
-                    self._consent(row[0], consents[index], parsed.lines[index])
+                if index in consents and self.consent_now.get(row[0]) != consents[index][1]:
+                    self._consent(consents[index])
                 counts["duplicates_in_file"] += 1
                 continue
             changed = self._update(contact_id, row, tags.get(index, ()))
-            if index in consents and self._consent_differs(row[0], consents[index]):
-                self._consent(row[0], consents[index], parsed.lines[index])
+            if index in consents and self._consent_differs(row[0], consents[index][1]):
+                self._consent(consents[index])
                 changed = True
             if not first:
                 counts["duplicates_in_file"] += 1
@@ -442,12 +447,9 @@ class _Writer:
             changed = changed or cursor.rowcount > 0
         return changed
 
-    def _consent(self, phone: str, action: str, line: int) -> None:
-        now = self.now
-        self.consent_rows.append(
-            (phone, action, self.file_name, self.evidence + str(line), now, now, self.actor)
-        )
-        self.consent_now[phone] = action
+    def _consent(self, consent: tuple[str, ...]) -> None:
+        self.consent_rows.append(consent)
+        self.consent_now[consent[0]] = consent[1]
 
     def _consent_differs(self, phone: str, action: str) -> bool:
         if phone in self.consent_now:
