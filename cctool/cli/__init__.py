@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from .. import __version__
 from ..errors import UserError
-from . import audit_cmd, callback_cmd, campaign_cmd, db_cmd, demo_cmd, script_cmd, ticket_cmd
+from . import audit_cmd, callback_cmd, campaign_cmd, contacts_cmd, db_cmd, demo_cmd, script_cmd, ticket_cmd
 from .common import Options, options
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ app.add_typer(ticket_cmd.app, name="ticket", help="Tickets: inquiries, complaint
 app.add_typer(callback_cmd.app, name="callback", help="Callbacks: schedule, due (for cron), claim, done.")
 app.add_typer(campaign_cmd.app, name="campaign", help="Campaign definitions, preview, pause and resume.")
 app.add_typer(script_cmd.app, name="script", help="Call scripts rendered for one contact.")
+app.add_typer(contacts_cmd.app, name="contacts", help="Import, list, show, export and erase contacts.")
 app.command("init", help="Create or migrate the database.")(db_cmd.init)
 app.command("demo", help="Run an end-to-end demo on a fresh database.")(demo_cmd.demo)
 
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=args, prog_name="cctool", standalone_mode=False, obj=Options())
         code = result if isinstance(result, int) else 0
+        if code == 130:  # typer turns Ctrl-C into a silent Exit(130): say what happened
+            typer.echo("cctool: interrupted; nothing half-written was kept", err=True)
     except clickx.UsageError as exc:
         exc.show()
         code = 2

@@ -1,0 +1,163 @@
+"""Contacts: look people up by any spelling of their number, list, export and erase them.
+
+Erasure (GDPR art. 17, PIPL art. 47) restricts rather than deletes: the person's details go, the number
+stays in `suppressions` so it is never dialled again, and the audit rows a legal hold needs stay.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from .errors import UserError
+from .phones import InvalidNumber, normalize
+from .store import Store
+from .timeutil import to_iso, utcnow
+
+EXPORT_FIELDS = ["phone", "name", "email", "tags", "timezone", "marketing_consent"]
+_COLUMNS = "id, phone, region, number_type, number_zones, timezone, name, email, attributes, source, created_at, updated_at, erased_at"
+
+
+def candidates(conn: sqlite3.Connection, text: str, region: str | None = None) -> list[str]:
+    """E.164 forms the text could mean: as written, with --region, then with each region already in the book."""
+    regions: list[str | None] = [None, region.upper() if region else None]
+    regions += [
+        r[0] for r in conn.execute("SELECT region FROM contacts GROUP BY region ORDER BY COUNT(*) DESC")
+    ]
+    found: list[str] = []
+    for option in regions:
+        try:
+            number = normalize(text, option).e164
+        except InvalidNumber:
+            continue
+        if number not in found:
+            found.append(number)
+    return found
+
+
+def find(conn: sqlite3.Connection, text: str, region: str | None = None) -> dict[str, Any]:
+    """The contact a user means by `text` in any format, or a one-line UserError."""
+    options = candidates(conn, text, region)
+    if not options:
+        hint = "" if (text or "").strip().startswith("+") else " (use +country format or give --region)"
+        raise UserError(f"phone number {text!r} is not a valid number{hint}")
+    for e164 in options:
+        row = conn.execute(f"SELECT {_COLUMNS} FROM contacts WHERE phone = ?", (e164,)).fetchone()
+        if row is not None:
+            return _contact(conn, row)
+    raise UserError(f"no contact with number {options[0]} ({text!r})")
+
+
+def _contact(conn: sqlite3.Connection, row: tuple[Any, ...]) -> dict[str, Any]:
+    keys = [k.strip() for k in _COLUMNS.split(",")]
+    contact = dict(zip(keys, row))
+    contact["number_zones"] = json.loads(contact["number_zones"] or "[]")
+    contact["attributes"] = json.loads(contact["attributes"] or "{}")
+    contact["tags"] = [
+        t
+        for (t,) in conn.execute(
+            "SELECT tag FROM contact_tags WHERE contact_id = ? ORDER BY tag", (contact["id"],)
+        )
+    ]
+    contact["marketing_consent"] = latest_consent(conn, contact["phone"])
+    return contact
+
+
+def latest_consent(conn: sqlite3.Connection, phone: str, purpose: str = "marketing") -> str | None:
+    """'grant' or 'revoke' from the record in force, or None when there is none."""
+    row = conn.execute(
+        "SELECT action FROM consents WHERE phone = ? AND purpose = ? ORDER BY given_at DESC, id DESC LIMIT 1",
+        (phone, purpose),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def show(conn: sqlite3.Connection, text: str, region: str | None = None) -> dict[str, Any]:
+    """One contact with its consent history and suppressions."""
+    contact = find(conn, text, region)
+    contact["consents"] = [
+        dict(zip(("purpose", "action", "source", "evidence", "given_at", "actor"), r))
+        for r in conn.execute(
+            "SELECT purpose, action, source, evidence, given_at, actor FROM consents WHERE phone = ? ORDER BY given_at, id",
+            (contact["phone"],),
+        )
+    ]
+    contact["suppressions"] = [
+        dict(zip(("reason", "created_at", "actor"), r))
+        for r in conn.execute(
+            "SELECT reason, created_at, actor FROM suppressions WHERE phone = ? ORDER BY id",
+            (contact["phone"],),
+        )
+    ]
+    return contact
+
+
+def iter_contacts(
+    conn: sqlite3.Connection, tag: str | None = None, include_erased: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Contacts in id order, with tags and the marketing consent in force."""
+    where, params = [], []
+    if tag:
+        where.append("id IN (SELECT contact_id FROM contact_tags WHERE tag = ?)")
+        params.append(tag)
+    if not include_erased:
+        where.append("erased_at IS NULL")
+    sql = (
+        f"SELECT {_COLUMNS} FROM contacts"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY id"
+    )
+    for row in conn.execute(sql, params).fetchall():
+        yield _contact(conn, row)
+
+
+def export_csv(conn: sqlite3.Connection, out: TextIO, tag: str | None = None) -> int:
+    """Write contacts as a CSV that `contacts import` reads back to the same state; returns the row count."""
+    contacts = list(iter_contacts(conn, tag))
+    attribute_keys = sorted({k for c in contacts for k in c["attributes"]} - set(EXPORT_FIELDS))
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_FIELDS + attribute_keys)
+    consent_words = {"grant": "yes", "revoke": "no", None: ""}
+    for c in contacts:
+        writer.writerow(
+            [c["phone"], c["name"] or "", c["email"] or "", "|".join(c["tags"]), c["timezone"] or ""]
+            + [consent_words[c["marketing_consent"]]]
+            + [c["attributes"].get(k, "") for k in attribute_keys]
+        )
+    return len(contacts)
+
+
+def erase(store: Store, text: str, region: str | None = None) -> dict[str, Any]:
+    """Erase a person: clear their details and tags, keep the number suppressed for ever; idempotent."""
+    with store.write() as conn:
+        contact = find(conn, text, region)
+        phone = contact["phone"]
+        if contact["erased_at"]:
+            return {"phone": phone, "erased_at": contact["erased_at"], "already_erased": True}
+        now = to_iso(utcnow())
+        conn.execute(
+            "UPDATE contacts SET name = NULL, email = NULL, attributes = '{}', timezone = NULL, "
+            "updated_at = ?, erased_at = ? WHERE id = ?",
+            (now, now, contact["id"]),
+        )
+        conn.execute("DELETE FROM contact_tags WHERE contact_id = ?", (contact["id"],))
+        conn.execute(
+            "INSERT INTO suppressions (phone, reason, created_at, actor) VALUES (?, 'erased', ?, ?)",
+            (phone, now, store.actor),
+        )
+        kept = {
+            "phone": "in suppressions, so the number is never dialled again",
+            "consents": "append-only evidence of what the person agreed to",
+            "audit_log": "legal record of what was done",
+            "tickets_callbacks_attempts": "call and service records under their retention hold (free text not scrubbed)",
+        }
+        store.audit(
+            "contacts",
+            contact["id"],
+            "contacts.erase",
+            {"phone": phone, "cleared": ["name", "email", "attributes", "timezone", "tags"], "kept": kept},
+        )
+    return {"phone": phone, "erased_at": now, "already_erased": False, "kept": sorted(kept)}

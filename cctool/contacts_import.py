@@ -1,0 +1,532 @@
+"""`contacts import`: a CRM export into contacts, in one transaction, with a rejects file.
+
+Work is split the way the cost falls. Parsing CSV and classifying numbers is pure CPU and runs in
+worker processes, one block of the file each (blocks end on record boundaries). The main process
+deduplicates by E.164 and writes: new numbers in bulk (`executemany`), known numbers through the
+update rules one by one (new tags added, non-empty fields replace, consent recorded when it changes).
+Everything happens inside one `BEGIN IMMEDIATE` transaction, so a crash or Ctrl-C leaves the database
+as it was; a dry run is the same transaction rolled back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import os
+import re
+import signal
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring as encode_json
+from pathlib import Path
+from typing import Any
+
+from .csvread import ContactFile, open_contact_file, parse_maps
+from .errors import UsageError
+from .phonefast import Classifier
+from .store import Store
+from .timeutil import is_zone, to_iso, utcnow
+
+COUNT_KEYS = ("read", "imported", "updated", "unchanged", "duplicates_in_file", "rejected")
+CONSENT_VALUES = {
+    **dict.fromkeys(("yes", "y", "true", "t", "1", "是", "同意", "grant", "granted"), "grant"),
+    **dict.fromkeys(("no", "n", "false", "f", "0", "否", "不同意", "revoke", "revoked"), "revoke"),
+}
+_TAG_SPLIT = re.compile(r"[,;|，；]")
+# A parallel pool only pays for itself on big files.
+PARALLEL_MIN_CHARS = 4 << 20
+
+# (phone, region, number_type, number_zones, timezone, name, email, attributes, source, created, updated)
+Row = tuple[Any, ...]
+
+
+@dataclass
+class Spec:
+    """What a worker needs to turn a block of the file into rows."""
+
+    delimiter: str
+    columns: dict[str, int]
+    attributes: list[tuple[int, str]]
+    region: str | None
+    tags: tuple[str, ...]
+    source: str
+    now: str
+    erased: frozenset[str]
+    # (file name, evidence prefix, actor) for consent rows: built here, in the workers, not in the writer
+    consent_from: tuple[str, str, str] = ("", "", "")
+
+    @property
+    def extra_tags_set(self) -> frozenset[str]:
+        return frozenset(self.tags)
+
+
+@dataclass
+class Parsed:
+    """One block, parsed: rows ready to insert and what goes beside them."""
+
+    read: int = 0
+    chars: int = 0
+    rows: list[Row] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    consents: dict[int, tuple[str, ...]] = field(default_factory=dict)  # rows for the consents table
+    rejects: list[tuple[int, str, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    counts: dict[str, int]
+    file: str
+    encoding: str
+    delimiter: str
+    dry_run: bool
+    rejects_file: str | None
+    import_id: int | None
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.counts)
+
+
+def split_tags(text: str) -> list[str]:
+    return [t.strip() for t in _TAG_SPLIT.split(text) if t.strip()]
+
+
+_SPEC: Spec | None = None
+_CLASSIFY: Classifier | None = None
+
+
+def _init_worker(spec: Spec) -> None:
+    global _SPEC, _CLASSIFY
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    _SPEC, _CLASSIFY = spec, Classifier(spec.region)
+
+
+def _cell(record: list[str], index: int | None) -> str:
+    return record[index].strip() if index is not None and index < len(record) else ""
+
+
+def parse_block(block: str, first_line: int) -> Parsed:
+    """Parse one block of records (first record on `first_line`) with the worker's Spec."""
+    spec, classify = _SPEC, _CLASSIFY
+    assert spec is not None and classify is not None
+    out = Parsed(chars=len(block))
+    cols = spec.columns
+    # Missing columns point past the end of every record, so the lookups below need no None checks.
+    far = 1 << 30
+    phone_i, name_i, email_i = cols.get("phone", far), cols.get("name", far), cols.get("email", far)
+    tags_i, tz_i, consent_i = (
+        cols.get("tags", far),
+        cols.get("timezone", far),
+        cols.get("marketing_consent", far),
+    )
+    has_consent = consent_i != far
+    # Attributes as JSON by hand: sorted keys, json.dumps' separators, C string encoder.
+    attributes = [(i, encode_json(name)) for i, name in sorted(spec.attributes, key=lambda a: a[1])]
+    extra_tags, erased = spec.extra_tags_set, spec.erased
+    source, now = spec.source, spec.now
+    file_name, evidence, actor = spec.consent_from
+    zone_json: dict[tuple[str, ...], str] = {}
+    reader = csv.reader(io.StringIO(block, newline=""), delimiter=spec.delimiter)
+    rows, lines, rejects, row_tags, consents = out.rows, out.lines, out.rejects, out.tags, out.consents
+    consumed = read = 0
+    for record in reader:
+        line = first_line + consumed
+        consumed = reader.line_num
+        width = len(record)
+        if width <= 1 and (not record or not record[0].strip()):
+            continue  # blank line
+        read += 1
+        got = classify(record[phone_i].strip() if phone_i < width else "")
+        if isinstance(got, str):
+            rejects.append((line, got, record))
+            continue
+        phone, region, number_type, zones = got
+        if phone in erased:
+            rejects.append((line, "erased", record))
+            continue
+        tz = record[tz_i].strip() if tz_i < width else ""
+        if tz and not is_zone(tz):
+            rejects.append((line, "bad_timezone", record))
+            continue
+        if has_consent:
+            value = record[consent_i].strip() if consent_i < width else ""
+            if value:
+                consent = CONSENT_VALUES.get(value.lower())
+                if consent is None:
+                    rejects.append((line, "bad_consent", record))
+                    continue
+                consents[len(rows)] = (phone, consent, file_name, evidence + str(line), now, now, actor)
+        attrs = "{}"
+        if attributes:
+            pairs = [
+                f"{key}: {encode_json(v)}" for i, key in attributes if i < width and (v := record[i].strip())
+            ]
+            if pairs:
+                attrs = "{" + ", ".join(pairs) + "}"
+        zjson = zone_json.get(zones)
+        if zjson is None:
+            zjson = zone_json[zones] = json.dumps(list(zones))
+        tags = record[tags_i].strip() if tags_i < width else ""
+        if tags or extra_tags:
+            row_tags[len(rows)] = tuple(sorted(extra_tags.union(split_tags(tags))))
+        rows.append(
+            (
+                phone,
+                region,
+                number_type,
+                zjson,
+                tz or None,
+                (record[name_i].strip() if name_i < width else "") or None,
+                (record[email_i].strip() if email_i < width else "") or None,
+                attrs,
+                source,
+                now,
+                now,
+            )
+        )
+        lines.append(line)
+    out.read = read
+    return out
+
+
+def _parse_task(task: tuple[str, int]) -> Parsed:
+    return parse_block(*task)
+
+
+def _tasks(contact_file: ContactFile, first_line: int) -> Iterator[tuple[str, int]]:
+    line = first_line
+    for block in contact_file.blocks():
+        yield block, line
+        line += block.count("\n")
+
+
+def _workers() -> int:
+    wanted = os.environ.get("CCTOOL_IMPORT_WORKERS")
+    return int(wanted) if wanted else (os.cpu_count() or 1)
+
+
+def parsed_blocks(contact_file: ContactFile, spec: Spec, first_line: int) -> Iterator[Parsed]:
+    """Parsed blocks in file order: in worker processes for big files, here for small ones."""
+    tasks = _tasks(contact_file, first_line)
+    workers = _workers()
+    if workers < 1 or len(contact_file.body) < PARALLEL_MIN_CHARS:
+        _init_worker_here(spec)
+        for task in tasks:
+            yield _parse_task(task)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(spec,))
+    try:
+        pending: deque[Any] = deque()
+        for task in tasks:
+            pending.append(pool.apply_async(_parse_task, (task,)))
+            if len(pending) > workers * 2:  # keep memory bounded: a few blocks in flight
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _init_worker_here(spec: Spec) -> None:
+    global _SPEC, _CLASSIFY
+    _SPEC, _CLASSIFY = spec, Classifier(spec.region)
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+def import_contacts(
+    store: Store,
+    path: Path | str,
+    *,
+    region: str | None = None,
+    maps: list[str] | None = None,
+    tags: list[str] | None = None,
+    source: str | None = None,
+    rejects: Path | str | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Import a contact file; returns the counts. Unreadable input raises UserError before any write."""
+    path = Path(path)
+    if region and len(region.strip()) != 2:
+        raise UsageError(f"--region {region!r}: give a two-letter country code such as US, GB or CN")
+    extra_tags = tuple(sorted({t for tag in tags or [] for t in split_tags(tag)}))
+    contact_file = open_contact_file(path, parse_maps(maps or []))
+    now = to_iso(utcnow())
+    source = source or path.name
+    conn = store.conn
+    rejects_path = Path(rejects) if rejects else None
+    if rejects_path is None and not dry_run:
+        rejects_path = path.with_name(f"{path.stem}.rejects.csv")
+    header_lines = 1 + _header_newlines(contact_file)
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    reject_rows: list[tuple[int, str, list[str]]] = []
+    import_id = None
+    try:
+        with store.write():
+            erased = frozenset(
+                r[0] for r in conn.execute("SELECT phone FROM suppressions WHERE reason='erased'")
+            )
+            import_id = _open_import(store, contact_file, source, now)
+            spec = Spec(
+                contact_file.delimiter,
+                contact_file.columns,
+                contact_file.attributes,
+                region.upper() if region else None,
+                extra_tags,
+                source,
+                now,
+                erased,
+                (path.name, f"import {import_id} row ", store.actor),
+            )
+            writer = _Writer(conn, now, path.name, store.actor, import_id)
+            total, done = max(len(contact_file.body), 1), 0
+            for parsed in parsed_blocks(contact_file, spec, header_lines + 1):
+                writer.apply(parsed, counts)
+                reject_rows.extend(parsed.rejects)
+                counts["read"] += parsed.read
+                counts["rejected"] += len(parsed.rejects)
+                done += parsed.chars
+                if progress is not None:
+                    progress(done, total)
+            writer.finish()
+            _close_import(store, import_id, contact_file, source, counts, extra_tags, region, rejects_path)
+            if reject_rows and rejects_path is not None:
+                _write_rejects(rejects_path, contact_file.header, reject_rows)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        import_id = None
+    written = rejects_path if reject_rows and rejects_path is not None else None
+    return ImportResult(
+        counts,
+        str(path),
+        contact_file.encoding,
+        contact_file.delimiter,
+        dry_run,
+        str(written) if written else None,
+        import_id,
+    )
+
+
+def _header_newlines(contact_file: ContactFile) -> int:
+    return sum(cell.count("\n") for cell in contact_file.header)
+
+
+class _Writer:
+    """Applies parsed rows to the database: bulk inserts for new numbers, the update rules for known ones."""
+
+    def __init__(self, conn: sqlite3.Connection, now: str, file_name: str, actor: str, import_id: int):
+        self.conn, self.now, self.file_name, self.actor = conn, now, file_name, actor
+        self.evidence = f"import {import_id} row "
+        self.seen: dict[str, int] = {}
+        self.db_has_contacts = conn.execute("SELECT EXISTS (SELECT 1 FROM contacts)").fetchone()[0] == 1
+        self.next_id = (conn.execute("SELECT MAX(id) FROM contacts").fetchone()[0] or 0) + 1
+        self.first_new_id = self.next_id  # ids from here on were created by this import
+        self.consent_rows: list[tuple[str, ...]] = []  # written after each block
+        self.consent_now: dict[str, str] = {}  # the action this file last set per phone
+        self.cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
+        conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: the phone index stays in memory
+
+    def _existing(self, phones: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(phones), 500):
+            batch = phones[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            found.update(self.conn.execute(f"SELECT phone, id FROM contacts WHERE phone IN ({marks})", batch))
+        return found
+
+    def apply(self, parsed: Parsed, counts: dict[str, int]) -> None:
+        rows, seen = parsed.rows, self.seen
+        existing = self._existing([r[0] for r in rows]) if self.db_has_contacts else {}
+        fresh: list[Row] = []
+        known: list[tuple[int, int, bool]] = []  # (row index, contact id, first time in this file)
+        new_ids: dict[int, int] = {}  # row index -> id, for the fresh rows
+        next_id = self.next_id
+        tags, consents = parsed.tags, parsed.consents
+        for index, row in enumerate(rows):
+            phone = row[0]
+            contact_id = seen.get(phone)
+            if contact_id is not None:
+                known.append((index, contact_id, False))
+                continue
+            if existing:
+                contact_id = existing.get(phone)
+                if contact_id is not None:
+                    seen[phone] = contact_id
+                    known.append((index, contact_id, True))
+                    continue
+            seen[phone] = new_ids[index] = next_id
+            fresh.append(row)
+            next_id += 1
+        if len(new_ids) == len(rows):  # the usual block: every row new, ids in row order
+            base = self.next_id
+            fresh_tags = [(base + i, tag) for i, row_tags in tags.items() for tag in row_tags]
+        else:
+            fresh_tags = [
+                (new_ids[i], tag) for i, row_tags in tags.items() if i in new_ids for tag in row_tags
+            ]
+        for index, consent in consents.items():
+            if index in new_ids:
+                self._consent(consent)
+        insert_contacts(self.conn, fresh, self.next_id)
+        self.next_id = next_id
+        if fresh_tags:
+            self.conn.executemany("INSERT INTO contact_tags (contact_id, tag) VALUES (?, ?)", fresh_tags)
+        counts["imported"] += len(fresh)
+        merges: list[tuple[Any, ...]] = []
+        merge_tags: list[tuple[int, str]] = []
+        for index, contact_id, first in known:
+            row = rows[index]
+            if contact_id >= self.first_new_id:
+                # A repeat of a number this import created: merge in SQL, in bulk, without reading it back.
+                merges.append((row[5], row[6], row[4], row[7], row[7], contact_id))
+                merge_tags.extend((contact_id, tag) for tag in tags.get(index, ()))
+                if index in consents and self.consent_now.get(row[0]) != consents[index][1]:
+                    self._consent(consents[index])
+                counts["duplicates_in_file"] += 1
+                continue
+            changed = self._update(contact_id, row, tags.get(index, ()))
+            if index in consents and self._consent_differs(row[0], consents[index][1]):
+                self._consent(consents[index])
+                changed = True
+            if not first:
+                counts["duplicates_in_file"] += 1
+            else:
+                counts["updated" if changed else "unchanged"] += 1
+        if merges:
+            self.conn.executemany(
+                "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email), "
+                "timezone = COALESCE(?, timezone), "
+                "attributes = CASE WHEN ? = '{}' THEN attributes ELSE json_patch(attributes, ?) END WHERE id = ?",
+                merges,
+            )
+        if merge_tags:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", merge_tags
+            )
+        if self.consent_rows:
+            # Consent from a file: its source is the file, its evidence the import and the row.
+            self.conn.executemany(
+                "INSERT INTO consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
+                "VALUES (?, 'marketing', ?, ?, ?, ?, ?, ?)",
+                self.consent_rows,
+            )
+            self.consent_rows = []
+
+    def _update(self, contact_id: int, row: Row, tags: tuple[str, ...]) -> bool:
+        """The update rules: non-empty fields replace, attributes merge by key, new tags are added."""
+        name, email, attrs_text, tz = row[5], row[6], row[7], row[4]
+        current = self.conn.execute(
+            "SELECT name, email, timezone, attributes FROM contacts WHERE id = ?", (contact_id,)
+        ).fetchone()
+        attributes = json.loads(current[3] or "{}")
+        merged = {**attributes, **json.loads(attrs_text)}
+        new = (name or current[0], email or current[1], tz or current[2])
+        changed = False
+        if new != tuple(current[:3]) or merged != attributes:
+            self.conn.execute(
+                "UPDATE contacts SET name = ?, email = ?, timezone = ?, attributes = ?, updated_at = ? WHERE id = ?",
+                (*new, json.dumps(merged, ensure_ascii=False, sort_keys=True), self.now, contact_id),
+            )
+            changed = True
+        for tag in tags:
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", (contact_id, tag)
+            )
+            changed = changed or cursor.rowcount > 0
+        return changed
+
+    def _consent(self, consent: tuple[str, ...]) -> None:
+        self.consent_rows.append(consent)
+        self.consent_now[consent[0]] = consent[1]
+
+    def _consent_differs(self, phone: str, action: str) -> bool:
+        if phone in self.consent_now:
+            return self.consent_now[phone] != action
+        latest = self.conn.execute(
+            "SELECT action FROM consents WHERE phone = ? AND purpose = 'marketing' "
+            "ORDER BY given_at DESC, id DESC LIMIT 1",
+            (phone,),
+        ).fetchone()
+        return latest is None or latest[0] != action
+
+    def finish(self) -> None:
+        self.conn.execute(f"PRAGMA cache_size = {int(self.cache_size)}")
+
+
+def insert_contacts(conn: sqlite3.Connection, rows: list[Row], first_id: int) -> None:
+    """Insert new contacts; ids follow on from `first_id` in order (checked, not assumed)."""
+    if not rows:
+        return
+    conn.executemany(
+        "INSERT INTO contacts (phone, region, number_type, number_zones, timezone, name, email, attributes, "
+        "source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    last = conn.execute("SELECT MAX(id) FROM contacts").fetchone()[0]
+    if last != first_id + len(rows) - 1:  # pragma: no cover - only if rowids were exhausted
+        raise RuntimeError("contact ids were not assigned in sequence; import rolled back")
+
+
+def _open_import(store: Store, contact_file: ContactFile, source: str, now: str) -> int:
+    """The import's own record, made first so that consent rows can point at it."""
+    cursor = store.conn.execute(
+        "INSERT INTO imports (file_name, sha256, source, encoding, at, actor, read, imported, updated, unchanged, "
+        "duplicates_in_file, rejected) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0)",
+        (contact_file.path.name, contact_file.sha256, source, contact_file.encoding, now, store.actor),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _close_import(
+    store: Store,
+    import_id: int,
+    contact_file: ContactFile,
+    source: str,
+    counts: dict[str, int],
+    tags: tuple[str, ...],
+    region: str | None,
+    rejects_path: Path | None,
+) -> None:
+    store.conn.execute(
+        "UPDATE imports SET read = ?, imported = ?, updated = ?, unchanged = ?, duplicates_in_file = ?, "
+        "rejected = ? WHERE id = ?",
+        (*(counts[k] for k in COUNT_KEYS), import_id),
+    )
+    store.audit(
+        "imports",
+        import_id,
+        "contacts.import",
+        {
+            "file": contact_file.path.name,
+            "sha256": contact_file.sha256,
+            "encoding": contact_file.encoding,
+            "source": source,
+            "region": region,
+            "tags": list(tags),
+            **counts,
+            "rejects_file": str(rejects_path) if counts["rejected"] and rejects_path else None,
+        },
+    )
+
+
+def _write_rejects(path: Path, header: list[str], rows: list[tuple[int, str, list[str]]]) -> None:
+    """Rejected rows as they were, with their row number and reason (UTF-8 with BOM for spreadsheets)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["row", "reason", *header])
+        for line, reason, record in sorted(rows, key=lambda r: r[0]):
+            out.writerow([line, reason, *record])
+    os.replace(tmp, path)

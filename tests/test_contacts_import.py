@@ -1,0 +1,209 @@
+"""Importing: dedupe, the update rules, consent from the file, dry runs, atomicity, the import record."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cctool import contacts_import, csvread
+from cctool.contacts_import import import_contacts
+from cctool.store import open_store
+
+from .contacts_helpers import people, snapshot, write
+
+FIRST = (
+    "phone,name,email,tags,timezone,marketing consent,plan\n"
+    "+12125550123,Ann Lee,,vip,,yes,gold\n"
+    "(415) 555-0199,Bob Ray,bob@example.com,,America/Denver,,\n"
+    "+1 212 555 0123,,ann@example.com,renewal-due;web,,,\n"  # same number as row 2
+    "+442079460123,Cat,,,Mars/Olympus,,\n"
+    "+447911123456,Dan,,,,maybe,\n"
+    "not a number,Eve,,,,,\n"
+)
+
+
+def import_json(cli, *args) -> dict:
+    result = cli("contacts", "import", *map(str, args), "--json")
+    assert result.code == 0, result.stderr
+    return result.json
+
+
+def test_counts_dedupe_within_the_file_and_reject_bad_rows(cli, tmp_path: Path) -> None:
+    path = write(tmp_path / "crm.csv", FIRST)
+    assert import_json(cli, path, "--region", "US") == {
+        "read": 6,
+        "imported": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "duplicates_in_file": 1,
+        "rejected": 3,
+    }
+    ann = cli("contacts", "show", "+12125550123", "--json").json
+    # the repeat added its tags and filled the empty email; its empty name did not wipe the first one
+    assert (ann["name"], ann["email"], ann["tags"]) == (
+        "Ann Lee",
+        "ann@example.com",
+        ["renewal-due", "vip", "web"],
+    )
+    assert ann["attributes"] == {"plan": "gold"}
+    bob = cli("contacts", "show", "+14155550199", "--json").json
+    assert bob["timezone"] == "America/Denver" and bob["number_zones"] == ["America/Los_Angeles"]
+    reasons = [
+        line.split(",")[:2] for line in (tmp_path / "crm.rejects.csv").read_text("utf-8-sig").splitlines()[1:]
+    ]
+    assert reasons == [["5", "bad_timezone"], ["6", "bad_consent"], ["7", "invalid_phone"]]
+
+
+def test_reimporting_the_same_file_changes_nothing(cli, tmp_path: Path, db_path: Path) -> None:
+    path = write(tmp_path / "crm.csv", FIRST)
+    import_json(cli, path, "--region", "US")
+    before = people(db_path)
+    again = import_json(cli, path, "--region", "US")
+    assert again == {
+        "read": 6,
+        "imported": 0,
+        "updated": 0,
+        "unchanged": 2,
+        "duplicates_in_file": 1,
+        "rejected": 3,
+    }
+    assert people(db_path) == before
+
+
+def test_a_known_number_is_updated_never_duplicated(cli, tmp_path: Path, db_path: Path) -> None:
+    import_json(cli, write(tmp_path / "a.csv", FIRST), "--region", "US")
+    second = write(
+        tmp_path / "b.csv",
+        "mobile,name,tags,plan,marketing consent\n"
+        "+12125550123,Ann Lee-Smith,vip,,no\n"  # new name, same tag, empty plan, consent withdrawn
+        "+14155550199,,,,\n"  # nothing new
+        "+8613800138000,Wei,,,\n",
+    )
+    assert import_json(cli, second, "--tag", "q4") == {
+        "read": 3,
+        "imported": 1,
+        "updated": 2,
+        "unchanged": 0,
+        "duplicates_in_file": 0,
+        "rejected": 0,
+    }
+    ann = cli("contacts", "show", "+12125550123", "--json").json
+    assert ann["name"] == "Ann Lee-Smith"
+    assert ann["attributes"] == {"plan": "gold"}  # an empty cell does not erase
+    assert ann["tags"] == ["q4", "renewal-due", "vip", "web"]
+    assert ann["marketing_consent"] == "revoke"
+    assert [(c["action"], c["source"]) for c in ann["consents"]] == [("grant", "a.csv"), ("revoke", "b.csv")]
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT COUNT(*) FROM contacts WHERE phone = '+12125550123'").fetchone()[0] == 1
+
+
+def test_consent_from_a_file_names_the_file_and_row_as_evidence(cli, tmp_path: Path, db_path: Path) -> None:
+    import_json(cli, write(tmp_path / "crm.csv", FIRST), "--region", "US")
+    conn = sqlite3.connect(db_path)
+    rows = conn.execute("SELECT phone, purpose, action, source, evidence, actor FROM consents").fetchall()
+    import_id = conn.execute("SELECT id FROM imports").fetchone()[0]
+    assert rows == [("+12125550123", "marketing", "grant", "crm.csv", f"import {import_id} row 2", "tester")]
+
+
+def test_each_import_writes_one_audit_row_and_one_import_record(cli, tmp_path: Path, db_path: Path) -> None:
+    cli("init")
+    conn = sqlite3.connect(db_path)
+    audit_before = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
+    import_json(cli, write(tmp_path / "crm.csv", FIRST), "--region", "US", "--source", "webinar-2026")
+    assert conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == audit_before + 1
+    entity, action, payload = conn.execute(
+        "SELECT entity, action, payload FROM audit_log ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    assert (entity, action) == ("imports", "contacts.import")
+    assert json.loads(payload)["imported"] == 2 and json.loads(payload)["source"] == "webinar-2026"
+    record = conn.execute(
+        "SELECT file_name, source, encoding, read, imported, rejected, actor FROM imports"
+    ).fetchone()
+    assert record == ("crm.csv", "webinar-2026", "utf-8", 6, 2, 3, "tester")
+    assert conn.execute("SELECT DISTINCT source FROM contacts").fetchall() == [("webinar-2026",)]
+    assert cli("audit", "verify").code == 0
+
+
+def test_a_dry_run_counts_but_writes_nothing(cli, tmp_path: Path, db_path: Path) -> None:
+    cli("init")
+    before = snapshot(db_path)
+    path = write(tmp_path / "crm.csv", FIRST)
+    counts = import_json(cli, path, "--region", "US", "--dry-run")
+    assert counts["imported"] == 2 and counts["rejected"] == 3
+    assert snapshot(db_path) == before
+    assert not (tmp_path / "crm.rejects.csv").exists()
+
+
+def test_a_failure_half_way_leaves_the_database_as_it_was(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(db_path, actor="tester")
+    import_contacts(store, write(tmp_path / "a.csv", FIRST), region="US")
+    before = snapshot(db_path)
+    rows = "".join(f"+1212555{n:04d},Person {n},,,,yes,\n" for n in range(1000, 3000))
+    big = write(
+        tmp_path / "big.csv", "phone,name,email,tags,timezone,consent,plan\n+12125550123,Ann B,,x,,,\n" + rows
+    )
+    monkeypatch.setattr(csvread, "BLOCK_CHARS", 4096)  # many blocks
+    real_insert, inserted = contacts_import.insert_contacts, []
+
+    def crash_after_500(conn, batch, first_id):
+        real_insert(conn, batch, first_id)
+        inserted.extend(batch)
+        if len(inserted) > 500:
+            raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(contacts_import, "insert_contacts", crash_after_500)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        import_contacts(store, big, region="US")
+    store.close()
+    assert len(inserted) > 500
+    assert snapshot(db_path) == before
+    assert not (tmp_path / "big.rejects.csv").exists()
+
+
+def test_ctrl_c_during_an_import_keeps_nothing_and_says_so(
+    cli, tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("init")
+    before = snapshot(db_path)
+    real_insert = contacts_import.insert_contacts
+
+    def interrupted(conn, batch, first_id):
+        real_insert(conn, batch, first_id)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(contacts_import, "insert_contacts", interrupted)
+    result = cli("contacts", "import", write(tmp_path / "crm.csv", FIRST), "--region", "US")
+    assert result.code == 130
+    assert "interrupted; nothing half-written was kept" in result.stderr
+    assert snapshot(db_path) == before
+
+
+def test_worker_processes_give_the_same_result_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = ["phone,name,tags,marketing consent,note"]
+    for n in range(3000):
+        phone = f"+1212555{n % 2500:04d}" if n % 7 else f"(646) 555-{n % 10000:04d}"
+        lines.append(f'{phone},Name {n},t{n % 5}|all,{"yes" if n % 3 else "no"},"quoted, {n}\nsecond line"')
+    lines.append("+1 999 000,Bad,,,")
+    path = write(tmp_path / "many.csv", "\n".join(lines) + "\n")
+    monkeypatch.setattr(csvread, "BLOCK_CHARS", 5000)
+    results = {}
+    for workers in ("0", "2"):
+        monkeypatch.setenv("CCTOOL_IMPORT_WORKERS", workers)
+        monkeypatch.setattr(contacts_import, "PARALLEL_MIN_CHARS", 0)
+        db = tmp_path / f"w{workers}.db"
+        store = open_store(db, actor="tester")
+        counts = import_contacts(store, path, region="US", rejects=tmp_path / f"r{workers}.csv").counts
+        store.close()
+        data = people(db)
+        data["contacts"] = [r[:5] + r[6:10] for r in data["contacts"]]  # without the timestamps
+        data["consents"] = [r[1:6] for r in data["consents"]]
+        results[workers] = (counts, data, (tmp_path / f"r{workers}.csv").read_text("utf-8-sig"))
+    assert results["0"] == results["2"]
+    assert results["0"][0]["duplicates_in_file"] > 0 and results["0"][0]["rejected"] == 1
