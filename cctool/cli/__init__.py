@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from .. import __version__
 from ..errors import UserError
-from . import audit_cmd, db_cmd, demo_cmd
+from . import audit_cmd, consent_cmd, db_cmd, demo_cmd, dnc_cmd, optout_cmd
 from .common import Options, options
 
 app = typer.Typer(
@@ -50,6 +50,11 @@ def root(
 
 app.add_typer(db_cmd.app, name="db", help="Schema status.")
 app.add_typer(audit_cmd.app, name="audit", help="The hash-chained operations log.")
+app.add_typer(consent_cmd.app, name="consent", help="Consent records (append-only; the latest is in force).")
+app.add_typer(
+    dnc_cmd.app, name="dnc", help="Do-not-call lists: the national registry copy and your own list."
+)
+app.command("optout", help="Opt a number out of every campaign, effective at once.")(optout_cmd.optout)
 app.command("init", help="Create or migrate the database.")(db_cmd.init)
 app.command("demo", help="Run an end-to-end demo on a fresh database.")(demo_cmd.demo)
 
