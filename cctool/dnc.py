@@ -7,7 +7,6 @@ leaves the previous snapshot and history untouched, and a dialer reading meanwhi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -24,7 +23,6 @@ from .timeutil import to_iso, utcnow
 INTERNAL = "internal"
 LISTS = (NATIONAL, INTERNAL)
 _BUILD = "dnc_national_build"
-_CHUNK = 1_000_000  # numbers per INSERT statement (one JSON array each)
 
 
 def _check_list(list_name: str, allowed: tuple[str, ...]) -> None:
@@ -79,14 +77,14 @@ def import_registry(
     if current is not None and current["version"] == version and current["sha256"] == digest:
         return {**summary, "count": current["count"], "unchanged": True, "lines": None, "invalid": None}
     parsed = registry_file.parse(registry_file.decode(data, path), region, column)
-    if not parsed.numbers:
+    if not parsed.accepted:
         hint = f" (e.g. {parsed.invalid_examples[0]!r})" if parsed.invalid_examples else ""
         raise UserError(
             f"registry file {path} has no valid numbers{hint}: nothing loaded; "
             "national numbers need --region, e.g. --region US"
         )
     with store.write():
-        count = _swap_in(store, parsed.numbers)
+        count = _swap_in(store, parsed.arrays)
         loaded_at = to_iso(utcnow())
         cursor = conn.execute(
             "INSERT INTO dnc_registry_loads (list, version, registry_date, loaded_at, count, sha256, file_name,"
@@ -100,7 +98,7 @@ def import_registry(
             lines=parsed.lines,
             invalid=parsed.invalid,
             invalid_examples=parsed.invalid_examples,
-            duplicates=len(parsed.numbers) - count,
+            duplicates=parsed.accepted - count,
             unchanged=False,
             replaced=current["version"] if current is not None else None,
         )
@@ -108,16 +106,15 @@ def import_registry(
     return summary
 
 
-def _swap_in(store: Store, numbers: list[str]) -> int:
+def _swap_in(store: Store, arrays: list[str]) -> int:
     """Build the new snapshot beside the old one and swap it in; the caller's transaction makes it atomic."""
     conn = store.conn
     conn.execute(f"DROP TABLE IF EXISTS {_BUILD}")
     conn.execute(f"CREATE TABLE {_BUILD} (phone TEXT PRIMARY KEY) WITHOUT ROWID")
-    # json_each hands SQLite a whole chunk at once; it sorts and deduplicates in C and appends to the
-    # B-tree in key order, about three times the speed of executemany with rows sorted in Python.
-    for start in range(0, len(numbers), _CHUNK):
-        chunk = json.dumps(numbers[start : start + _CHUNK])
-        conn.execute(f"INSERT OR IGNORE INTO {_BUILD} SELECT value FROM json_each(?) ORDER BY 1", (chunk,))
+    # json_each hands SQLite whole arrays at once; it sorts and deduplicates them in C and appends to the
+    # B-tree in key order: about three times the speed of executemany with rows sorted in Python.
+    union = " UNION ALL ".join("SELECT value FROM json_each(?)" for _ in arrays)
+    conn.execute(f"INSERT OR IGNORE INTO {_BUILD} SELECT value FROM ({union}) ORDER BY 1", arrays)
     count = conn.execute(f"SELECT count(*) FROM {_BUILD}").fetchone()[0]
     conn.execute("DROP TABLE dnc_national")
     conn.execute(f"ALTER TABLE {_BUILD} RENAME TO dnc_national")

@@ -77,3 +77,15 @@ def test_plain_e164_and_national_digits_take_the_fast_path() -> None:
 def test_the_fast_pattern_has_exactly_its_own_groups(code: int) -> None:
     pattern = registry_file.fast_pattern((code,), None)
     assert pattern is not None and pattern.groups == 3
+
+
+def test_a_big_file_parsed_on_two_cores_gives_the_same_numbers() -> None:
+    lines = [f"+1212555{i % 10000:04d}" if i % 3 else f"212555{i % 10000:04d}" for i in range(3000)]
+    lines[1500] = "(212) 555-0199"
+    lines[2000] = "junk"
+    text = "\n".join(lines) + "\n"
+    serial = registry_file.parse_lines(text, "US")
+    parallel = registry_file.parse_in_two(text, "US")
+    assert sorted(parallel.numbers) == sorted(serial.numbers)
+    assert (parallel.lines, parallel.invalid, parallel.accepted) == (3000, 1, 2999)
+    assert len(parallel.arrays) >= 2
