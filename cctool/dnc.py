@@ -130,8 +130,11 @@ def loads(store: Store, list_name: str = NATIONAL) -> list[dict[str, Any]]:
     )
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, r)) for r in cursor]
+    today = utcnow().date()
     for row in rows:
         row["in_force"] = row is rows[-1]
+        # Days since the registry's own date: what the staleness rule (31 days us, 28 uk) is measured on.
+        row["age_days"] = (today - date.fromisoformat(row["registry_date"])).days
     return rows
 
 

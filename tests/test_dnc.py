@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from cctool import dnc
 from cctool.errors import UserError
+from cctool.timeutil import utcnow
 
 from .conftest import run_process
 
@@ -186,7 +188,9 @@ def test_loads_carry_the_registry_date_so_a_stale_copy_can_be_refused(cli, tmp_p
     )
     checked = cli("dnc", "check", "+12125550123", "--json").json
     assert checked["registry_date"] == "2026-09-01"
-    assert cli("dnc", "loads", "--json").json[0]["registry_date"] == "2026-09-01"
+    load = cli("dnc", "loads", "--json").json[0]
+    assert load["registry_date"] == "2026-09-01"
+    assert load["age_days"] == (utcnow().date() - date(2026, 9, 1)).days
 
 
 def test_a_registry_date_in_the_future_or_malformed_is_refused(cli, tmp_path: Path) -> None:
