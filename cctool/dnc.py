@@ -202,26 +202,44 @@ DEMO_NATIONAL = [
 ]
 
 
+def _demo_contacts(store: Store) -> list[str]:
+    """A few numbers from the contact book the contacts step imported (none when run on its own)."""
+    rows = store.conn.execute(
+        "SELECT phone FROM contacts WHERE erased_at IS NULL ORDER BY id LIMIT 5 OFFSET 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
     """Load a small national registry copy, add an internal entry, an opt-out and a consent; check numbers."""
+    known = _demo_contacts(store)
+    picks: list[str | None] = list(known[:4]) if len(known) >= 4 else [None] * 4
+    on_registry, internal, opting_out, consenting = picks
+        (known + [None] * 4)[:4] if len(known) >= 4 else [None] * 4
+    )
     registry = workdir / "national_dnc.txt"
-    registry.write_text("\n".join(DEMO_NATIONAL) + "\n", encoding="utf-8")
+    lines = DEMO_NATIONAL + ([on_registry] if on_registry else [])
+    registry.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    overlap = " and one number from the contact book" if on_registry else ""
     say(
-        f"Wrote a national do-not-call copy [cyan]{registry.name}[/cyan]: {len(DEMO_NATIONAL)} lines of "
-        "generated test numbers (+1 212 555 01xx, +44 20 7946 0xxx), two of them invalid on purpose."
+        f"Wrote a national do-not-call copy [cyan]{registry.name}[/cyan]: {len(lines)} lines of generated "
+        f"test numbers (+1 212 555 01xx, +44 20 7946 0xxx){overlap}, two of them invalid on purpose."
     )
     summary = import_registry(store, registry, "demo-2026-11", utcnow().date(), region="US")
     say(
         f"[bold]dnc import[/bold] version {summary['version']} dated {summary['date']}: {summary['count']} "
         f"numbers loaded, {summary['invalid']} invalid lines reported, sha256 {summary['sha256'][:16]}..."
     )
-    add_internal(store, "+12125550111", "asked an agent not to call again")
-    say("[bold]dnc add[/bold] +12125550111 to the internal list (asked an agent not to call again)")
-    optout.record(store, "+447700900123", "sms")
-    say("[bold]optout[/bold] +447700900123 by sms: suppressed in every campaign from this moment")
-    consent.record(store, "+12125550150", "marketing", "grant", "demo web form", "form-4711")
-    say("[bold]consent grant[/bold] +12125550150 for marketing (source: demo web form, evidence form-4711)")
-    for phone in ("+12125550123", "+12125550111", "+447700900123", "+12125550150"):
+    internal = internal or "+12125550111"
+    add_internal(store, internal, "asked an agent not to call again")
+    say(f"[bold]dnc add[/bold] {internal} to the internal list (asked an agent not to call again)")
+    opting_out = opting_out or "+447700900123"
+    optout.record(store, opting_out, "sms")
+    say(f"[bold]optout[/bold] {opting_out} by sms: suppressed in every campaign from this moment")
+    consenting = consenting or "+12125550150"
+    consent.record(store, consenting, "marketing", "grant", "demo web form", "form-4711")
+    say(f"[bold]consent grant[/bold] {consenting} for marketing (source: demo web form, evidence form-4711)")
+    for phone in (on_registry or "+12125550123", internal, opting_out, consenting):
         result = check(store, phone)
         lists = ", ".join(result["lists"]) or "none"
         verdict = "[red]suppressed[/red]" if result["suppressed"] else "[green]not suppressed[/green]"

@@ -292,3 +292,20 @@ def test_a_user_error_is_raised_for_an_unknown_csv_column(store, tmp_path: Path)
     path.write_text("phone,name\n+12125550123,a\n", encoding="utf-8")
     with pytest.raises(UserError, match="no column 'tel'"):
         dnc.import_registry(store, path, "v1", column="tel")
+
+
+def test_the_demo_step_uses_numbers_from_the_contact_book_when_there_is_one(store, tmp_path: Path) -> None:
+    phones = [f"+1212555{n:04d}" for n in range(300, 306)]
+    with store.write() as conn:
+        for phone in phones:
+            conn.execute(
+                "INSERT INTO contacts (phone, created_at, updated_at) VALUES (?, '2026-11-01T00:00:00Z', "
+                "'2026-11-01T00:00:00Z')",
+                (phone,),
+            )
+    said: list[str] = []
+    dnc.demo(store, tmp_path, said.append)
+    assert dnc.check(store, phones[1])["lists"] == ["national"]
+    assert dnc.check(store, phones[2])["lists"] == ["internal"]
+    assert dnc.check(store, phones[3])["lists"] == ["optout"]
+    assert "one number from the contact book" in "\n".join(said)
