@@ -215,8 +215,6 @@ def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
     known = _demo_contacts(store)
     picks: list[str | None] = list(known[:4]) if len(known) >= 4 else [None] * 4
     on_registry, internal, opting_out, consenting = picks
-        (known + [None] * 4)[:4] if len(known) >= 4 else [None] * 4
-    )
     registry = workdir / "national_dnc.txt"
     lines = DEMO_NATIONAL + ([on_registry] if on_registry else [])
     registry.write_text("\n".join(lines) + "\n", encoding="utf-8")
