@@ -57,16 +57,6 @@ def import_registry(
         raise UserError(f"registry date {registry_date} is in the future: give the date of the copy")
     data = registry_file.read_bytes(path)
     digest = registry_file.sha256(data)
-    conn = store.conn
-    earlier = conn.execute(
-        "SELECT sha256 FROM dnc_registry_loads WHERE list = ? AND version = ?", (list_name, version)
-    ).fetchall()
-    if any(sha != digest for (sha,) in earlier):
-        raise UserError(
-            f"registry version {version!r} was already loaded from a different file: "
-            "a version names one copy, give the new copy its own --version"
-        )
-    current = current_load(conn, list_name)
     summary: dict[str, Any] = {
         "list": list_name,
         "version": version,
@@ -74,6 +64,7 @@ def import_registry(
         "file": str(path),
         "sha256": digest,
     }
+    current = _known_copy(store, list_name, version, digest)
     if current is not None and current["version"] == version and current["sha256"] == digest:
         return {**summary, "count": current["count"], "unchanged": True, "lines": None, "invalid": None}
     parsed = registry_file.parse(registry_file.decode(data, path), region, column)
@@ -83,7 +74,11 @@ def import_registry(
             f"registry file {path} has no valid numbers{hint}: nothing loaded; "
             "national numbers need --region, e.g. --region US"
         )
-    with store.write():
+    with store.write() as conn:
+        # Asked again under the write lock: another load may have finished while this file was parsed.
+        current = _known_copy(store, list_name, version, digest)
+        if current is not None and current["version"] == version and current["sha256"] == digest:
+            return {**summary, "count": current["count"], "unchanged": True, "lines": None, "invalid": None}
         count = _swap_in(store, parsed.arrays)
         loaded_at = to_iso(utcnow())
         cursor = conn.execute(
@@ -104,6 +99,19 @@ def import_registry(
         )
         store.audit("dnc_registry", version, "load", {k: v for k, v in summary.items() if k != "file"})
     return summary
+
+
+def _known_copy(store: Store, list_name: str, version: str, digest: str) -> Any:
+    """The load in force, after refusing a version already loaded from a different file."""
+    earlier = store.conn.execute(
+        "SELECT sha256 FROM dnc_registry_loads WHERE list = ? AND version = ?", (list_name, version)
+    ).fetchall()
+    if any(sha != digest for (sha,) in earlier):
+        raise UserError(
+            f"registry version {version!r} was already loaded from a different file: "
+            "a version names one copy, give the new copy its own --version"
+        )
+    return current_load(store.conn, list_name)
 
 
 def _swap_in(store: Store, arrays: list[str]) -> int:

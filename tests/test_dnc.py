@@ -309,3 +309,25 @@ def test_the_demo_step_uses_numbers_from_the_contact_book_when_there_is_one(stor
     assert dnc.check(store, phones[2])["lists"] == ["internal"]
     assert dnc.check(store, phones[3])["lists"] == ["optout"]
     assert "one number from the contact book" in "\n".join(said)
+
+
+def test_overlapping_loads_of_one_version_from_two_files_keep_only_one(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    db = str(tmp_path / "p.db")
+    assert run_process("--db", db, "init").code == 0
+    files = [registry(tmp_path, f"+1212555{n:04d}", name=f"f{n}.txt") for n in (123, 142)]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(
+                lambda f: run_process(
+                    "--db", db, "dnc", "import", str(f), "--list", "national", "--version", "v1"
+                ),
+                files,
+            )
+        )
+    assert sorted(r.code for r in results) == [0, 1]
+    refused = next(r for r in results if r.code == 1)
+    assert "already loaded from a different file" in refused.stderr and "Traceback" not in refused.stderr
+    loads = json.loads(run_process("--db", db, "dnc", "loads", "--json").stdout)
+    assert len(loads) == 1
