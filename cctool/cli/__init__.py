@@ -54,9 +54,9 @@ app.add_typer(consent_cmd.app, name="consent", help="Consent records (append-onl
 app.add_typer(
     dnc_cmd.app, name="dnc", help="Do-not-call lists: the national registry copy and your own list."
 )
-app.command("optout", help="Opt a number out of every campaign, effective at once.")(optout_cmd.optout)
 app.command("init", help="Create or migrate the database.")(db_cmd.init)
 app.command("demo", help="Run an end-to-end demo on a fresh database.")(demo_cmd.demo)
+app.command("optout", help="Opt a number out of every campaign, effective at once.")(optout_cmd.optout)
 
 # Global options may stand anywhere on the line (`cctool contacts list --json`); they are hoisted to the front.
 _GLOBAL_FLAGS = {"--json", "--quiet", "-q"}
