@@ -24,6 +24,7 @@ import io
 import json
 import multiprocessing
 import re
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -167,6 +168,8 @@ def parse_in_two(text: str, region: str | None) -> ParsedRegistry:
 
 
 def _parse_shared(sender: Connection, start: int, region: str | None, codes: tuple[int, ...]) -> None:
+    # Ctrl-C reaches the whole process group: the parent handles it (and ends this child), quietly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sender.send(parse_lines(_SHARED["text"][start:], region, codes))
     sender.close()
 
