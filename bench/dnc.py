@@ -94,16 +94,21 @@ def main() -> int:
         folder = Path(tmp)
         source = folder / "national.txt"
         generate(source, count)
-        db = folder / "cc.db"
-        env = {**os.environ, "CCTOOL_ACTOR": "bench"}
-        start, cpu = time.perf_counter(), children_cpu()
-        cmd = [sys.executable, "-m", "cctool", "--db", str(db), "--json", "dnc", "import", str(source)]
-        cmd += ["--list", "national", "--version", "bench", "--region", "US"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        cli = (time.perf_counter() - start, children_cpu() - cpu)  # the forked parser's CPU included
-        if proc.returncode != 0:
-            print(proc.stderr, file=sys.stderr)
-            return 1
+        os.sync()  # the generated file's writeback must not land inside the timed load
+        runs = []
+        for attempt in (1, 2):  # twice, on a fresh database each time: other work shares these cores
+            db = folder / f"cc{attempt}.db"
+            env = {**os.environ, "CCTOOL_ACTOR": "bench"}
+            start, cpu = time.perf_counter(), children_cpu()
+            cmd = [sys.executable, "-m", "cctool", "--db", str(db), "--json", "dnc", "import", str(source)]
+            cmd += ["--list", "national", "--version", "bench", "--region", "US"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            runs.append((time.perf_counter() - start, children_cpu() - cpu))  # the forked parser's CPU too
+            if proc.returncode != 0:
+                print(proc.stderr, file=sys.stderr)
+                return 1
+            for leftover in folder.glob(f"cc{attempt}.db*"):
+                leftover.unlink()
 
         text = source.read_text(encoding="ascii")
         start, cpu = time.perf_counter(), time.process_time()
@@ -117,7 +122,8 @@ def main() -> int:
         presorted = raw_insert(folder / "raw.db", ordered)
 
     rows = [
-        ("cctool dnc import (whole command, subprocess)", cli),
+        ("cctool dnc import (whole command), run 1", runs[0]),
+        ("cctool dnc import (whole command), run 2", runs[1]),
         ("  its parsing + normalising alone, one core", parse),
         ("raw executemany, unsorted rows", unsorted),
         ("raw executemany, pre-sorted rows", presorted),
@@ -133,10 +139,9 @@ def main() -> int:
         print(
             f"{label:<50} {wall:>7.2f} {count / wall:>11,.0f} {cpu_s:>7.2f} {count / max(cpu_s, 1e-9):>11,.0f}"
         )
-    rate = count / cli[0]
-    print(
-        f"dnc import: {rate:,.0f} numbers/s wall ({'meets' if rate >= 500_000 else 'MISSES'} the 500k/s target)"
-    )
+    rates = [count / wall for wall, _ in runs]
+    verdict = "meets" if min(rates) >= 500_000 else "MISSES" if max(rates) < 500_000 else "meets once,"
+    print(f"dnc import: {rates[0]:,.0f} and {rates[1]:,.0f} numbers/s wall ({verdict} the 500k/s target)")
     return 0
 
 
