@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from .. import __version__
 from ..errors import UserError
-from . import audit_cmd, callback_cmd, campaign_cmd, contacts_cmd, db_cmd, demo_cmd, script_cmd, ticket_cmd
+from . import audit_cmd, callback_cmd, campaign_cmd, consent_cmd, contacts_cmd, db_cmd, demo_cmd, dnc_cmd, optout_cmd, script_cmd, ticket_cmd
 from .common import Options, options
 
 app = typer.Typer(
@@ -55,8 +55,13 @@ app.add_typer(callback_cmd.app, name="callback", help="Callbacks: schedule, due 
 app.add_typer(campaign_cmd.app, name="campaign", help="Campaign definitions, preview, pause and resume.")
 app.add_typer(script_cmd.app, name="script", help="Call scripts rendered for one contact.")
 app.add_typer(contacts_cmd.app, name="contacts", help="Import, list, show, export and erase contacts.")
+app.add_typer(consent_cmd.app, name="consent", help="Consent records (append-only; the latest is in force).")
+app.add_typer(
+    dnc_cmd.app, name="dnc", help="Do-not-call lists: the national registry copy and your own list."
+)
 app.command("init", help="Create or migrate the database.")(db_cmd.init)
 app.command("demo", help="Run an end-to-end demo on a fresh database.")(demo_cmd.demo)
+app.command("optout", help="Opt a number out of every campaign, effective at once.")(optout_cmd.optout)
 
 # Global options may stand anywhere on the line (`cctool contacts list --json`); they are hoisted to the front.
 _GLOBAL_FLAGS = {"--json", "--quiet", "-q"}
