@@ -10,6 +10,7 @@ back and its violations go into summary.json and report.html; manifest.json hash
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import re
@@ -77,11 +78,15 @@ class Exporter:
 
     def __init__(self, store: Store, request: ExportRequest):
         self.store, self.request = store, request
-        self.ref = PhoneRef(secrets.token_bytes(32))
+        # Cached: one number appears on many attempts, and parsing it is the slow part of masking.
+        self.ref = functools.lru_cache(maxsize=1 << 17)(PhoneRef(secrets.token_bytes(32)))
+        self._mask = functools.lru_cache(maxsize=1 << 17)(mask_phone)
         self.counts: dict[str, int] = {}
+        # What a section learnt while streaming its rows, for later sections and the summarisers.
+        self.facts: dict[str, Any] = {}
 
     def phone(self, e164: str | None) -> str:
-        return (e164 or "") if self.request.unmask else mask_phone(e164)
+        return (e164 or "") if self.request.unmask else self._mask(e164)
 
     def name(self, name: str | None) -> str:
         return (name or "") if self.request.unmask else mask_name(name)
@@ -261,7 +266,9 @@ BASE_SECTIONS: list[Callable[[Exporter], None]] = [consents, optouts, dnc_intern
 
 def _sections(store: Store) -> list[Callable[[Exporter], None]]:
     """The sections this database can fill (later areas add theirs when their tables exist)."""
-    sections = list(BASE_SECTIONS)
+    from .auditsections import SECTIONS  # imported here: it builds on this module
+
+    sections = list(BASE_SECTIONS) + SECTIONS
     for table_name, section in EXTRA_SECTIONS:
         if _has_table(store, table_name):
             sections.append(section)
@@ -318,7 +325,9 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
         "violations": violations,
     }
     charts: dict[str, Any] = {}
-    for summarise in SUMMARISERS:
+    from .auditsummary import SUMMARISERS as dialing_summarisers
+
+    for summarise in [*dialing_summarisers, *SUMMARISERS]:
         summarise(summary, charts, exporter)
     (request.out / "summary.json").write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -1,0 +1,522 @@
+"""The audit export's dialing sections: attempts, refusals, abandonment, campaigns, registry, tickets.
+
+Each section streams one table of the period (and `--campaign`) to the export folder. While streaming,
+`attempts` notes the little the later sections and the charts need (versions used, attempts per registry
+version, local hours) in `Exporter.facts`, so the big table is read once. Abandonment is aggregated by
+SQLite per UTC day; only the per-day figures reach Python.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from .auditexport import Exporter
+from .timeutil import to_iso
+
+ATTEMPT_COLUMNS = [
+    "attempt_id",
+    "campaign",
+    "seller",
+    "purpose",
+    "kind",
+    "campaign_version",
+    "phone",
+    "phone_ref",
+    "started_at",
+    "ended_at",
+    "local_time",
+    "zone",
+    "zone_source",
+    "zones",
+    "duration_s",
+    "ring_s",
+    "talk_s",
+    "connect_delay_s",
+    "caller_id",
+    "script",
+    "script_version",
+    "registry_version",
+    "registry_date",
+    "rules_checked",
+    "outcome",
+    "disposition",
+    "abandoned",
+    "safe_harbour",
+    "callback_requested",
+    "agent",
+    "sip_code",
+]
+
+LIVE = "('answered', 'abandoned')"  # live answers: the denominator of the abandonment rate
+
+
+def _campaign_filter(x: Exporter, column: str = "campaign") -> tuple[str, list[Any]]:
+    if x.request.campaign is None:
+        return "", []
+    return f" AND {column} = ?", [x.request.campaign]
+
+
+def _registry_dates(x: Exporter) -> dict[str, str]:
+    """version -> registry date of each national registry copy loaded (the newest load of a version wins)."""
+    rows = x.store.conn.execute(
+        "SELECT version, registry_date FROM dnc_registry_loads ORDER BY loaded_at, id"
+    )
+    return {version: registry_date for version, registry_date in rows}
+
+
+def attempts(x: Exporter) -> None:
+    """One row per attempt with the record-keeping fields (TSR 16 CFR 310.5 and COMPLIANCE.md)."""
+    versions = {
+        (r[0], r[1]): (r[2], r[3], r[4])
+        for r in x.store.conn.execute(
+            "SELECT campaign, version, seller, purpose, kind FROM campaign_versions"
+        )
+    }
+    registry_dates = _registry_dates(x)
+    where, params = _campaign_filter(x)
+    cursor = x.store.conn.execute(
+        "SELECT id, campaign, campaign_version, phone, started_at, ended_at, local_time, zone, zone_source, "
+        "zones, ring_s, talk_s, connect_delay_s, caller_id, script, script_version, registry_version, "
+        "rules_checked, outcome, disposition, abandoned, safe_harbour, callback_requested, agent, sip_code "
+        f"FROM attempts WHERE started_at >= ? AND started_at < ?{where} ORDER BY started_at, id",
+        [x.request.since, x.request.until, *params],
+    )
+    used: set[tuple[str, int]] = set()
+    per_registry: Counter[str] = Counter()
+    local_hours: Counter[str] = Counter()
+    per_day: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    unknown = (None, None, None)
+
+    def rows() -> Any:
+        for (
+            attempt_id,
+            campaign,
+            version,
+            phone,
+            started_at,
+            ended_at,
+            local_time,
+            zone,
+            zone_source,
+            zones,
+            ring_s,
+            talk_s,
+            connect_delay_s,
+            *rest,
+        ) in cursor:
+            key = (campaign, version)
+            used.add(key)
+            seller, purpose, kind = versions.get(key, unknown)
+            registry_version = rest[3]
+            per_registry[registry_version or ""] += 1
+            local_hours[(local_time or "")[11:13]] += 1
+            per_day[started_at[:10]] += 1
+            outcomes[rest[5]] += 1
+            duration = None if ring_s is None and talk_s is None else (ring_s or 0) + (talk_s or 0)
+            yield (
+                attempt_id,
+                campaign,
+                seller,
+                purpose,
+                kind,
+                version,
+                x.phone(phone),
+                x.ref(phone),
+                started_at,
+                ended_at,
+                local_time,
+                zone,
+                zone_source,
+                zones,
+                duration,
+                ring_s,
+                talk_s,
+                connect_delay_s,
+                *rest[:4],
+                registry_dates.get(registry_version) if registry_version else None,
+                *rest[4:],
+            )
+
+    x.table("attempts", ATTEMPT_COLUMNS, rows())
+    x.facts.update(
+        versions_used=used,
+        attempts_per_registry=per_registry,
+        local_hours=local_hours,
+        attempts_per_day=per_day,
+        outcomes=outcomes,
+    )
+
+
+def blocked(x: Exporter) -> None:
+    """Every dial the decision refused, with all its reasons."""
+    where, params = _campaign_filter(x)
+    rows = x.query(
+        f"SELECT * FROM blocked_dials WHERE at >= ? AND at < ?{where} ORDER BY at, id",
+        [x.request.since, x.request.until, *params],
+    )
+    used: set[tuple[str, int]] = x.facts.setdefault("versions_used", set())
+    reasons: Counter[str] = Counter()
+
+    def out() -> Any:
+        for r in rows:
+            used.add((r["campaign"], r["campaign_version"]))
+            reasons.update(reason for reason in r["reasons"].split(";") if reason)
+            yield [
+                r["id"],
+                r["campaign"],
+                r["campaign_version"],
+                x.phone(r["phone"]),
+                x.ref(r["phone"]),
+                r["at"],
+                r["reasons"],
+                r["next_allowed_at"],
+                r["run_id"],
+            ]
+
+    x.table(
+        "blocked",
+        [
+            "blocked_id",
+            "campaign",
+            "campaign_version",
+            "phone",
+            "phone_ref",
+            "at",
+            "reasons",
+            "next_allowed_at",
+            "run_id",
+        ],
+        out(),
+    )
+    x.facts["blocked_reasons"] = reasons
+
+
+CAMPAIGN_COLUMNS = [
+    "campaign",
+    "version",
+    "kind",
+    "policy",
+    "hours_start",
+    "hours_end",
+    "days",
+    "cap_per_day",
+    "cap_24h",
+    "cap_total",
+    "min_gap_s",
+    "abandon_cap",
+    "abandon_window",
+    "abandon_lock_s",
+    "registry_max_age_s",
+    "dial_mode",
+    "seller",
+    "purpose",
+    "caller_id",
+    "script",
+    "script_sha256",
+    "sha256",
+    "file_name",
+    "loaded_at",
+    "actor",
+]
+
+
+def campaigns(x: Exporter) -> None:
+    """Every campaign version an attempt or a refusal of the period ran under, with its effective figures."""
+    used = sorted(x.facts.get("versions_used", set()))
+    found: list[dict[str, Any]] = []
+    for name, version in used:
+        row = x.store.conn.execute(
+            f"SELECT {', '.join(CAMPAIGN_COLUMNS)} FROM campaign_versions WHERE campaign = ? AND version = ?",
+            (name, version),
+        ).fetchone()
+        if row is not None:
+            found.append(dict(zip(CAMPAIGN_COLUMNS, row)))
+    x.table("campaigns", CAMPAIGN_COLUMNS, ([r[c] for c in CAMPAIGN_COLUMNS] for r in found))
+    x.facts["campaigns"] = found
+
+
+def overrides(x: Exporter) -> None:
+    """Every rule a campaign loosened against its preset, with the reason, up to the end of the period."""
+    where, params = _campaign_filter(x)
+    columns = ["id", "campaign", "version", "rule", "preset_value", "value", "reason", "recorded_at", "actor"]
+    rows = x.query(
+        f"SELECT {', '.join(columns)} FROM campaign_overrides WHERE recorded_at < ?{where} "
+        "ORDER BY recorded_at, id",
+        [x.request.until, *params],
+    )
+    x.table(
+        "overrides",
+        ["override_id", *columns[1:]],
+        ([r[c] for c in columns[:6]] + [x.text(r["reason"]), r["recorded_at"], r["actor"]] for r in rows),
+    )
+
+
+def _latest_versions(found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    for row in found:
+        if row["campaign"] not in latest or row["version"] > latest[row["campaign"]]["version"]:
+            latest[row["campaign"]] = row
+    return latest
+
+
+def abandonment(x: Exporter) -> None:
+    """Abandoned calls over live answers per campaign and policy window ('day', or 30 days ending each day).
+
+    SQLite sums per UTC day (reading 29 days before the period too, so that a 30-day window at the start
+    of the period is whole); the windows are then slid over those daily figures.
+    """
+    latest = _latest_versions(x.facts.get("campaigns", []))
+    where, params = _campaign_filter(x)
+    lookback = to_iso(datetime.combine(x.request.start - timedelta(days=29), time(0), UTC))
+    daily: dict[str, dict[date, tuple[int, int]]] = {}
+    for name, day, abandoned, live in x.store.conn.execute(
+        "SELECT campaign, substr(started_at, 1, 10), SUM(outcome = 'abandoned'), COUNT(*) FROM attempts "
+        f"WHERE started_at >= ? AND started_at < ? AND outcome IN {LIVE}{where} GROUP BY 1, 2",
+        [lookback, x.request.until, *params],
+    ):
+        daily.setdefault(name, {})[date.fromisoformat(day)] = (abandoned, live)
+    windows: list[dict[str, Any]] = []
+    for name in sorted(daily):
+        campaign = latest.get(name)
+        if campaign is None:
+            continue  # live answers only before the period: no version of this campaign in the export
+        span = 1 if campaign["abandon_window"] == "day" else 30
+        cap = float(campaign["abandon_cap"])
+        day = x.request.start
+        while day <= x.request.end:
+            days = [day - timedelta(days=k) for k in range(span)]
+            a = sum(daily[name].get(d, (0, 0))[0] for d in days)
+            n = sum(daily[name].get(d, (0, 0))[1] for d in days)
+            if n:
+                windows.append(
+                    {
+                        "campaign": name,
+                        "window": campaign["abandon_window"],
+                        "window_start": days[-1].isoformat(),
+                        "window_end": day.isoformat(),
+                        "abandoned": a,
+                        "live_answers": n,
+                        "rate": round(a / n, 6),
+                        "cap": cap,
+                        "result": "pass" if a / n <= cap else "fail",
+                    }
+                )
+            day += timedelta(days=1)
+    columns = [
+        "campaign",
+        "window",
+        "window_start",
+        "window_end",
+        "abandoned",
+        "live_answers",
+        "rate",
+        "cap",
+        "result",
+    ]
+    x.table("abandonment", columns, ([w[c] for c in columns] for w in windows))
+    x.facts["abandonment"] = windows
+
+
+def dnc_registry(x: Exporter) -> None:
+    """Each load of a national registry copy, and how many attempts of the period were checked against it."""
+    checked: Counter[str] = x.facts.get("attempts_per_registry", Counter())
+    rows = list(
+        x.query(
+            "SELECT id, list, version, registry_date, loaded_at, count, sha256, file_name, actor "
+            "FROM dnc_registry_loads WHERE loaded_at < ? ORDER BY loaded_at, id",
+            [x.request.until],
+        )
+    )
+    current = rows[-1]["id"] if rows else None
+    x.table(
+        "dnc_registry",
+        [
+            "load_id",
+            "list",
+            "version",
+            "registry_date",
+            "loaded_at",
+            "count",
+            "sha256",
+            "file_name",
+            "actor",
+            "attempts_checked",
+            "matches_exported",
+        ],
+        ([*r.values(), checked.get(r["version"], 0), "yes" if r["id"] == current else "no"] for r in rows),
+    )
+    x.facts["current_registry"] = rows[-1]["version"] if rows else None
+
+
+def dnc_national_matches(x: Exporter) -> None:
+    """Attempted numbers found on the national registry copy their attempt was checked against.
+
+    `dnc_national` holds only the newest copy, so matches are exact for attempts checked against that
+    copy; attempts checked against an older copy cannot be re-matched (dnc_registry.csv says which).
+    """
+    version = x.facts.get("current_registry")
+    where, params = _campaign_filter(x, "a.campaign")
+    rows: Any = (
+        x.store.conn.execute(
+            "SELECT DISTINCT a.phone FROM attempts a JOIN dnc_national n ON n.phone = a.phone "
+            f"WHERE a.started_at >= ? AND a.started_at < ? AND a.registry_version = ?{where} ORDER BY 1",
+            [x.request.since, x.request.until, version, *params],
+        )
+        if version
+        else []
+    )
+    x.table(
+        "dnc_national_matches",
+        ["phone", "phone_ref", "registry_version"],
+        ([x.phone(phone), x.ref(phone), version] for (phone,) in rows),
+    )
+
+
+_TICKETS_OF_CAMPAIGN = (
+    " AND (t.id IN (SELECT ticket_id FROM callbacks WHERE campaign = ?)"
+    " OR t.id IN (SELECT ticket_id FROM ticket_events WHERE json_valid(ref)"
+    " AND json_extract(ref, '$.campaign') = ?))"
+)
+
+
+def _ticket_filter(x: Exporter) -> tuple[str, list[Any]]:
+    """Tickets touched in the period; with --campaign, those linked to it by a callback or an event."""
+    where = "t.created_at < ? AND t.updated_at >= ?"
+    params: list[Any] = [x.request.until, x.request.since]
+    if x.request.campaign is not None:
+        where += _TICKETS_OF_CAMPAIGN
+        params += [x.request.campaign, x.request.campaign]
+    return where, params
+
+
+def tickets(x: Exporter) -> None:
+    where, params = _ticket_filter(x)
+    rows = x.query(f"SELECT t.* FROM tickets t WHERE {where} ORDER BY t.created_at, t.id", params)
+    x.table(
+        "tickets",
+        [
+            "ticket_id",
+            "phone",
+            "phone_ref",
+            "kind",
+            "subject",
+            "body",
+            "priority",
+            "status",
+            "assignee",
+            "sla_due_at",
+            "satisfaction",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "created_by",
+        ],
+        (
+            [
+                r["id"],
+                x.phone(r["phone"]),
+                x.ref(r["phone"]),
+                r["kind"],
+                x.text(r["subject"]),
+                x.text(r["body"]),
+                r["priority"],
+                r["status"],
+                r["assignee"],
+                r["sla_due_at"],
+                r["satisfaction"],
+                r["created_at"],
+                r["updated_at"],
+                r["resolved_at"],
+                r["created_by"],
+            ]
+            for r in rows
+        ),
+    )
+
+
+def ticket_events(x: Exporter) -> None:
+    """The whole history (up to the period's end) of every exported ticket."""
+    where, params = _ticket_filter(x)
+    rows = x.query(
+        f"SELECT e.* FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id WHERE {where} AND e.at < ? "
+        "ORDER BY e.ticket_id, e.id",
+        [*params, x.request.until],
+    )
+    x.table(
+        "ticket_events",
+        ["event_id", "ticket_id", "at", "actor", "event", "field", "old_value", "new_value", "note", "ref"],
+        (
+            [
+                r["id"],
+                r["ticket_id"],
+                r["at"],
+                r["actor"],
+                r["event"],
+                r["field"],
+                x.text(r["old_value"]),
+                x.text(r["new_value"]),
+                x.text(r["note"]),
+                r["ref"],
+            ]
+            for r in rows
+        ),
+    )
+
+
+def callbacks(x: Exporter) -> None:
+    """Callbacks due, created or done in the period."""
+    where, params = _campaign_filter(x)
+    since, until = x.request.since, x.request.until
+    rows = x.query(
+        "SELECT * FROM callbacks WHERE created_at < ? AND (due_at >= ? OR created_at >= ? OR done_at >= ?)"
+        f"{where} ORDER BY due_at, id",
+        [until, since, since, since, *params],
+    )
+    columns = [
+        "callback_id",
+        "phone",
+        "phone_ref",
+        "due_at",
+        "tz",
+        "campaign",
+        "ticket_id",
+        "owner",
+        "status",
+        "claimed_by",
+        "claimed_at",
+        "outcome",
+        "note",
+        "requested_by_customer",
+        "created_at",
+        "created_by",
+        "done_at",
+    ]
+    x.table(
+        "callbacks",
+        columns,
+        (
+            [r["id"], x.phone(r["phone"]), x.ref(r["phone"])]
+            + [r[c] for c in columns[3:12]]
+            + [x.text(r["note"])]
+            + [r[c] for c in columns[13:]]
+            for r in rows
+        ),
+    )
+
+
+SECTIONS: list[Callable[[Exporter], None]] = [
+    attempts,
+    blocked,
+    campaigns,
+    overrides,
+    abandonment,
+    dnc_registry,
+    dnc_national_matches,
+    tickets,
+    ticket_events,
+    callbacks,
+]
