@@ -15,7 +15,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from .store import Store
 from .timeutil import to_iso, utcnow
 
 FORMATS = {"csv", "json", "html"}
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 _E164 = re.compile(r"\+\d{7,15}")
 
 
@@ -55,17 +56,38 @@ class Sink:
     def __init__(self, folder: Path, name: str, columns: list[str], jsonl: bool):
         self.columns = columns
         self.count = 0
-        self._csv_handle = (folder / f"{name}.csv").open("w", newline="", encoding="utf-8")
+        self._csv_handle = (folder / f"{name}.csv").open("w", newline="", encoding="utf-8", buffering=1 << 20)
         self._csv = csv.writer(self._csv_handle)
         self._csv.writerow(columns)
-        self._json_handle = (folder / f"{name}.jsonl").open("w", encoding="utf-8") if jsonl else None
+        self._json_handle = (
+            (folder / f"{name}.jsonl").open("w", encoding="utf-8", buffering=1 << 20) if jsonl else None
+        )
 
-    def write(self, values: Iterable[Any]) -> None:
-        row = ["" if v is None else v for v in values]
-        self._csv.writerow(row)
-        if self._json_handle is not None:
-            self._json_handle.write(json.dumps(dict(zip(self.columns, row)), ensure_ascii=False) + "\n")
-        self.count += 1
+    def write(self, values: Sequence[Any]) -> None:
+        self.write_all([values])
+
+    def write_all(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Stream rows out: the CSV writer gets them in its own loop when no JSON is asked for."""
+        if self._json_handle is None:
+            self._csv.writerows(self._counted(rows))  # None is written as an empty field
+            return
+        writerow, put, encode, columns = (
+            self._csv.writerow,
+            self._json_handle.write,
+            _JSON.encode,
+            self.columns,
+        )
+        written = 0
+        for row in rows:
+            writerow(row)
+            put(encode(dict(zip(columns, row))) + "\n")
+            written += 1
+        self.count += written
+
+    def _counted(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        for row in rows:
+            self.count += 1
+            yield row
 
     def close(self) -> None:
         self._csv_handle.close()
@@ -97,11 +119,10 @@ class Exporter:
             return value or ""
         return _E164.sub(lambda m: mask_phone(m.group(0)), value)
 
-    def table(self, name: str, columns: list[str], rows: Iterator[Iterable[Any]]) -> int:
+    def table(self, name: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> int:
         sink = Sink(self.request.out, name, columns, "json" in self.request.formats)
         try:
-            for row in rows:
-                sink.write(row)
+            sink.write_all(rows)
         finally:
             sink.close()
         self.counts[name] = sink.count

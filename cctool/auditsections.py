@@ -59,89 +59,51 @@ def _campaign_filter(x: Exporter, column: str = "campaign") -> tuple[str, list[A
     return f" AND {column} = ?", [x.request.campaign]
 
 
-def _registry_dates(x: Exporter) -> dict[str, str]:
-    """version -> registry date of each national registry copy loaded (the newest load of a version wins)."""
-    rows = x.store.conn.execute(
-        "SELECT version, registry_date FROM dnc_registry_loads ORDER BY loaded_at, id"
-    )
-    return {version: registry_date for version, registry_date in rows}
-
-
 def attempts(x: Exporter) -> None:
-    """One row per attempt with the record-keeping fields (TSR 16 CFR 310.5 and COMPLIANCE.md)."""
-    versions = {
-        (r[0], r[1]): (r[2], r[3], r[4])
-        for r in x.store.conn.execute(
-            "SELECT campaign, version, seller, purpose, kind FROM campaign_versions"
-        )
-    }
-    registry_dates = _registry_dates(x)
-    where, params = _campaign_filter(x)
+    """One row per attempt with the record-keeping fields (TSR 16 CFR 310.5 and COMPLIANCE.md).
+
+    SQLite joins the campaign version and registry date; Python only masks the number.
+    """
+    where, params = _campaign_filter(x, "a.campaign")
+    period = [x.request.since, x.request.until, *params]
     cursor = x.store.conn.execute(
-        "SELECT id, campaign, campaign_version, phone, started_at, ended_at, local_time, zone, zone_source, "
-        "zones, ring_s, talk_s, connect_delay_s, caller_id, script, script_version, registry_version, "
-        "rules_checked, outcome, disposition, abandoned, safe_harbour, callback_requested, agent, sip_code "
-        f"FROM attempts WHERE started_at >= ? AND started_at < ?{where} ORDER BY started_at, id",
-        [x.request.since, x.request.until, *params],
+        "SELECT a.id, a.campaign, v.seller, v.purpose, v.kind, a.campaign_version, a.phone, a.started_at, "
+        "a.ended_at, a.local_time, a.zone, a.zone_source, a.zones, "
+        "CASE WHEN a.ring_s IS NULL AND a.talk_s IS NULL THEN NULL "
+        "ELSE coalesce(a.ring_s, 0) + coalesce(a.talk_s, 0) END, "
+        "a.ring_s, a.talk_s, a.connect_delay_s, a.caller_id, a.script, a.script_version, a.registry_version, "
+        "r.registry_date, a.rules_checked, a.outcome, a.disposition, a.abandoned, a.safe_harbour, "
+        "a.callback_requested, a.agent, a.sip_code "
+        "FROM attempts a "
+        "LEFT JOIN campaign_versions v ON v.campaign = a.campaign AND v.version = a.campaign_version "
+        "LEFT JOIN (SELECT version, max(registry_date) AS registry_date FROM dnc_registry_loads "
+        "GROUP BY version) r ON r.version = a.registry_version "
+        f"WHERE a.started_at >= ? AND a.started_at < ?{where} ORDER BY a.started_at, a.id",
+        period,
     )
+    phone, ref = x.phone, x.ref
+    x.table("attempts", ATTEMPT_COLUMNS, ((*r[:6], phone(r[6]), ref(r[6]), *r[7:]) for r in cursor))
+    _note_attempt_figures(x, where, period)
+
+
+def _note_attempt_figures(x: Exporter, where: str, period: list[Any]) -> None:
+    """Versions used, attempts per registry version, day, local hour and outcome: one SQL aggregate."""
     used: set[tuple[str, int]] = set()
     per_registry: Counter[str] = Counter()
     local_hours: Counter[str] = Counter()
     per_day: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
-    unknown = (None, None, None)
-
-    def rows() -> Any:
-        for (
-            attempt_id,
-            campaign,
-            version,
-            phone,
-            started_at,
-            ended_at,
-            local_time,
-            zone,
-            zone_source,
-            zones,
-            ring_s,
-            talk_s,
-            connect_delay_s,
-            *rest,
-        ) in cursor:
-            key = (campaign, version)
-            used.add(key)
-            seller, purpose, kind = versions.get(key, unknown)
-            registry_version = rest[3]
-            per_registry[registry_version or ""] += 1
-            local_hours[(local_time or "")[11:13]] += 1
-            per_day[started_at[:10]] += 1
-            outcomes[rest[5]] += 1
-            duration = None if ring_s is None and talk_s is None else (ring_s or 0) + (talk_s or 0)
-            yield (
-                attempt_id,
-                campaign,
-                seller,
-                purpose,
-                kind,
-                version,
-                x.phone(phone),
-                x.ref(phone),
-                started_at,
-                ended_at,
-                local_time,
-                zone,
-                zone_source,
-                zones,
-                duration,
-                ring_s,
-                talk_s,
-                connect_delay_s,
-                *rest[:4],
-                registry_dates.get(registry_version) if registry_version else None,
-                *rest[4:],
-            )
-
-    x.table("attempts", ATTEMPT_COLUMNS, rows())
+    for campaign, version, day, registry, hour, outcome, count in x.store.conn.execute(
+        "SELECT a.campaign, a.campaign_version, substr(a.started_at, 1, 10), coalesce(a.registry_version, ''), "
+        "substr(coalesce(a.local_time, ''), 12, 2), a.outcome, count(*) FROM attempts a "
+        f"WHERE a.started_at >= ? AND a.started_at < ?{where} GROUP BY 1, 2, 3, 4, 5, 6",
+        period,
+    ):
+        used.add((campaign, version))
+        per_registry[registry] += count
+        local_hours[hour] += count
+        per_day[day] += count
+        outcomes[outcome] += count
     x.facts.update(
         versions_used=used,
         attempts_per_registry=per_registry,
