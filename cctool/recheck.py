@@ -128,31 +128,44 @@ def check_caps(
     group: _ContactAttempts, campaign_name: str, campaign: dict[str, str]
 ) -> Iterator[dict[str, Any]]:
     """Per-day, rolling 24 h, total and minimum-gap caps over one contact's attempts."""
-    order = sorted(range(len(group.times)), key=group.times.__getitem__)
-    times = [group.times[i] for i in order]
     per_day = int(campaign["cap_per_day"]) if campaign.get("cap_per_day") else None
     per_24h = int(campaign["cap_24h"]) if campaign.get("cap_24h") else None
     total = int(campaign["cap_total"]) if campaign.get("cap_total") else None
     min_gap = float(campaign["min_gap_s"]) if campaign.get("min_gap_s") else None
-    zone = ZoneInfo(group.zone or "UTC")
+    if per_day is None and per_24h is None and total is None and min_gap is None:
+        return
+    order = sorted(range(len(group.times)), key=group.times.__getitem__)
+    times = [group.times[i] for i in order]
+    zone = _zone(group.zone or "UTC")
     by_day: dict[date, int] = defaultdict(int)
+
+    def row(index: int) -> dict[str, str]:
+        moment = datetime.fromtimestamp(times[index], UTC)
+        return {
+            "attempt_id": str(group.ids[order[index]]),
+            "campaign": campaign_name,
+            "phone": group.phone,
+            "started_at": moment.isoformat().replace("+00:00", "Z"),
+        }
+
     for index, epoch in enumerate(times):
-        moment = datetime.fromtimestamp(epoch, UTC)
-        row = {"attempt_id": str(group.ids[order[index]]), "campaign": campaign_name, "phone": group.phone}
-        row["started_at"] = moment.isoformat().replace("+00:00", "Z")
-        local_day = moment.astimezone(zone).date()
-        by_day[local_day] += 1
-        if per_day is not None and by_day[local_day] > per_day:
-            yield _violation("cap_day", row, f"attempt {by_day[local_day]} on one local day, cap {per_day}")
-        in_24h = index + 1 - bisect_right(times, epoch - 86400)
-        if per_24h is not None and in_24h > per_24h:
-            yield _violation("cap_24h", row, f"attempt {in_24h} within 24 hours, cap {per_24h}")
+        if per_day is not None:
+            local_day = datetime.fromtimestamp(epoch, zone).date()
+            by_day[local_day] += 1
+            if by_day[local_day] > per_day:
+                yield _violation(
+                    "cap_day", row(index), f"attempt {by_day[local_day]} on one local day, cap {per_day}"
+                )
+        if per_24h is not None:
+            in_24h = index + 1 - bisect_right(times, epoch - 86400)
+            if in_24h > per_24h:
+                yield _violation("cap_24h", row(index), f"attempt {in_24h} within 24 hours, cap {per_24h}")
         if total is not None and index + 1 > total:
-            yield _violation("cap_total", row, f"attempt {index + 1} in all, cap {total}")
+            yield _violation("cap_total", row(index), f"attempt {index + 1} in all, cap {total}")
         if min_gap is not None and index > 0 and epoch - times[index - 1] < min_gap:
             gap = epoch - times[index - 1]
             yield _violation(
-                "min_gap", row, f"{gap:.0f} s after the previous attempt, minimum {min_gap:.0f} s"
+                "min_gap", row(index), f"{gap:.0f} s after the previous attempt, minimum {min_gap:.0f} s"
             )
 
 

@@ -325,3 +325,17 @@ def test_abandonment_over_the_cap_is_found_per_window(cli, store, built, tmp_pat
     # the checker slides its windows over days with calls; the export over every day of the period
     assert day.isoformat() in {v["started_at"] for v in summary["violations"]}
     assert {v["started_at"] for v in summary["violations"]} <= {w["window_end"] for w in failed}
+
+
+def test_json_lines_carry_the_same_rows_as_the_csv_files(cli, built, tmp_path: Path) -> None:
+    out = tmp_path / "audit"
+    _export(cli, out)
+    for name in ("attempts", "blocked", "tickets"):
+        rows = _rows(out, f"{name}.csv")
+        lines = [json.loads(line) for line in (out / f"{name}.jsonl").read_text().splitlines()]
+        assert len(lines) == len(rows) > 0
+        for row, line in zip(rows, lines):
+            assert set(line) == set(row)
+            assert {k: "" if v is None else str(v) for k, v in line.items()} == row
+    first = json.loads((out / "attempts.jsonl").read_text().splitlines()[0])
+    assert isinstance(first["attempt_id"], int) and "*" in first["phone"]
