@@ -339,3 +339,25 @@ def test_json_lines_carry_the_same_rows_as_the_csv_files(cli, built, tmp_path: P
             assert {k: "" if v is None else str(v) for k, v in line.items()} == row
     first = json.loads((out / "attempts.jsonl").read_text().splitlines()[0])
     assert isinstance(first["attempt_id"], int) and "*" in first["phone"]
+
+
+@pytest.mark.browser
+def test_the_months_report_renders_in_a_browser_with_every_chart_and_no_request(
+    cli, built, tmp_path: Path
+) -> None:
+    from .browser import render as browse
+
+    out = tmp_path / "audit"
+    _export(cli, out)
+    dom, requests = browse(out / "report.html")
+    assert requests == []
+    for chart in (
+        "attempts-per-day",
+        "abandonment-renewal",
+        "abandonment-care",
+        "local-hours",
+        "optout-latency",
+    ):
+        assert f'id="{chart}"' in dom, chart
+    assert dom.count('class="bar"') >= data.DAYS * 2 + 24
+    assert "no violations found" in dom
