@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
@@ -62,4 +61,5 @@ class PhoneRef:
     def __call__(self, e164: str | None) -> str:
         if not e164:
             return ""
-        return hmac.digest(self._key, e164.encode(), hashlib.sha256).hex()[:20]
+        # BLAKE2b in its keyed mode is a MAC (RFC 7693), and several times faster than HMAC-SHA256.
+        return hashlib.blake2b(e164.encode(), key=self._key, digest_size=10).hexdigest()
