@@ -57,7 +57,7 @@ ATTEMPT_FIELDS: list[tuple[str, str | None]] = [
 ]
 ATTEMPT_COLUMNS = [name for name, _ in ATTEMPT_FIELDS]
 
-LIVE = "('answered', 'abandoned')"  # live answers: the denominator of the abandonment rate
+LIVE_OUTCOMES = {"answered", "abandoned"}  # live answers: the denominator of the abandonment rate
 
 
 def _campaign_filter(x: Exporter, column: str = "campaign") -> tuple[str, list[Any]]:
@@ -109,18 +109,29 @@ def attempts(x: Exporter) -> None:
 
 
 def _note_attempt_figures(x: Exporter, where: str, period: list[Any]) -> None:
-    """Versions used, attempts per registry version, day, local hour and outcome: one SQL aggregate."""
+    """One SQL aggregate over the attempts: versions used, attempts per registry version, UTC day, local
+    hour and outcome in the period, and live answers and abandoned calls per campaign and UTC day from
+    29 days before it (so that a 30-day abandonment window at the start of the period is whole)."""
+    lookback = to_iso(datetime.combine(x.request.start - timedelta(days=29), time(0), UTC))
+    first_day = x.request.start.isoformat()
     used: set[tuple[str, int]] = set()
     per_registry: Counter[str] = Counter()
     local_hours: Counter[str] = Counter()
     per_day: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
+    live: Counter[tuple[str, str]] = Counter()
+    abandoned: Counter[tuple[str, str]] = Counter()
     for campaign, version, day, registry, hour, outcome, count in x.store.conn.execute(
         "SELECT a.campaign, a.campaign_version, substr(a.started_at, 1, 10), coalesce(a.registry_version, ''), "
         "substr(coalesce(a.local_time, ''), 12, 2), a.outcome, count(*) FROM attempts a "
         f"WHERE a.started_at >= ? AND a.started_at < ?{where} GROUP BY 1, 2, 3, 4, 5, 6",
-        period,
+        [lookback, *period[1:]],
     ):
+        if outcome in LIVE_OUTCOMES:
+            live[(campaign, day)] += count
+            abandoned[(campaign, day)] += count if outcome == "abandoned" else 0
+        if day < first_day:
+            continue
         used.add((campaign, version))
         per_registry[registry] += count
         local_hours[hour] += count
@@ -132,6 +143,8 @@ def _note_attempt_figures(x: Exporter, where: str, period: list[Any]) -> None:
         local_hours=local_hours,
         attempts_per_day=per_day,
         outcomes=outcomes,
+        live_per_day=live,
+        abandoned_per_day=abandoned,
     )
 
 
@@ -250,19 +263,15 @@ def _latest_versions(found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def abandonment(x: Exporter) -> None:
     """Abandoned calls over live answers per campaign and policy window ('day', or 30 days ending each day).
 
-    SQLite sums per UTC day (reading 29 days before the period too, so that a 30-day window at the start
-    of the period is whole); the windows are then slid over those daily figures.
+    SQLite sums per UTC day (`_note_attempt_figures`, from 29 days before the period, so that a 30-day
+    window at the start of the period is whole); the windows are then slid over those daily figures.
     """
     latest = _latest_versions(x.facts.get("campaigns", []))
-    where, params = _campaign_filter(x)
-    lookback = to_iso(datetime.combine(x.request.start - timedelta(days=29), time(0), UTC))
+    live: Counter[tuple[str, str]] = x.facts.get("live_per_day", Counter())
+    abandoned: Counter[tuple[str, str]] = x.facts.get("abandoned_per_day", Counter())
     daily: dict[str, dict[date, tuple[int, int]]] = {}
-    for name, day, abandoned, live in x.store.conn.execute(
-        "SELECT campaign, substr(started_at, 1, 10), SUM(outcome = 'abandoned'), COUNT(*) FROM attempts "
-        f"WHERE started_at >= ? AND started_at < ? AND outcome IN {LIVE}{where} GROUP BY 1, 2",
-        [lookback, x.request.until, *params],
-    ):
-        daily.setdefault(name, {})[date.fromisoformat(day)] = (abandoned, live)
+    for (name, utc_day), count in live.items():
+        daily.setdefault(name, {})[date.fromisoformat(utc_day)] = (abandoned[(name, utc_day)], count)
     windows: list[dict[str, Any]] = []
     for name in sorted(daily):
         campaign = latest.get(name)
