@@ -314,6 +314,56 @@ def abandonment(x: Exporter) -> None:
     x.facts["abandonment"] = windows
 
 
+def contact_attempts(x: Exporter) -> None:
+    """Attempts per contact and campaign in the period, beside the caps of the campaign's latest version."""
+    latest = _latest_versions(x.facts.get("campaigns", []))
+    where, params = _campaign_filter(x)
+    rows = x.store.conn.execute(
+        "SELECT campaign, phone, count(*), min(started_at), max(started_at) FROM attempts "
+        f"WHERE started_at >= ? AND started_at < ?{where} GROUP BY campaign, phone ORDER BY campaign, 3 DESC",
+        [x.request.since, x.request.until, *params],
+    )
+    per_campaign: dict[str, dict[str, Any]] = {}
+
+    def out() -> Any:
+        for campaign, phone, count, first, last in rows:
+            figures = per_campaign.setdefault(campaign, {"contacts": 0, "attempts": 0, "max": 0})
+            figures["contacts"] += 1
+            figures["attempts"] += count
+            figures["max"] = max(figures["max"], count)
+            caps = latest.get(campaign, {})
+            yield (
+                campaign,
+                x.phone(phone),
+                x.ref(phone),
+                count,
+                first,
+                last,
+                caps.get("cap_per_day"),
+                caps.get("cap_24h"),
+                caps.get("cap_total"),
+                caps.get("min_gap_s"),
+            )
+
+    x.table(
+        "contact_attempts",
+        [
+            "campaign",
+            "phone",
+            "phone_ref",
+            "attempts",
+            "first_attempt",
+            "last_attempt",
+            "cap_per_day",
+            "cap_24h",
+            "cap_total",
+            "min_gap_s",
+        ],
+        out(),
+    )
+    x.facts["attempts_per_contact"] = per_campaign
+
+
 def dnc_registry(x: Exporter) -> None:
     """Each load of a national registry copy, and how many attempts of the period were checked against it."""
     checked: Counter[str] = x.facts.get("attempts_per_registry", Counter())
@@ -507,6 +557,7 @@ SECTIONS: list[Callable[[Exporter], None]] = [
     campaigns,
     overrides,
     abandonment,
+    contact_attempts,
     dnc_registry,
     dnc_national_matches,
     tickets,

@@ -41,6 +41,14 @@ def attempts_per_day(summary: dict[str, Any], charts: dict[str, Any], x: Exporte
         "by_outcome": dict(sorted(outcomes.items())),
         "busiest_day": max(days, key=lambda d: d["attempts"]) if days else None,
     }
+    summary["attempts_per_contact"] = {
+        campaign: {
+            "contacts": figures["contacts"],
+            "mean": round(figures["attempts"] / figures["contacts"], 2),
+            "max": figures["max"],
+        }
+        for campaign, figures in x.facts.get("attempts_per_contact", {}).items()
+    }
     summary["blocked"] = {"total": x.counts.get("blocked", 0), "by_reason": dict(reasons.most_common())}
 
 

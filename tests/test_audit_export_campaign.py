@@ -36,6 +36,7 @@ def test_a_clean_month_exports_every_file_and_the_checker_finds_nothing(cli, bui
         "attempts",
         "blocked",
         "abandonment",
+        "contact_attempts",
         "campaigns",
         "overrides",
         "dnc_registry",
@@ -361,3 +362,14 @@ def test_the_months_report_renders_in_a_browser_with_every_chart_and_no_request(
         assert f'id="{chart}"' in dom, chart
     assert dom.count('class="bar"') >= data.DAYS * 2 + 24
     assert "no violations found" in dom
+
+
+def test_attempts_per_contact_are_counted_beside_the_caps_in_force(cli, built, tmp_path: Path) -> None:
+    out = tmp_path / "audit"
+    summary = _export(cli, out)
+    rows = _rows(out, "contact_attempts.csv")
+    renewal = [r for r in rows if r["campaign"] == "renewal"]
+    assert sum(int(r["attempts"]) for r in renewal) == built.attempts_by_campaign["renewal"]
+    assert all(r["cap_per_day"] == "2" and r["min_gap_s"] == "3600" for r in renewal)
+    figures = summary["attempts_per_contact"]["renewal"]
+    assert figures["contacts"] == len(renewal) and figures["max"] == max(int(r["attempts"]) for r in renewal)
