@@ -166,6 +166,18 @@ def _has_table(store: Store, name: str) -> bool:
     )
 
 
+def _known_campaign(store: Store, name: str) -> bool:
+    """A campaign the database has ever held (its attempts outlive a rename or a removal)."""
+    for table in ("campaigns", "attempts"):
+        column = "name" if table == "campaigns" else "campaign"
+        if (
+            _has_table(store, table)
+            and store.conn.execute(f"SELECT 1 FROM {table} WHERE {column} = ? LIMIT 1", (name,)).fetchone()
+        ):
+            return True
+    return False
+
+
 def prepare_folder(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"export folder {out} exists and is not empty: choose a new --out folder")
@@ -330,6 +342,8 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
         raise UserError(f"unknown export format {', '.join(sorted(unknown))}: choose from csv, json, html")
     if request.end < request.start:
         raise UserError(f"--to {request.end} is before --from {request.start}: swap them")
+    if request.campaign is not None and not _known_campaign(store, request.campaign):
+        raise UserError(f"unknown campaign {request.campaign!r}: see `cctool campaign list` for the names")
     prepare_folder(request.out)
     with store.write():
         store.audit(

@@ -373,3 +373,21 @@ def test_attempts_per_contact_are_counted_beside_the_caps_in_force(cli, built, t
     assert all(r["cap_per_day"] == "2" and r["min_gap_s"] == "3600" for r in renewal)
     figures = summary["attempts_per_contact"]["renewal"]
     assert figures["contacts"] == len(renewal) and figures["max"] == max(int(r["attempts"]) for r in renewal)
+
+
+def test_an_unknown_campaign_is_refused_in_one_line_and_writes_nothing(cli, built, tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    result = cli(
+        "audit",
+        "export",
+        "--from",
+        str(data.START),
+        "--to",
+        str(data.END),
+        "--out",
+        str(out),
+        "--campaign",
+        "nope",
+    )
+    assert result.code == 1 and "unknown campaign 'nope'" in result.stderr
+    assert not out.exists()
