@@ -407,33 +407,3 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
         },
     )
     return summary
-
-
-def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
-    """The demo's last step: export the simulated period for an auditor and re-check the folder."""
-    first, last = store.conn.execute("SELECT min(started_at), max(started_at) FROM attempts").fetchone()
-    today = utcnow().date()
-    start = date.fromisoformat(first[:10]) if first else today
-    end = date.fromisoformat(last[:10]) if last else today
-    out = workdir / f"audit-{start}-{end}"
-    if out.exists():
-        out = workdir / f"audit-{start}-{end}-{secrets.token_hex(3)}"
-    summary = export(store, ExportRequest(start=start, end=end, out=out))
-    counts = summary["counts"]
-    say(
-        f"exported {start}..{end} to {out}: {counts.get('attempts', 0)} attempts, "
-        f"{counts.get('blocked', 0)} refused dials, {counts.get('optouts', 0)} opt-outs (numbers masked)"
-    )
-    violations = summary["violations"]
-    say(
-        "independent re-check: [green]no violations[/green]"
-        if not violations
-        else f"independent re-check: [red]{len(violations)} violation(s)[/red]"
-    )
-    problems = manifest.verify(out)
-    say(
-        f"manifest verified: {len(json.loads((out / manifest.MANIFEST).read_text())['files'])} files match"
-        if not problems
-        else f"[red]manifest mismatch: {problems[0]}[/red]"
-    )
-    say(f"open {out / 'report.html'} in a browser; check it again with: cctool audit verify --export {out}")
