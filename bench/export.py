@@ -57,8 +57,8 @@ def generate(db: Path, attempts: int, seed: int = 1) -> None:
     )
     conn.execute(
         "INSERT INTO dnc_registry_loads (list, version, registry_date, loaded_at, count, sha256, file_name, "
-        "actor) VALUES ('national', '2026-09-28', '2026-09-28', '2026-09-28T06:00:00Z', 0, ?, 'n.csv', 'b')",
-        ("2" * 64,),
+        "actor) VALUES ('national', '2026-09-28', '2026-09-28', '2026-09-28T06:00:00Z', ?, ?, 'n.csv', 'b')",
+        (attempts // 20, "2" * 64),
     )
     # a registry copy of numbers the campaign never dials (the export still has to look them up)
     conn.executemany(

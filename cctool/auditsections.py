@@ -393,6 +393,7 @@ def dnc_registry(x: Exporter) -> None:
         ([*r.values(), checked.get(r["version"], 0), "yes" if r["id"] == current else "no"] for r in rows),
     )
     x.facts["current_registry"] = rows[-1]["version"] if rows else None
+    x.facts["current_registry_count"] = rows[-1]["count"] if rows else 0
 
 
 def dnc_national_matches(x: Exporter) -> None:
@@ -403,14 +404,20 @@ def dnc_national_matches(x: Exporter) -> None:
     """
     version = x.facts.get("current_registry")
     where, params = _campaign_filter(x, "a.campaign")
+    in_period = "a.started_at >= ? AND a.started_at < ? AND a.registry_version = ?"
+    # Walk the smaller side: the registry copy (seeking each number's attempts by the phone index), or
+    # the period's attempts (looking each number up in the copy).
+    listed = x.facts.get("current_registry_count", 0)
+    attempted = sum(x.facts.get("outcomes", Counter()).values())
+    sql = (
+        "SELECT n.phone FROM dnc_national n WHERE EXISTS (SELECT 1 FROM attempts a INDEXED BY "
+        f"attempts_phone_time WHERE a.phone = n.phone AND {in_period}{where}) ORDER BY 1"
+        if listed < attempted
+        else "SELECT DISTINCT a.phone FROM attempts a JOIN dnc_national n ON n.phone = a.phone "
+        f"WHERE {in_period}{where} ORDER BY 1"
+    )
     rows: Any = (
-        x.store.conn.execute(
-            "SELECT DISTINCT a.phone FROM attempts a JOIN dnc_national n ON n.phone = a.phone "
-            f"WHERE a.started_at >= ? AND a.started_at < ? AND a.registry_version = ?{where} ORDER BY 1",
-            [x.request.since, x.request.until, version, *params],
-        )
-        if version
-        else []
+        x.store.conn.execute(sql, [x.request.since, x.request.until, version, *params]) if version else []
     )
     x.table(
         "dnc_national_matches",

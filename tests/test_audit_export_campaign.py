@@ -391,3 +391,17 @@ def test_an_unknown_campaign_is_refused_in_one_line_and_writes_nothing(cli, buil
     )
     assert result.code == 1 and "unknown campaign 'nope'" in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("registry_size", [1, 10**7])
+def test_registry_matches_are_found_whichever_side_is_smaller(
+    cli, store, built, tmp_path: Path, registry_size
+) -> None:
+    _, ids = _plant_national(store, built)
+    with store.write():
+        store.conn.execute("UPDATE dnc_registry_loads SET count = ?", (registry_size,))
+    out = tmp_path / "audit"
+    summary = _export(cli, out)
+    assert [(v["rule"], v["attempt_id"]) for v in summary["violations"]] == [("dnc_national", str(ids[0]))]
+    [match] = _rows(out, "dnc_national_matches.csv")
+    assert match["registry_version"] == data.REGISTRY_LOADS[-1].isoformat() and "*" in match["phone"]
