@@ -9,7 +9,7 @@ SQLite per UTC day; only the per-day figures reach Python.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from json.encoder import encode_basestring as encode_json_string
 from typing import Any
@@ -73,7 +73,6 @@ def attempts(x: Exporter) -> None:
     faster than json.dumps); Python only masks the number and adds it to both.
     """
     where, params = _campaign_filter(x, "a.campaign")
-    period = [x.request.since, x.request.until, *params]
     selected = [(name, expr) for name, expr in ATTEMPT_FIELDS if expr is not None]
     json_sql = ", json_object(" + ", ".join(f"'{name}', {expr}" for name, expr in selected) + ")"
     want_json = "json" in x.request.formats
@@ -84,36 +83,53 @@ def attempts(x: Exporter) -> None:
         "LEFT JOIN (SELECT version, max(registry_date) AS registry_date FROM dnc_registry_loads "
         "GROUP BY version) r ON r.version = a.registry_version "
         f"WHERE a.started_at >= ? AND a.started_at < ?{where} ORDER BY a.started_at, a.id",
-        period,
+        [x.request.since, x.request.until, *params],
     )
     phone, ref, width = x.phone, x.ref, len(selected) + 1
     before = ATTEMPT_COLUMNS.index("phone") + 1  # SQL columns before the number (after a.phone)
-    if not want_json:
-        x.table(
-            "attempts", ATTEMPT_COLUMNS, ((*r[1:before], phone(r[0]), ref(r[0]), *r[before:]) for r in cursor)
-        )
-    else:
-        x.table_with_json(
-            "attempts",
-            ATTEMPT_COLUMNS,
-            (
+    at = {name: i for i, (name, _) in enumerate(selected, start=1)}
+    keys = [at[n] for n in ("campaign", "campaign_version", "started_at", "registry_version", "local_time")]
+    i_campaign, i_version, i_started, i_registry, i_local = keys
+    i_outcome = at["outcome"]
+    # (campaign, version, UTC day, registry version, local hour, outcome) -> attempts: counted while
+    # streaming, cheaper than a second pass that SQLite would have to sort.
+    tally: Counter[tuple[str, int, str, str, str, str]] = Counter()
+
+    def rows() -> Iterator[Any]:
+        for r in cursor:
+            tally[
                 (
-                    (*r[1:before], masked, reference, *r[before:width]),
+                    r[i_campaign],
+                    r[i_version],
+                    r[i_started][:10],
+                    r[i_registry] or "",
+                    (r[i_local] or "")[11:13],
+                    r[i_outcome],
+                )
+            ] += 1
+            masked, reference = phone(r[0]), ref(r[0])
+            row = (*r[1:before], masked, reference, *r[before:width])
+            if want_json:
+                yield (
+                    row,
                     f'{{"phone":{encode_json_string(masked)},"phone_ref":"{reference}",{r[width][1:]}\n',
                 )
-                for r in cursor
-                for masked, reference in ((phone(r[0]), ref(r[0])),)
-            ),
-        )
-    _note_attempt_figures(x, where, period)
+            else:
+                yield row
+
+    if want_json:
+        x.table_with_json("attempts", ATTEMPT_COLUMNS, rows())
+    else:
+        x.table("attempts", ATTEMPT_COLUMNS, rows())
+    _note_attempt_figures(x, tally, where, params)
 
 
-def _note_attempt_figures(x: Exporter, where: str, period: list[Any]) -> None:
-    """One SQL aggregate over the attempts: versions used, attempts per registry version, UTC day, local
-    hour and outcome in the period, and live answers and abandoned calls per campaign and UTC day from
-    29 days before it (so that a 30-day abandonment window at the start of the period is whole)."""
-    lookback = to_iso(datetime.combine(x.request.start - timedelta(days=29), time(0), UTC))
-    first_day = x.request.start.isoformat()
+def _note_attempt_figures(
+    x: Exporter, tally: Counter[tuple[str, int, str, str, str, str]], where: str, params: list[Any]
+) -> None:
+    """Versions used, attempts per registry version, UTC day, local hour and outcome in the period, and
+    live answers and abandoned calls per campaign and UTC day from 29 days before it (SQLite sums the
+    days before the period, so that a 30-day abandonment window at the start of the period is whole)."""
     used: set[tuple[str, int]] = set()
     per_registry: Counter[str] = Counter()
     local_hours: Counter[str] = Counter()
@@ -121,22 +137,24 @@ def _note_attempt_figures(x: Exporter, where: str, period: list[Any]) -> None:
     outcomes: Counter[str] = Counter()
     live: Counter[tuple[str, str]] = Counter()
     abandoned: Counter[tuple[str, str]] = Counter()
-    for campaign, version, day, registry, hour, outcome, count in x.store.conn.execute(
-        "SELECT a.campaign, a.campaign_version, substr(a.started_at, 1, 10), coalesce(a.registry_version, ''), "
-        "substr(coalesce(a.local_time, ''), 12, 2), a.outcome, count(*) FROM attempts a "
-        f"WHERE a.started_at >= ? AND a.started_at < ?{where} GROUP BY 1, 2, 3, 4, 5, 6",
-        [lookback, *period[1:]],
-    ):
+    for (campaign, version, day, registry, hour, outcome), count in tally.items():
         if outcome in LIVE_OUTCOMES:
             live[(campaign, day)] += count
             abandoned[(campaign, day)] += count if outcome == "abandoned" else 0
-        if day < first_day:
-            continue
         used.add((campaign, version))
         per_registry[registry] += count
         local_hours[hour] += count
         per_day[day] += count
         outcomes[outcome] += count
+    lookback = to_iso(datetime.combine(x.request.start - timedelta(days=29), time(0), UTC))
+    for campaign, day, abandoned_calls, live_answers in x.store.conn.execute(
+        "SELECT campaign, substr(started_at, 1, 10), sum(outcome = 'abandoned'), count(*) FROM attempts a "
+        f"WHERE started_at >= ? AND started_at < ? AND outcome IN ('answered', 'abandoned'){where} "
+        "GROUP BY 1, 2",
+        [lookback, x.request.since, *params],
+    ):
+        live[(campaign, day)] += live_answers
+        abandoned[(campaign, day)] += abandoned_calls
     x.facts.update(
         versions_used=used,
         attempts_per_registry=per_registry,
