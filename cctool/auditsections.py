@@ -94,14 +94,24 @@ def attempts(x: Exporter) -> None:
     # (campaign, version, UTC day, registry version, local hour, outcome) -> attempts: counted while
     # streaming, cheaper than a second pass that SQLite would have to sort.
     tally: Counter[tuple[str, int, str, str, str, str]] = Counter()
+    # (campaign, number) -> [attempts, first, last]; rows come in time order. Freed once written, so it
+    # stays below the checker's own per-number record in peak memory.
+    per_contact: dict[tuple[str, str], list[Any]] = {}
 
     def rows() -> Iterator[Any]:
         for r in cursor:
+            started = r[i_started]
+            seen = per_contact.get((r[i_campaign], r[0]))
+            if seen is None:
+                per_contact[(r[i_campaign], r[0])] = [1, started, started]
+            else:
+                seen[0] += 1
+                seen[2] = started
             tally[
                 (
                     r[i_campaign],
                     r[i_version],
-                    r[i_started][:10],
+                    started[:10],
                     r[i_registry] or "",
                     (r[i_local] or "")[11:13],
                     r[i_outcome],
@@ -122,6 +132,7 @@ def attempts(x: Exporter) -> None:
     else:
         x.table("attempts", ATTEMPT_COLUMNS, rows())
     _note_attempt_figures(x, tally, where, params)
+    x.facts["per_contact"] = per_contact
 
 
 def _note_attempt_figures(
@@ -335,12 +346,12 @@ def abandonment(x: Exporter) -> None:
 def contact_attempts(x: Exporter) -> None:
     """Attempts per contact and campaign in the period, beside the caps of the campaign's latest version."""
     latest = _latest_versions(x.facts.get("campaigns", []))
-    where, params = _campaign_filter(x)
-    rows = x.store.conn.execute(
-        "SELECT campaign, phone, count(*), min(started_at), max(started_at) FROM attempts "
-        f"WHERE started_at >= ? AND started_at < ?{where} GROUP BY campaign, phone ORDER BY campaign, 3 DESC",
-        [x.request.since, x.request.until, *params],
+    counted: dict[tuple[str, str], list[Any]] = x.facts.pop("per_contact", {})
+    rows = sorted(
+        ((campaign, phone, *seen) for (campaign, phone), seen in counted.items()),
+        key=lambda row: (row[0], -row[2]),
     )
+    counted.clear()
     per_campaign: dict[str, dict[str, Any]] = {}
 
     def out() -> Any:

@@ -68,6 +68,8 @@ class CallingWindow:
     def __init__(self, campaign: dict[str, str]):
         self.start, self.end = _clock(campaign["hours_start"]), _clock(campaign["hours_end"])
         self.days = {d.strip() for d in campaign.get("days", "").split(",") if d.strip()} or set(WEEKDAYS)
+        self.weekdays = {WEEKDAYS.index(d) for d in self.days if d in WEEKDAYS}
+        self.marketing = campaign.get("kind") == "marketing"
 
 
 _ZONES: dict[str, ZoneInfo] = {}
@@ -98,19 +100,23 @@ def check_hours(row: dict[str, str], window: CallingWindow) -> Iterator[dict[str
             yield _violation("hours", row, f"{WEEKDAYS[local.weekday()]} in {name} is not a calling day")
 
 
-def _hours_ok(moment: datetime, zones: str, window: CallingWindow) -> bool:
+def _hours_ok(moment: datetime, zones: tuple[ZoneInfo, ...], window: CallingWindow) -> bool:
     """The fast path of `check_hours` for the common case: no violation, no dictionaries built."""
-    if not zones:
-        return False
-    for name in zones.split(";"):
-        if name:
-            local = moment.astimezone(_zone(name))
-            if (
-                not (window.start <= local.time() < window.end)
-                or WEEKDAYS[local.weekday()] not in window.days
-            ):
-                return False
-    return True
+    for zone in zones:
+        local = moment.astimezone(zone)
+        if not (window.start <= local.time() < window.end) or local.weekday() not in window.weekdays:
+            return False
+    return bool(zones)
+
+
+_ZONE_LISTS: dict[str, tuple[ZoneInfo, ...]] = {}
+
+
+def _zone_list(zones: str) -> tuple[ZoneInfo, ...]:
+    found = _ZONE_LISTS.get(zones)
+    if found is None:
+        found = _ZONE_LISTS[zones] = tuple(_zone(z) for z in zones.split(";") if z)
+    return found
 
 
 class _ContactAttempts:
@@ -251,16 +257,15 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
     windows = {key: CallingWindow(campaign) for key, campaign in campaigns.items()}
     for values in _attempt_rows(folder):
         attempt_id, name, version, phone, ref, started, zones, outcome, registry, callback = values
-        key = (name, version)
-        campaign = campaigns.get(key)
-        if campaign is None:
+        window = windows.get((name, version))
+        if window is None:
             violations.append(
                 _violation("unknown_campaign", _as_row(values), "attempt of a campaign version not exported")
             )
             continue
         moment = _utc(started)
-        if not _hours_ok(moment, zones, windows[key]):
-            violations.extend(check_hours(_as_row(values), windows[key]))
+        if not _hours_ok(moment, _ZONE_LISTS.get(zones) or _zone_list(zones), window):
+            violations.extend(check_hours(_as_row(values), window))
         opted_out = optouts.get(ref)
         if opted_out is not None and opted_out.covers(moment) and callback != "1":
             violations.append(
@@ -271,7 +276,7 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
             violations.append(
                 _violation("dnc_internal", _as_row(values), "number was on the internal do-not-call list")
             )
-        if campaign["kind"] == "marketing":
+        if window.marketing:
             if (ref, registry) in national:
                 violations.append(
                     _violation("dnc_national", _as_row(values), "number is on the registry copy checked")
@@ -305,18 +310,18 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
     for name in live:
         campaign = latest[name]
         cap = float(campaign["abandon_cap"])
-        for window in abandonment_windows(abandoned[name], live[name], campaign["abandon_window"]):
-            if window["live"] and window["abandoned"] / window["live"] > cap:
-                rate = window["abandoned"] / window["live"]
+        for period in abandonment_windows(abandoned[name], live[name], campaign["abandon_window"]):
+            if period["live"] and period["abandoned"] / period["live"] > cap:
+                rate = period["abandoned"] / period["live"]
                 violations.append(
                     {
                         "rule": "abandon_rate",
                         "attempt_id": "",
                         "campaign": name,
                         "phone": "",
-                        "started_at": window["window_end"],
-                        "detail": f"{window['abandoned']}/{window['live']} = {rate:.2%} in "
-                        f"{window['window_start']}..{window['window_end']}, cap {cap:.0%}",
+                        "started_at": period["window_end"],
+                        "detail": f"{period['abandoned']}/{period['live']} = {rate:.2%} in "
+                        f"{period['window_start']}..{period['window_end']}, cap {cap:.0%}",
                     }
                 )
     return violations
