@@ -14,7 +14,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from .store import Store
 from .timeutil import to_iso, utcnow
 
 FORMATS = {"csv", "json", "html"}
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 _E164 = re.compile(r"\+\d{7,15}")
 
 
@@ -54,17 +55,50 @@ class Sink:
     def __init__(self, folder: Path, name: str, columns: list[str], jsonl: bool):
         self.columns = columns
         self.count = 0
-        self._csv_handle = (folder / f"{name}.csv").open("w", newline="", encoding="utf-8")
+        self._csv_handle = (folder / f"{name}.csv").open("w", newline="", encoding="utf-8", buffering=1 << 20)
         self._csv = csv.writer(self._csv_handle)
         self._csv.writerow(columns)
-        self._json_handle = (folder / f"{name}.jsonl").open("w", encoding="utf-8") if jsonl else None
+        self._json_handle = (
+            (folder / f"{name}.jsonl").open("w", encoding="utf-8", buffering=1 << 20) if jsonl else None
+        )
 
-    def write(self, values: Iterable[Any]) -> None:
-        row = ["" if v is None else v for v in values]
-        self._csv.writerow(row)
-        if self._json_handle is not None:
-            self._json_handle.write(json.dumps(dict(zip(self.columns, row)), ensure_ascii=False) + "\n")
-        self.count += 1
+    def write(self, values: Sequence[Any]) -> None:
+        self.write_all([values])
+
+    def write_all(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Stream rows out: the CSV writer gets them in its own loop when no JSON is asked for."""
+        if self._json_handle is None:
+            self._csv.writerows(self._counted(rows))  # None is written as an empty field
+            return
+        writerow, put, encode, columns = (
+            self._csv.writerow,
+            self._json_handle.write,
+            _JSON.encode,
+            self.columns,
+        )
+        written = 0
+        for row in rows:
+            writerow(row)
+            put(encode(dict(zip(columns, row))) + "\n")
+            written += 1
+        self.count += written
+
+    def write_all_with_json(self, pairs: Iterable[tuple[Sequence[Any], str]]) -> None:
+        """Rows that come with their JSON line already encoded (by SQLite, for the big tables)."""
+        writerow = self._csv.writerow
+        put = self._json_handle.write if self._json_handle is not None else None
+        written = 0
+        for row, line in pairs:
+            writerow(row)
+            if put is not None:
+                put(line)
+            written += 1
+        self.count += written
+
+    def _counted(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        for row in rows:
+            self.count += 1
+            yield row
 
     def close(self) -> None:
         self._csv_handle.close()
@@ -79,6 +113,8 @@ class Exporter:
         self.store, self.request = store, request
         self.ref = PhoneRef(secrets.token_bytes(32))
         self.counts: dict[str, int] = {}
+        # What a section learnt while streaming its rows, for later sections and the summarisers.
+        self.facts: dict[str, Any] = {}
 
     def phone(self, e164: str | None) -> str:
         return (e164 or "") if self.request.unmask else mask_phone(e164)
@@ -92,11 +128,22 @@ class Exporter:
             return value or ""
         return _E164.sub(lambda m: mask_phone(m.group(0)), value)
 
-    def table(self, name: str, columns: list[str], rows: Iterator[Iterable[Any]]) -> int:
+    def table(self, name: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> int:
         sink = Sink(self.request.out, name, columns, "json" in self.request.formats)
         try:
-            for row in rows:
-                sink.write(row)
+            sink.write_all(rows)
+        finally:
+            sink.close()
+        self.counts[name] = sink.count
+        return sink.count
+
+    def table_with_json(
+        self, name: str, columns: list[str], pairs: Iterable[tuple[Sequence[Any], str]]
+    ) -> int:
+        """Like `table`, for rows paired with their JSON line (written only when JSON is asked for)."""
+        sink = Sink(self.request.out, name, columns, "json" in self.request.formats)
+        try:
+            sink.write_all_with_json(pairs)
         finally:
             sink.close()
         self.counts[name] = sink.count
@@ -117,6 +164,18 @@ def _has_table(store: Store, name: str) -> bool:
         store.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()
         is not None
     )
+
+
+def _known_campaign(store: Store, name: str) -> bool:
+    """A campaign the database has ever held (its attempts outlive a rename or a removal)."""
+    for table in ("campaigns", "attempts"):
+        column = "name" if table == "campaigns" else "campaign"
+        if (
+            _has_table(store, table)
+            and store.conn.execute(f"SELECT 1 FROM {table} WHERE {column} = ? LIMIT 1", (name,)).fetchone()
+        ):
+            return True
+    return False
 
 
 def prepare_folder(out: Path) -> None:
@@ -261,7 +320,9 @@ BASE_SECTIONS: list[Callable[[Exporter], None]] = [consents, optouts, dnc_intern
 
 def _sections(store: Store) -> list[Callable[[Exporter], None]]:
     """The sections this database can fill (later areas add theirs when their tables exist)."""
-    sections = list(BASE_SECTIONS)
+    from .auditsections import SECTIONS  # imported here: it builds on this module
+
+    sections = list(BASE_SECTIONS) + SECTIONS
     for table_name, section in EXTRA_SECTIONS:
         if _has_table(store, table_name):
             sections.append(section)
@@ -281,6 +342,8 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
         raise UserError(f"unknown export format {', '.join(sorted(unknown))}: choose from csv, json, html")
     if request.end < request.start:
         raise UserError(f"--to {request.end} is before --from {request.start}: swap them")
+    if request.campaign is not None and not _known_campaign(store, request.campaign):
+        raise UserError(f"unknown campaign {request.campaign!r}: see `cctool campaign list` for the names")
     prepare_folder(request.out)
     with store.write():
         store.audit(
@@ -318,7 +381,9 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
         "violations": violations,
     }
     charts: dict[str, Any] = {}
-    for summarise in SUMMARISERS:
+    from .auditsummary import SUMMARISERS as dialing_summarisers
+
+    for summarise in [*dialing_summarisers, *SUMMARISERS]:
         summarise(summary, charts, exporter)
     (request.out / "summary.json").write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+
+def _split_e164(e164: str) -> tuple[str, str] | None:
+    """(country code, national number) of a well-formed E.164 text, without a full parse.
+
+    Country codes are prefix-free, so the first prefix of 1-3 digits that is one is the one. This is the
+    export's hot path (a million numbers); anything unusual goes to phonenumbers.
+    """
+    digits = e164[1:]
+    if not (e164.startswith("+") and digits.isdigit() and 8 <= len(e164) <= 16):
+        return None
+    for length in (1, 2, 3):
+        if int(digits[:length]) in COUNTRY_CODE_TO_REGION_CODE:
+            return digits[:length], digits[length:]
+    return None
 
 
 def mask_phone(e164: str | None) -> str:
     """'+8613800135678' -> '+86 138****5678'; '+12125550123' -> '+1 212***0123'."""
     if not e164:
         return ""
-    try:
-        number = phonenumbers.parse(e164, None)
-        cc, nsn = str(number.country_code), phonenumbers.national_significant_number(number)
-    except phonenumbers.NumberParseException:
-        cc, nsn = "", e164.lstrip("+")
+    split = _split_e164(e164)
+    if split is not None:
+        cc, nsn = split
+    else:
+        try:
+            number = phonenumbers.parse(e164, None)
+            cc, nsn = str(number.country_code), phonenumbers.national_significant_number(number)
+        except phonenumbers.NumberParseException:
+            cc, nsn = "", e164.lstrip("+")
     keep_head, keep_tail = (3, 4) if len(nsn) >= 9 else (2, 2)
     hidden = max(len(nsn) - keep_head - keep_tail, 1)
     masked = nsn[:keep_head] + "*" * hidden + nsn[-keep_tail:]
@@ -42,4 +61,5 @@ class PhoneRef:
     def __call__(self, e164: str | None) -> str:
         if not e164:
             return ""
-        return hmac.new(self._key, e164.encode(), hashlib.sha256).hexdigest()[:20]
+        # BLAKE2b in its keyed mode is a MAC (RFC 7693), and several times faster than HMAC-SHA256.
+        return hashlib.blake2b(e164.encode(), key=self._key, digest_size=10).hexdigest()

@@ -9,9 +9,10 @@ says so. For data cctool produced, the result must be empty.
 from __future__ import annotations
 
 import csv
+import operator
 from array import array
 from bisect import bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -31,7 +32,8 @@ def _read(folder: Path, name: str) -> Iterator[dict[str, str]]:
 
 
 def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    moment = datetime.fromisoformat(text)  # Python >= 3.11 reads the trailing Z
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 def _clock(text: str) -> time:
@@ -60,22 +62,61 @@ class _Intervals:
         return any(start <= moment and (end is None or moment < end) for start, end in self.periods)
 
 
-def check_hours(row: dict[str, str], campaign: dict[str, str]) -> Iterator[dict[str, Any]]:
+class CallingWindow:
+    """A campaign version's calling hours and days, parsed once (the check runs once per attempt)."""
+
+    def __init__(self, campaign: dict[str, str]):
+        self.start, self.end = _clock(campaign["hours_start"]), _clock(campaign["hours_end"])
+        self.days = {d.strip() for d in campaign.get("days", "").split(",") if d.strip()} or set(WEEKDAYS)
+        self.weekdays = {WEEKDAYS.index(d) for d in self.days if d in WEEKDAYS}
+        self.marketing = campaign.get("kind") == "marketing"
+
+
+_ZONES: dict[str, ZoneInfo] = {}
+
+
+def _zone(name: str) -> ZoneInfo:
+    found = _ZONES.get(name)
+    if found is None:
+        found = _ZONES[name] = ZoneInfo(name)
+    return found
+
+
+def check_hours(row: dict[str, str], window: CallingWindow) -> Iterator[dict[str, Any]]:
+    """The call's start must fall inside the window on a calling day in every zone the number maps to."""
     zones = [z for z in row.get("zones", "").split(";") if z]
     if not zones:
         yield _violation("hours", row, "no time zone recorded for the called party")
         return
     moment = _utc(row["started_at"])
-    start, end = _clock(campaign["hours_start"]), _clock(campaign["hours_end"])
-    days = {d.strip() for d in campaign.get("days", "").split(",") if d.strip()} or set(WEEKDAYS)
+    start, end = window.start, window.end
     for name in zones:
-        local = moment.astimezone(ZoneInfo(name))
+        local = moment.astimezone(_zone(name))
         if not (start <= local.time() < end):
             yield _violation(
                 "hours", row, f"local time {local:%H:%M} in {name} outside {start:%H:%M}-{end:%H:%M}"
             )
-        elif WEEKDAYS[local.weekday()] not in days:
+        elif WEEKDAYS[local.weekday()] not in window.days:
             yield _violation("hours", row, f"{WEEKDAYS[local.weekday()]} in {name} is not a calling day")
+
+
+def _hours_ok(moment: datetime, zones: tuple[ZoneInfo, ...], window: CallingWindow) -> bool:
+    """The fast path of `check_hours` for the common case: no violation, no dictionaries built."""
+    for zone in zones:
+        local = moment.astimezone(zone)
+        if not (window.start <= local.time() < window.end) or local.weekday() not in window.weekdays:
+            return False
+    return bool(zones)
+
+
+_ZONE_LISTS: dict[str, tuple[ZoneInfo, ...]] = {}
+
+
+def _zone_list(zones: str) -> tuple[ZoneInfo, ...]:
+    found = _ZONE_LISTS.get(zones)
+    if found is None:
+        found = _ZONE_LISTS[zones] = tuple(_zone(z) for z in zones.split(";") if z)
+    return found
 
 
 class _ContactAttempts:
@@ -86,38 +127,51 @@ class _ContactAttempts:
     def __init__(self, phone: str, zone: str):
         self.phone, self.zone = phone, zone
         self.times = array("d")
-        self.ids: list[str] = []
+        self.ids = array("q")
 
 
 def check_caps(
     group: _ContactAttempts, campaign_name: str, campaign: dict[str, str]
 ) -> Iterator[dict[str, Any]]:
     """Per-day, rolling 24 h, total and minimum-gap caps over one contact's attempts."""
-    order = sorted(range(len(group.times)), key=group.times.__getitem__)
-    times = [group.times[i] for i in order]
     per_day = int(campaign["cap_per_day"]) if campaign.get("cap_per_day") else None
     per_24h = int(campaign["cap_24h"]) if campaign.get("cap_24h") else None
     total = int(campaign["cap_total"]) if campaign.get("cap_total") else None
     min_gap = float(campaign["min_gap_s"]) if campaign.get("min_gap_s") else None
-    zone = ZoneInfo(group.zone or "UTC")
+    if per_day is None and per_24h is None and total is None and min_gap is None:
+        return
+    order = sorted(range(len(group.times)), key=group.times.__getitem__)
+    times = [group.times[i] for i in order]
+    zone = _zone(group.zone or "UTC")
     by_day: dict[date, int] = defaultdict(int)
+
+    def row(index: int) -> dict[str, str]:
+        moment = datetime.fromtimestamp(times[index], UTC)
+        return {
+            "attempt_id": str(group.ids[order[index]]),
+            "campaign": campaign_name,
+            "phone": group.phone,
+            "started_at": moment.isoformat().replace("+00:00", "Z"),
+        }
+
     for index, epoch in enumerate(times):
-        moment = datetime.fromtimestamp(epoch, UTC)
-        row = {"attempt_id": group.ids[order[index]], "campaign": campaign_name, "phone": group.phone}
-        row["started_at"] = moment.isoformat().replace("+00:00", "Z")
-        local_day = moment.astimezone(zone).date()
-        by_day[local_day] += 1
-        if per_day is not None and by_day[local_day] > per_day:
-            yield _violation("cap_day", row, f"attempt {by_day[local_day]} on one local day, cap {per_day}")
-        in_24h = index + 1 - bisect_right(times, epoch - 86400)
-        if per_24h is not None and in_24h > per_24h:
-            yield _violation("cap_24h", row, f"attempt {in_24h} within 24 hours, cap {per_24h}")
+        if per_day is not None:
+            local_day = datetime.fromtimestamp(epoch, zone).date()
+            by_day[local_day] += 1
+            if by_day[local_day] > per_day:
+                yield _violation(
+                    "cap_day", row(index), f"attempt {by_day[local_day]} on one local day, cap {per_day}"
+                )
+        if per_24h is not None:
+            in_24h = index + 1 - bisect_right(times, epoch - 86400)
+            if in_24h > per_24h:
+                yield _violation("cap_24h", row(index), f"attempt {in_24h} within 24 hours, cap {per_24h}")
         if total is not None and index + 1 > total:
-            yield _violation("cap_total", row, f"attempt {index + 1} in all, cap {total}")
+            yield _violation("cap_total", row(index), f"attempt {index + 1} in all, cap {total}")
         if min_gap is not None and index > 0 and epoch - times[index - 1] < min_gap:
             gap = epoch - times[index - 1]
             yield _violation(
-                "min_gap", row, f"{gap:.0f} s after the previous attempt, minimum {min_gap:.0f} s"
+                "min_gap", row(index), f"{gap:.0f} s after the previous attempt, minimum {min_gap:.0f} s"
             )
 
 
@@ -134,6 +188,47 @@ def abandonment_windows(
             {"window_start": days[-1].isoformat(), "window_end": day.isoformat(), "abandoned": a, "live": n}
         )
     return result
+
+
+_ATTEMPT_FIELDS = (
+    "attempt_id",
+    "campaign",
+    "campaign_version",
+    "phone",
+    "phone_ref",
+    "started_at",
+    "zones",
+    "outcome",
+    "registry_version",
+    "callback_requested",
+)
+
+
+def _attempt_rows(folder: Path) -> Iterator[tuple[str, ...]]:
+    """attempts.csv rows as tuples of `_ATTEMPT_FIELDS` (an absent column reads as '')."""
+    path = folder / "attempts.csv"
+    if not path.exists():
+        return
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        width = len(header)
+        pick = operator.itemgetter(*[header.index(n) if n in header else width for n in _ATTEMPT_FIELDS])
+        for values in reader:
+            values.append("")
+            yield pick(values)
+
+
+def _as_row(values: tuple[str, ...]) -> dict[str, str]:
+    return dict(zip(_ATTEMPT_FIELDS, values))
+
+
+def _consented(history: list[tuple[datetime, str]] | None, moment: datetime) -> bool:
+    """The latest marketing consent record at or before `moment` is a grant."""
+    if not history:
+        return False
+    index = bisect_right(history, (moment, "\uffff"))
+    return index > 0 and history[index - 1][1] == "grant"
 
 
 def recheck(folder: Path) -> list[dict[str, Any]]:
@@ -153,40 +248,58 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
         if row["purpose"] == "marketing":
             consents[row["phone_ref"]].append((_utc(row["given_at"]), row["action"]))
     for history in consents.values():
-        history.sort()
+        history.sort()  # at equal times a revoke sorts after the grant, so it wins
 
     violations: list[dict[str, Any]] = []
     by_contact: dict[tuple[str, str], _ContactAttempts] = {}
-    abandoned: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    live: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for row in _read(folder, "attempts.csv"):
-        campaign = campaigns.get((row["campaign"], row["campaign_version"]))
-        if campaign is None:
+    live_by_day: Counter[tuple[str, str]] = Counter()
+    abandoned_by_day: Counter[tuple[str, str]] = Counter()
+    windows = {key: CallingWindow(campaign) for key, campaign in campaigns.items()}
+    for values in _attempt_rows(folder):
+        attempt_id, name, version, phone, ref, started, zones, outcome, registry, callback = values
+        window = windows.get((name, version))
+        if window is None:
             violations.append(
-                _violation("unknown_campaign", row, "attempt of a campaign version not exported")
+                _violation("unknown_campaign", _as_row(values), "attempt of a campaign version not exported")
             )
             continue
-        moment, ref = _utc(row["started_at"]), row["phone_ref"]
-        violations.extend(check_hours(row, campaign))
-        if optouts[ref].covers(moment) and row.get("callback_requested") != "1":
-            violations.append(_violation("opted_out", row, "number had opted out before this call"))
-        if internal[ref].covers(moment):
-            violations.append(_violation("dnc_internal", row, "number was on the internal do-not-call list"))
-        if campaign["kind"] == "marketing":
-            if (ref, row.get("registry_version", "")) in national:
-                violations.append(_violation("dnc_national", row, "number is on the registry copy checked"))
-            before = [action for at, action in consents.get(ref, []) if at <= moment]
-            if not before or before[-1] != "grant":
-                violations.append(_violation("no_consent", row, "no marketing consent in force at the time"))
-        group = by_contact.get((row["campaign"], ref))
+        moment = _utc(started)
+        if not _hours_ok(moment, _ZONE_LISTS.get(zones) or _zone_list(zones), window):
+            violations.extend(check_hours(_as_row(values), window))
+        opted_out = optouts.get(ref)
+        if opted_out is not None and opted_out.covers(moment) and callback != "1":
+            violations.append(
+                _violation("opted_out", _as_row(values), "number had opted out before this call")
+            )
+        listed = internal.get(ref)
+        if listed is not None and listed.covers(moment):
+            violations.append(
+                _violation("dnc_internal", _as_row(values), "number was on the internal do-not-call list")
+            )
+        if window.marketing:
+            if (ref, registry) in national:
+                violations.append(
+                    _violation("dnc_national", _as_row(values), "number is on the registry copy checked")
+                )
+            if not _consented(consents.get(ref), moment):
+                violations.append(
+                    _violation("no_consent", _as_row(values), "no marketing consent in force at the time")
+                )
+        group = by_contact.get((name, ref))
         if group is None:
-            zone = next((z for z in row.get("zones", "").split(";") if z), "UTC")
-            group = by_contact[(row["campaign"], ref)] = _ContactAttempts(row.get("phone", ""), zone)
+            zone = next((z for z in zones.split(";") if z), "UTC")
+            group = by_contact[(name, ref)] = _ContactAttempts(phone, zone)
         group.times.append(moment.timestamp())
-        group.ids.append(row["attempt_id"])
-        if row["outcome"] in LIVE_OUTCOMES:
-            live[row["campaign"]][moment.date()] += 1
-            abandoned[row["campaign"]][moment.date()] += row["outcome"] == "abandoned"
+        group.ids.append(int(attempt_id))
+        if outcome in LIVE_OUTCOMES:
+            day_key = (name, started[:10])
+            live_by_day[day_key] += 1
+            abandoned_by_day[day_key] += outcome == "abandoned"
+    live: dict[str, dict[date, int]] = defaultdict(dict)
+    abandoned: dict[str, dict[date, int]] = defaultdict(dict)
+    for (name, day), count in live_by_day.items():
+        live[name][date.fromisoformat(day)] = count
+        abandoned[name][date.fromisoformat(day)] = abandoned_by_day[(name, day)]
 
     latest: dict[str, dict[str, str]] = {}
     for (name, version), campaign in campaigns.items():
@@ -197,18 +310,18 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
     for name in live:
         campaign = latest[name]
         cap = float(campaign["abandon_cap"])
-        for window in abandonment_windows(abandoned[name], live[name], campaign["abandon_window"]):
-            if window["live"] and window["abandoned"] / window["live"] > cap:
-                rate = window["abandoned"] / window["live"]
+        for period in abandonment_windows(abandoned[name], live[name], campaign["abandon_window"]):
+            if period["live"] and period["abandoned"] / period["live"] > cap:
+                rate = period["abandoned"] / period["live"]
                 violations.append(
                     {
                         "rule": "abandon_rate",
                         "attempt_id": "",
                         "campaign": name,
                         "phone": "",
-                        "started_at": window["window_end"],
-                        "detail": f"{window['abandoned']}/{window['live']} = {rate:.2%} in "
-                        f"{window['window_start']}..{window['window_end']}, cap {cap:.0%}",
+                        "started_at": period["window_end"],
+                        "detail": f"{period['abandoned']}/{period['live']} = {rate:.2%} in "
+                        f"{period['window_start']}..{period['window_end']}, cap {cap:.0%}",
                     }
                 )
     return violations

@@ -79,6 +79,47 @@ def _table(columns: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _per_campaign(summary: dict[str, Any]) -> list[str]:
+    """Abandonment verdicts and attempts per contact, one row per campaign."""
+    abandonment = summary.get("abandonment", {})
+    per_contact = summary.get("attempts_per_contact", {})
+    names = sorted(set(abandonment) | set(per_contact))
+    if not names:
+        return []
+    rows = []
+    for name in names:
+        a, c = abandonment.get(name, {}), per_contact.get(name, {})
+        failed = a.get("windows_failed")
+        rows.append(
+            [
+                name,
+                a.get("window", ""),
+                f"{a['cap']:.0%}" if "cap" in a else "",
+                f"{a['worst_rate']:.2%}" if "worst_rate" in a else "",
+                "" if failed is None else ("pass" if failed == 0 else f"FAIL in {failed} window(s)"),
+                c.get("contacts", ""),
+                c.get("mean", ""),
+                c.get("max", ""),
+            ]
+        )
+    return [
+        "<h2>Per campaign</h2>",
+        _table(
+            [
+                "campaign",
+                "abandonment window",
+                "cap",
+                "worst rate",
+                "verdict",
+                "contacts",
+                "attempts per contact",
+                "most attempts",
+            ],
+            rows,
+        ),
+    ]
+
+
 def render(summary: dict[str, Any], charts: dict[str, Any]) -> str:
     """The page. `charts` holds the series: attempts_per_day, abandonment, local_hours, optouts."""
     violations = summary.get("violations", [])
@@ -104,6 +145,7 @@ def render(summary: dict[str, Any], charts: dict[str, Any]) -> str:
         verdict,
         "<h2>Counts</h2>",
         _table(["what", "count"], [[k, v] for k, v in counts.items()]),
+        *_per_campaign(summary),
         "<h2>Attempts per day</h2>",
         bar_chart(
             "attempts-per-day",

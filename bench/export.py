@@ -1,0 +1,177 @@
+"""Benchmark: `cctool audit export` of 1M attempts against a raw SELECT streamed to csv.writer.
+
+Budget (issue 7): <= 15 s and <= 200 MB peak RSS. Each measured job runs in its own child process,
+which reports its wall time and its own peak RSS (resource.getrusage), so the figures do not mix.
+
+    python -m bench.export [--attempts N] [--keep DIR] [--strict]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+START = date(2026, 10, 1)
+DAYS = 30
+ZONES = [("+1212", "America/New_York"), ("+1312", "America/Chicago"), ("+1415", "America/Los_Angeles")]
+BUDGET_S, BUDGET_MB = 15.0, 200.0
+
+
+def generate(db: Path, attempts: int, seed: int = 1) -> None:
+    """A campaign with consented contacts and `attempts` attempts over 30 days, in one transaction."""
+    from cctool.store import open_store
+
+    open_store(db, actor="bench", command="bench").close()
+    rng = random.Random(seed)
+    contacts = max(attempts // 10, 1)
+    phones = [(f"{ZONES[i % 3][0]}{i:07d}", ZONES[i % 3][1]) for i in range(contacts)]
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN")
+    conn.execute(
+        "INSERT INTO campaigns (name, kind, current_version, created_at, updated_at) "
+        "VALUES ('bench', 'marketing', 1, '2026-09-01T00:00:00Z', '2026-09-01T00:00:00Z')"
+    )
+    conn.execute(
+        "INSERT INTO campaign_versions (campaign, version, sha256, text, loaded_at, actor, kind, policy, seller, "
+        "purpose, caller_id, hours_start, hours_end, days, cap_per_day, cap_24h, cap_total, min_gap_s, "
+        "abandon_cap, abandon_window, definition, script, script_sha256) VALUES ('bench', 1, ?, 'x', "
+        "'2026-09-01T00:00:00Z', 'bench', 'marketing', 'us', 'Acme', 'renewal', '+14155550100', '09:00', "
+        "'20:00', 'mon,tue,wed,thu,fri,sat,sun', NULL, NULL, NULL, NULL, 0.03, '30d', '{}', 'm.j2', ?)",
+        ("0" * 64, "1" * 64),
+    )
+    conn.executemany(
+        "INSERT INTO consents (phone, purpose, action, source, given_at, recorded_at, actor) "
+        "VALUES (?, 'marketing', 'grant', 'web', '2026-09-01T00:00:00Z', '2026-09-01T00:00:00Z', 'bench')",
+        ((p,) for p, _ in phones),
+    )
+    conn.execute(
+        "INSERT INTO dnc_registry_loads (list, version, registry_date, loaded_at, count, sha256, file_name, "
+        "actor) VALUES ('national', '2026-09-28', '2026-09-28', '2026-09-28T06:00:00Z', ?, ?, 'n.csv', 'b')",
+        (attempts // 20, "2" * 64),
+    )
+    # a registry copy of numbers the campaign never dials (the export still has to look them up)
+    conn.executemany(
+        "INSERT INTO dnc_national (phone) VALUES (?)", ((f"+1646{i:07d}",) for i in range(attempts // 20))
+    )
+    zones = {name: ZoneInfo(name) for _, name in ZONES}
+    first_day = datetime(START.year, START.month, START.day)
+
+    def rows():
+        for n in range(1, attempts + 1):
+            phone, zone = phones[rng.randrange(contacts)]
+            day = rng.randrange(DAYS)
+            # between 10:00 and 16:00 in the called party's zone
+            local = first_day + timedelta(days=day, hours=10, seconds=rng.randrange(6 * 3600))
+            started = local.replace(tzinfo=zones[zone]).astimezone(UTC)
+            draw = rng.random()
+            outcome = (
+                "abandoned"
+                if draw < 0.004
+                else "answered"
+                if draw < 0.45
+                else "no_answer"
+                if draw < 0.8
+                else "busy"
+            )
+            stamp = started.strftime("%Y-%m-%dT%H:%M:%SZ")
+            yield (
+                n,
+                phone,
+                stamp,
+                started.astimezone(zones[zone]).isoformat(),
+                zone,
+                zone,
+                outcome,
+                int(outcome == "abandoned"),
+                12.0,
+                60.0 if outcome == "answered" else 0.0,
+            )
+
+    conn.executemany(
+        "INSERT INTO attempts (id, campaign, campaign_version, phone, started_at, local_time, zone, zone_source, "
+        "zones, caller_id, registry_version, rules_checked, trunk, outcome, abandoned, safe_harbour, ring_s, "
+        "talk_s, script, script_version) VALUES (?1, 'bench', 1, ?2, ?3, ?4, ?5, 'number', ?6, '+14155550100', "
+        "'2026-09-28', 'hours;dnc;optout;consent;caps', 'mock', ?7, ?8, ?8, ?9, ?10, 'm.j2', '1111')",
+        rows(),
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def child(kind: str, db: str, out: str) -> None:
+    """Runs inside the measured child process; prints its time and peak RSS as JSON."""
+    began = time.perf_counter()
+    if kind == "export":
+        from cctool.cli import main
+
+        code = main(["--db", db, "--quiet", "audit", "export", "--from", str(START), "--to",
+                     str(START + timedelta(days=DAYS - 1)), "--out", out])  # fmt: skip
+        if code != 0:
+            sys.exit(code)
+    else:  # baseline: the same rows, straight to CSV, no masking, no re-check, no summary
+        conn = sqlite3.connect(db)
+        Path(out).mkdir()
+        with (Path(out) / "attempts.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            cursor = conn.execute("SELECT * FROM attempts ORDER BY started_at, id")
+            writer.writerow([d[0] for d in cursor.description])
+            writer.writerows(cursor)
+    elapsed = time.perf_counter() - began
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "rss_mb": rss_mb}))
+
+
+def measure(kind: str, db: Path, out: Path) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.export", "--child", kind, str(db), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{kind} failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--attempts", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="keep the database and exports in this folder")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when the budget is not met")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(*args.child)
+        return 0
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="cctool-bench-export-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "bench.db"
+    began = time.perf_counter()
+    generate(db, args.attempts)
+    print(f"generated {args.attempts:,} attempts in {time.perf_counter() - began:.1f} s ({db})")
+    baseline = measure("baseline", db, folder / "baseline")
+    export = measure("export", db, folder / "export")
+    summary = json.loads((folder / "export" / "summary.json").read_text())
+    print(f"{'job':<34}{'seconds':>10}{'peak RSS MB':>14}")
+    print(f"{'raw SELECT -> csv.writer':<34}{baseline['seconds']:>10.2f}{baseline['rss_mb']:>14.0f}")
+    print(f"{'cctool audit export':<34}{export['seconds']:>10.2f}{export['rss_mb']:>14.0f}")
+    ratio = export["seconds"] / baseline["seconds"]
+    print(f"export / baseline time: {ratio:.1f}x; violations found: {len(summary['violations'])}")
+    ok = export["seconds"] <= BUDGET_S and export["rss_mb"] <= BUDGET_MB
+    print(f"budget <= {BUDGET_S:.0f} s and <= {BUDGET_MB:.0f} MB: {'met' if ok else 'NOT MET'}")
+    return 1 if args.strict and not ok else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

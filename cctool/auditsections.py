@@ -1,0 +1,602 @@
+"""The audit export's dialing sections: attempts, refusals, abandonment, campaigns, registry, tickets.
+
+Each section streams one table of the period (and `--campaign`) to the export folder. While streaming,
+`attempts` notes the little the later sections and the charts need (versions used, attempts per registry
+version, local hours) in `Exporter.facts`, so the big table is read once. Abandonment is aggregated by
+SQLite per UTC day; only the per-day figures reach Python.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from json.encoder import encode_basestring as encode_json_string
+from typing import Any
+
+from .auditexport import Exporter
+from .timeutil import to_iso
+
+# (column, SQL expression) of attempts.csv; the number and its reference are filled in by Python.
+ATTEMPT_FIELDS: list[tuple[str, str | None]] = [
+    ("attempt_id", "a.id"),
+    ("campaign", "a.campaign"),
+    ("seller", "v.seller"),
+    ("purpose", "v.purpose"),
+    ("kind", "v.kind"),
+    ("campaign_version", "a.campaign_version"),
+    ("phone", None),
+    ("phone_ref", None),
+    ("started_at", "a.started_at"),
+    ("ended_at", "a.ended_at"),
+    ("local_time", "a.local_time"),
+    ("zone", "a.zone"),
+    ("zone_source", "a.zone_source"),
+    ("zones", "a.zones"),
+    (
+        "duration_s",
+        "CASE WHEN a.ring_s IS NULL AND a.talk_s IS NULL THEN NULL "
+        "ELSE coalesce(a.ring_s, 0) + coalesce(a.talk_s, 0) END",
+    ),
+    ("ring_s", "a.ring_s"),
+    ("talk_s", "a.talk_s"),
+    ("connect_delay_s", "a.connect_delay_s"),
+    ("caller_id", "a.caller_id"),
+    ("script", "a.script"),
+    ("script_version", "a.script_version"),
+    ("registry_version", "a.registry_version"),
+    ("registry_date", "r.registry_date"),
+    ("rules_checked", "a.rules_checked"),
+    ("outcome", "a.outcome"),
+    ("disposition", "a.disposition"),
+    ("abandoned", "a.abandoned"),
+    ("safe_harbour", "a.safe_harbour"),
+    ("callback_requested", "a.callback_requested"),
+    ("agent", "a.agent"),
+    ("sip_code", "a.sip_code"),
+]
+ATTEMPT_COLUMNS = [name for name, _ in ATTEMPT_FIELDS]
+
+LIVE_OUTCOMES = {"answered", "abandoned"}  # live answers: the denominator of the abandonment rate
+
+
+def _campaign_filter(x: Exporter, column: str = "campaign") -> tuple[str, list[Any]]:
+    if x.request.campaign is None:
+        return "", []
+    return f" AND {column} = ?", [x.request.campaign]
+
+
+def attempts(x: Exporter) -> None:
+    """One row per attempt with the record-keeping fields (TSR 16 CFR 310.5 and COMPLIANCE.md).
+
+    SQLite joins the campaign version and registry date, and encodes the JSON line (in C, several times
+    faster than json.dumps); Python only masks the number and adds it to both.
+    """
+    where, params = _campaign_filter(x, "a.campaign")
+    selected = [(name, expr) for name, expr in ATTEMPT_FIELDS if expr is not None]
+    json_sql = ", json_object(" + ", ".join(f"'{name}', {expr}" for name, expr in selected) + ")"
+    want_json = "json" in x.request.formats
+    cursor = x.store.conn.execute(
+        f"SELECT a.phone, {', '.join(expr for _, expr in selected)}{json_sql if want_json else ''} "
+        "FROM attempts a "
+        "LEFT JOIN campaign_versions v ON v.campaign = a.campaign AND v.version = a.campaign_version "
+        "LEFT JOIN (SELECT version, max(registry_date) AS registry_date FROM dnc_registry_loads "
+        "GROUP BY version) r ON r.version = a.registry_version "
+        f"WHERE a.started_at >= ? AND a.started_at < ?{where} ORDER BY a.started_at, a.id",
+        [x.request.since, x.request.until, *params],
+    )
+    phone, ref, width = x.phone, x.ref, len(selected) + 1
+    before = ATTEMPT_COLUMNS.index("phone") + 1  # SQL columns before the number (after a.phone)
+    at = {name: i for i, (name, _) in enumerate(selected, start=1)}
+    keys = [at[n] for n in ("campaign", "campaign_version", "started_at", "registry_version", "local_time")]
+    i_campaign, i_version, i_started, i_registry, i_local = keys
+    i_outcome = at["outcome"]
+    # (campaign, version, UTC day, registry version, local hour, outcome) -> attempts: counted while
+    # streaming, cheaper than a second pass that SQLite would have to sort.
+    tally: Counter[tuple[str, int, str, str, str, str]] = Counter()
+    # (campaign, number) -> [attempts, first, last]; rows come in time order. Freed once written, so it
+    # stays below the checker's own per-number record in peak memory.
+    per_contact: dict[tuple[str, str], list[Any]] = {}
+
+    def rows() -> Iterator[Any]:
+        for r in cursor:
+            started = r[i_started]
+            seen = per_contact.get((r[i_campaign], r[0]))
+            if seen is None:
+                per_contact[(r[i_campaign], r[0])] = [1, started, started]
+            else:
+                seen[0] += 1
+                seen[2] = started
+            tally[
+                (
+                    r[i_campaign],
+                    r[i_version],
+                    started[:10],
+                    r[i_registry] or "",
+                    (r[i_local] or "")[11:13],
+                    r[i_outcome],
+                )
+            ] += 1
+            masked, reference = phone(r[0]), ref(r[0])
+            row = (*r[1:before], masked, reference, *r[before:width])
+            if want_json:
+                yield (
+                    row,
+                    f'{{"phone":{encode_json_string(masked)},"phone_ref":"{reference}",{r[width][1:]}\n',
+                )
+            else:
+                yield row
+
+    if want_json:
+        x.table_with_json("attempts", ATTEMPT_COLUMNS, rows())
+    else:
+        x.table("attempts", ATTEMPT_COLUMNS, rows())
+    _note_attempt_figures(x, tally, where, params)
+    x.facts["per_contact"] = per_contact
+
+
+def _note_attempt_figures(
+    x: Exporter, tally: Counter[tuple[str, int, str, str, str, str]], where: str, params: list[Any]
+) -> None:
+    """Versions used, attempts per registry version, UTC day, local hour and outcome in the period, and
+    live answers and abandoned calls per campaign and UTC day from 29 days before it (SQLite sums the
+    days before the period, so that a 30-day abandonment window at the start of the period is whole)."""
+    used: set[tuple[str, int]] = set()
+    per_registry: Counter[str] = Counter()
+    local_hours: Counter[str] = Counter()
+    per_day: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    live: Counter[tuple[str, str]] = Counter()
+    abandoned: Counter[tuple[str, str]] = Counter()
+    for (campaign, version, day, registry, hour, outcome), count in tally.items():
+        if outcome in LIVE_OUTCOMES:
+            live[(campaign, day)] += count
+            abandoned[(campaign, day)] += count if outcome == "abandoned" else 0
+        used.add((campaign, version))
+        per_registry[registry] += count
+        local_hours[hour] += count
+        per_day[day] += count
+        outcomes[outcome] += count
+    lookback = to_iso(datetime.combine(x.request.start - timedelta(days=29), time(0), UTC))
+    for campaign, day, abandoned_calls, live_answers in x.store.conn.execute(
+        "SELECT campaign, substr(started_at, 1, 10), sum(outcome = 'abandoned'), count(*) FROM attempts a "
+        f"WHERE started_at >= ? AND started_at < ? AND outcome IN ('answered', 'abandoned'){where} "
+        "GROUP BY 1, 2",
+        [lookback, x.request.since, *params],
+    ):
+        live[(campaign, day)] += live_answers
+        abandoned[(campaign, day)] += abandoned_calls
+    x.facts.update(
+        versions_used=used,
+        attempts_per_registry=per_registry,
+        local_hours=local_hours,
+        attempts_per_day=per_day,
+        outcomes=outcomes,
+        live_per_day=live,
+        abandoned_per_day=abandoned,
+    )
+
+
+def blocked(x: Exporter) -> None:
+    """Every dial the decision refused, with all its reasons."""
+    where, params = _campaign_filter(x)
+    rows = x.query(
+        f"SELECT * FROM blocked_dials WHERE at >= ? AND at < ?{where} ORDER BY at, id",
+        [x.request.since, x.request.until, *params],
+    )
+    used: set[tuple[str, int]] = x.facts.setdefault("versions_used", set())
+    reasons: Counter[str] = Counter()
+
+    def out() -> Any:
+        for r in rows:
+            used.add((r["campaign"], r["campaign_version"]))
+            reasons.update(reason for reason in r["reasons"].split(";") if reason)
+            yield [
+                r["id"],
+                r["campaign"],
+                r["campaign_version"],
+                x.phone(r["phone"]),
+                x.ref(r["phone"]),
+                r["at"],
+                r["reasons"],
+                r["next_allowed_at"],
+                r["run_id"],
+            ]
+
+    x.table(
+        "blocked",
+        [
+            "blocked_id",
+            "campaign",
+            "campaign_version",
+            "phone",
+            "phone_ref",
+            "at",
+            "reasons",
+            "next_allowed_at",
+            "run_id",
+        ],
+        out(),
+    )
+    x.facts["blocked_reasons"] = reasons
+
+
+CAMPAIGN_COLUMNS = [
+    "campaign",
+    "version",
+    "kind",
+    "policy",
+    "hours_start",
+    "hours_end",
+    "days",
+    "cap_per_day",
+    "cap_24h",
+    "cap_total",
+    "min_gap_s",
+    "abandon_cap",
+    "abandon_window",
+    "abandon_lock_s",
+    "registry_max_age_s",
+    "dial_mode",
+    "seller",
+    "purpose",
+    "caller_id",
+    "script",
+    "script_sha256",
+    "sha256",
+    "file_name",
+    "loaded_at",
+    "actor",
+]
+
+
+def campaigns(x: Exporter) -> None:
+    """Every campaign version an attempt or a refusal of the period ran under, with its effective figures."""
+    used = sorted(x.facts.get("versions_used", set()))
+    found: list[dict[str, Any]] = []
+    for name, version in used:
+        row = x.store.conn.execute(
+            f"SELECT {', '.join(CAMPAIGN_COLUMNS)} FROM campaign_versions WHERE campaign = ? AND version = ?",
+            (name, version),
+        ).fetchone()
+        if row is not None:
+            found.append(dict(zip(CAMPAIGN_COLUMNS, row)))
+    x.table("campaigns", CAMPAIGN_COLUMNS, ([r[c] for c in CAMPAIGN_COLUMNS] for r in found))
+    x.facts["campaigns"] = found
+
+
+def overrides(x: Exporter) -> None:
+    """Every rule a campaign loosened against its preset, with the reason, up to the end of the period."""
+    where, params = _campaign_filter(x)
+    columns = ["id", "campaign", "version", "rule", "preset_value", "value", "reason", "recorded_at", "actor"]
+    rows = x.query(
+        f"SELECT {', '.join(columns)} FROM campaign_overrides WHERE recorded_at < ?{where} "
+        "ORDER BY recorded_at, id",
+        [x.request.until, *params],
+    )
+    x.table(
+        "overrides",
+        ["override_id", *columns[1:]],
+        ([r[c] for c in columns[:6]] + [x.text(r["reason"]), r["recorded_at"], r["actor"]] for r in rows),
+    )
+
+
+def _latest_versions(found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    for row in found:
+        if row["campaign"] not in latest or row["version"] > latest[row["campaign"]]["version"]:
+            latest[row["campaign"]] = row
+    return latest
+
+
+def abandonment(x: Exporter) -> None:
+    """Abandoned calls over live answers per campaign and policy window ('day', or 30 days ending each day).
+
+    SQLite sums per UTC day (`_note_attempt_figures`, from 29 days before the period, so that a 30-day
+    window at the start of the period is whole); the windows are then slid over those daily figures.
+    """
+    latest = _latest_versions(x.facts.get("campaigns", []))
+    live: Counter[tuple[str, str]] = x.facts.get("live_per_day", Counter())
+    abandoned: Counter[tuple[str, str]] = x.facts.get("abandoned_per_day", Counter())
+    daily: dict[str, dict[date, tuple[int, int]]] = {}
+    for (name, utc_day), count in live.items():
+        daily.setdefault(name, {})[date.fromisoformat(utc_day)] = (abandoned[(name, utc_day)], count)
+    windows: list[dict[str, Any]] = []
+    for name in sorted(daily):
+        campaign = latest.get(name)
+        if campaign is None:
+            continue  # live answers only before the period: no version of this campaign in the export
+        span = 1 if campaign["abandon_window"] == "day" else 30
+        cap = float(campaign["abandon_cap"])
+        day = x.request.start
+        while day <= x.request.end:
+            days = [day - timedelta(days=k) for k in range(span)]
+            a = sum(daily[name].get(d, (0, 0))[0] for d in days)
+            n = sum(daily[name].get(d, (0, 0))[1] for d in days)
+            if n:
+                windows.append(
+                    {
+                        "campaign": name,
+                        "window": campaign["abandon_window"],
+                        "window_start": days[-1].isoformat(),
+                        "window_end": day.isoformat(),
+                        "abandoned": a,
+                        "live_answers": n,
+                        "rate": round(a / n, 6),
+                        "cap": cap,
+                        "result": "pass" if a / n <= cap else "fail",
+                    }
+                )
+            day += timedelta(days=1)
+    columns = [
+        "campaign",
+        "window",
+        "window_start",
+        "window_end",
+        "abandoned",
+        "live_answers",
+        "rate",
+        "cap",
+        "result",
+    ]
+    x.table("abandonment", columns, ([w[c] for c in columns] for w in windows))
+    x.facts["abandonment"] = windows
+
+
+def contact_attempts(x: Exporter) -> None:
+    """Attempts per contact and campaign in the period, beside the caps of the campaign's latest version."""
+    latest = _latest_versions(x.facts.get("campaigns", []))
+    counted: dict[tuple[str, str], list[Any]] = x.facts.pop("per_contact", {})
+    rows = sorted(
+        ((campaign, phone, *seen) for (campaign, phone), seen in counted.items()),
+        key=lambda row: (row[0], -row[2]),
+    )
+    counted.clear()
+    per_campaign: dict[str, dict[str, Any]] = {}
+
+    def out() -> Any:
+        for campaign, phone, count, first, last in rows:
+            figures = per_campaign.setdefault(campaign, {"contacts": 0, "attempts": 0, "max": 0})
+            figures["contacts"] += 1
+            figures["attempts"] += count
+            figures["max"] = max(figures["max"], count)
+            caps = latest.get(campaign, {})
+            yield (
+                campaign,
+                x.phone(phone),
+                x.ref(phone),
+                count,
+                first,
+                last,
+                caps.get("cap_per_day"),
+                caps.get("cap_24h"),
+                caps.get("cap_total"),
+                caps.get("min_gap_s"),
+            )
+
+    x.table(
+        "contact_attempts",
+        [
+            "campaign",
+            "phone",
+            "phone_ref",
+            "attempts",
+            "first_attempt",
+            "last_attempt",
+            "cap_per_day",
+            "cap_24h",
+            "cap_total",
+            "min_gap_s",
+        ],
+        out(),
+    )
+    x.facts["attempts_per_contact"] = per_campaign
+
+
+def dnc_registry(x: Exporter) -> None:
+    """Each load of a national registry copy, and how many attempts of the period were checked against it."""
+    checked: Counter[str] = x.facts.get("attempts_per_registry", Counter())
+    rows = list(
+        x.query(
+            "SELECT id, list, version, registry_date, loaded_at, count, sha256, file_name, actor "
+            "FROM dnc_registry_loads WHERE loaded_at < ? ORDER BY loaded_at, id",
+            [x.request.until],
+        )
+    )
+    current = rows[-1]["id"] if rows else None
+    x.table(
+        "dnc_registry",
+        [
+            "load_id",
+            "list",
+            "version",
+            "registry_date",
+            "loaded_at",
+            "count",
+            "sha256",
+            "file_name",
+            "actor",
+            "attempts_checked",
+            "matches_exported",
+        ],
+        ([*r.values(), checked.get(r["version"], 0), "yes" if r["id"] == current else "no"] for r in rows),
+    )
+    x.facts["current_registry"] = rows[-1]["version"] if rows else None
+    x.facts["current_registry_count"] = rows[-1]["count"] if rows else 0
+
+
+def dnc_national_matches(x: Exporter) -> None:
+    """Attempted numbers found on the national registry copy their attempt was checked against.
+
+    `dnc_national` holds only the newest copy, so matches are exact for attempts checked against that
+    copy; attempts checked against an older copy cannot be re-matched (dnc_registry.csv says which).
+    """
+    version = x.facts.get("current_registry")
+    where, params = _campaign_filter(x, "a.campaign")
+    in_period = "a.started_at >= ? AND a.started_at < ? AND a.registry_version = ?"
+    # Walk the smaller side: the registry copy (seeking each number's attempts by the phone index), or
+    # the period's attempts (looking each number up in the copy).
+    listed = x.facts.get("current_registry_count", 0)
+    attempted = sum(x.facts.get("outcomes", Counter()).values())
+    sql = (
+        "SELECT n.phone FROM dnc_national n WHERE EXISTS (SELECT 1 FROM attempts a INDEXED BY "
+        f"attempts_phone_time WHERE a.phone = n.phone AND {in_period}{where}) ORDER BY 1"
+        if listed < attempted
+        else "SELECT DISTINCT a.phone FROM attempts a JOIN dnc_national n ON n.phone = a.phone "
+        f"WHERE {in_period}{where} ORDER BY 1"
+    )
+    rows: Any = (
+        x.store.conn.execute(sql, [x.request.since, x.request.until, version, *params]) if version else []
+    )
+    x.table(
+        "dnc_national_matches",
+        ["phone", "phone_ref", "registry_version"],
+        ([x.phone(phone), x.ref(phone), version] for (phone,) in rows),
+    )
+
+
+_TICKETS_OF_CAMPAIGN = (
+    " AND (t.id IN (SELECT ticket_id FROM callbacks WHERE campaign = ?)"
+    " OR t.id IN (SELECT ticket_id FROM ticket_events WHERE json_valid(ref)"
+    " AND json_extract(ref, '$.campaign') = ?))"
+)
+
+
+def _ticket_filter(x: Exporter) -> tuple[str, list[Any]]:
+    """Tickets touched in the period; with --campaign, those linked to it by a callback or an event."""
+    where = "t.created_at < ? AND t.updated_at >= ?"
+    params: list[Any] = [x.request.until, x.request.since]
+    if x.request.campaign is not None:
+        where += _TICKETS_OF_CAMPAIGN
+        params += [x.request.campaign, x.request.campaign]
+    return where, params
+
+
+def tickets(x: Exporter) -> None:
+    where, params = _ticket_filter(x)
+    rows = x.query(f"SELECT t.* FROM tickets t WHERE {where} ORDER BY t.created_at, t.id", params)
+    x.table(
+        "tickets",
+        [
+            "ticket_id",
+            "phone",
+            "phone_ref",
+            "kind",
+            "subject",
+            "body",
+            "priority",
+            "status",
+            "assignee",
+            "sla_due_at",
+            "satisfaction",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "created_by",
+        ],
+        (
+            [
+                r["id"],
+                x.phone(r["phone"]),
+                x.ref(r["phone"]),
+                r["kind"],
+                x.text(r["subject"]),
+                x.text(r["body"]),
+                r["priority"],
+                r["status"],
+                r["assignee"],
+                r["sla_due_at"],
+                r["satisfaction"],
+                r["created_at"],
+                r["updated_at"],
+                r["resolved_at"],
+                r["created_by"],
+            ]
+            for r in rows
+        ),
+    )
+
+
+def ticket_events(x: Exporter) -> None:
+    """The whole history (up to the period's end) of every exported ticket."""
+    where, params = _ticket_filter(x)
+    rows = x.query(
+        f"SELECT e.* FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id WHERE {where} AND e.at < ? "
+        "ORDER BY e.ticket_id, e.id",
+        [*params, x.request.until],
+    )
+    x.table(
+        "ticket_events",
+        ["event_id", "ticket_id", "at", "actor", "event", "field", "old_value", "new_value", "note", "ref"],
+        (
+            [
+                r["id"],
+                r["ticket_id"],
+                r["at"],
+                r["actor"],
+                r["event"],
+                r["field"],
+                x.text(r["old_value"]),
+                x.text(r["new_value"]),
+                x.text(r["note"]),
+                r["ref"],
+            ]
+            for r in rows
+        ),
+    )
+
+
+def callbacks(x: Exporter) -> None:
+    """Callbacks due, created or done in the period."""
+    where, params = _campaign_filter(x)
+    since, until = x.request.since, x.request.until
+    rows = x.query(
+        "SELECT * FROM callbacks WHERE created_at < ? AND (due_at >= ? OR created_at >= ? OR done_at >= ?)"
+        f"{where} ORDER BY due_at, id",
+        [until, since, since, since, *params],
+    )
+    columns = [
+        "callback_id",
+        "phone",
+        "phone_ref",
+        "due_at",
+        "tz",
+        "campaign",
+        "ticket_id",
+        "owner",
+        "status",
+        "claimed_by",
+        "claimed_at",
+        "outcome",
+        "note",
+        "requested_by_customer",
+        "created_at",
+        "created_by",
+        "done_at",
+    ]
+    x.table(
+        "callbacks",
+        columns,
+        (
+            [r["id"], x.phone(r["phone"]), x.ref(r["phone"])]
+            + [r[c] for c in columns[3:12]]
+            + [x.text(r["note"])]
+            + [r[c] for c in columns[13:]]
+            for r in rows
+        ),
+    )
+
+
+SECTIONS: list[Callable[[Exporter], None]] = [
+    attempts,
+    blocked,
+    campaigns,
+    overrides,
+    abandonment,
+    contact_attempts,
+    dnc_registry,
+    dnc_national_matches,
+    tickets,
+    ticket_events,
+    callbacks,
+]
