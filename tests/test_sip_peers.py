@@ -1,0 +1,136 @@
+"""SipTrunk against real SIP peers on 127.0.0.1: SIPp plays the called party (and Kamailio a proxy).
+
+Each test checks what the dialer would record for every call (outcome, SIP code, Call-ID) and SIPp's
+own exit code: 0 means every call went exactly as its scenario expects.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from cctool.sip.config import TrunkConfig, from_mapping
+from cctool.sip.oneshot import CallsReport, check, place_calls
+
+from .sippeers import running, start_kamailio, start_sipp
+
+pytestmark = pytest.mark.sip
+PASSWORD = "s3cret-pw"  # what tests/sipp/auth.xml verifies
+
+
+def trunk(port: int, transport: str = "udp", password: str | None = None, **extra: object) -> TrunkConfig:
+    data: dict[str, object] = {"host": "127.0.0.1", "port": port, "transport": transport, "ring_timeout": 2}
+    if password is not None:
+        data.update(username="cctool", password_env="TEST_TRUNK_PW")
+    data.update(extra)
+    return from_mapping(data, environ={"TEST_TRUNK_PW": password or ""})
+
+
+def run(
+    tmp_path: Path,
+    scenario: str,
+    calls: int,
+    transport: str = "udp",
+    rate_cps: float | None = None,
+    **kw: object,
+) -> CallsReport:
+    peer = start_sipp(scenario, calls, tmp_path, transport=transport)
+    with running(peer):
+        report = place_calls(
+            trunk(peer.port, transport, **kw),  # type: ignore[arg-type]
+            [f"+1415555{i:04d}" for i in range(calls)],
+            talk_s=0.2,
+            rate_cps=rate_cps,
+            deadline_s=40,
+        )
+        assert peer.wait(30) == 0, peer.tail()
+    assert len(report.results) == calls
+    assert report.open_dialogs_after == 0
+    assert len({r.call_id for r in report.results.values()}) == calls  # one Call-ID per attempt, kept
+    return report
+
+
+def outcomes(report: CallsReport) -> set[tuple[str, int | None]]:
+    return {(r.outcome, r.sip_code) for r in report.results.values()}
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_an_answered_call_rings_is_answered_and_ends_with_our_bye(tmp_path: Path, transport: str) -> None:
+    report = run(tmp_path, "answer", 3, transport)
+    assert outcomes(report) == {("answered", 200)}
+    for call_no in range(3):
+        assert [e for e, n in report.order if n == call_no] == ["ringing", "answered", "ended"]
+
+
+def test_a_busy_line_is_busy(tmp_path: Path) -> None:
+    assert outcomes(run(tmp_path, "busy", 2)) == {("busy", 486)}
+
+
+def test_temporarily_unavailable_is_no_answer(tmp_path: Path) -> None:
+    assert outcomes(run(tmp_path, "unavailable", 2)) == {("no_answer", 480)}
+
+
+def test_a_503_fails_the_call_keeps_the_code_and_backs_the_trunk_off(tmp_path: Path) -> None:
+    report = run(tmp_path, "overload", 2, rate_cps=10)
+    assert outcomes(report) == {("failed", 503)}
+    # Dialed 0.1 s apart, but SIPp says Retry-After: 1, so the second INVITE waits for it.
+    assert report.elapsed_s >= 1.0
+
+
+def test_a_call_nobody_answers_is_cancelled_at_the_ring_timeout(tmp_path: Path) -> None:
+    report = run(tmp_path, "noanswer", 2)
+    assert outcomes(report) == {("no_answer", 487)}
+    assert all(r.ring_s >= 2.0 and r.detail == "ring timeout" for r in report.results.values())
+
+
+def test_a_trunk_asking_for_digest_authentication_gets_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    report = run(tmp_path, "auth", 2, password=PASSWORD)
+    assert outcomes(report) == {("answered", 200)}
+    assert PASSWORD not in caplog.text and PASSWORD not in repr(report)
+    for log in tmp_path.glob("*.log"):  # what SIPp saw on the wire carries the digest, never the password
+        assert PASSWORD not in log.read_text(errors="replace")
+
+
+def test_a_wrong_password_stops_the_run_with_one_clear_line(tmp_path: Path) -> None:
+    peer = start_sipp("badauth", 1, tmp_path)
+    with running(peer):
+        report = place_calls(
+            trunk(peer.port, password="not-the-password"), ["+14155550001"] * 5, rate_cps=5, deadline_s=20
+        )
+        assert peer.wait(30) == 0, peer.tail()
+    assert report.fatal == "trunk rejected credentials"
+    # The first call is refused; dial() then raises TrunkFatal, so the other four are never sent.
+    assert outcomes(report) == {("failed", 403)} and len(report.results) == 1
+
+
+def test_ack_and_bye_follow_the_record_route_through_a_proxy(tmp_path: Path) -> None:
+    sipp = start_sipp("answer_proxied", 2, tmp_path)
+    kamailio = start_kamailio(tmp_path, sipp.port)
+    with running(sipp, kamailio):
+        report = place_calls(
+            trunk(kamailio.port), ["+14155550001", "+14155550002"], talk_s=0.2, deadline_s=30
+        )
+        # answer_proxied.xml fails a call whose ACK or BYE did not come through the proxy.
+        assert sipp.wait(30) == 0, sipp.tail()
+    assert outcomes(report) == {("answered", 200)}
+    assert report.open_dialogs_after == 0
+
+
+def test_trunk_check_reports_what_answered(tmp_path: Path) -> None:
+    peer = start_sipp("options", 1, tmp_path)
+    with running(peer):
+        report = check(trunk(peer.port), timeout_s=5)
+        assert peer.wait(10) == 0, peer.tail()
+    assert report.code == 200 and report.server == "SIPp test peer" and report.latency_ms is not None
+
+
+def test_trunk_check_says_when_nothing_answers() -> None:
+    from .sippeers import free_port
+
+    report = check(trunk(free_port()), timeout_s=1)
+    assert report.code is None and "no answer" in report.reason
