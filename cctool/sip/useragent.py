@@ -113,7 +113,7 @@ class Call:
     dialog: Dialog | None = None
     ack: bytes | None = None
     ack_dest: Address | None = None
-    sent_at: float = 0.0
+    sent_at: float | None = None  # when the first INVITE went out
     answered_at: float | None = None
     final_code: int | None = None
     detail: str = ""
@@ -621,7 +621,7 @@ class UserAgent:
         call.state = "ended"
         self.calls.pop(call.key, None)
         ring_end = call.answered_at if call.answered_at is not None else now
-        ring_s = max(ring_end - call.sent_at, 0.0) if call.sent_at else 0.0
+        ring_s = max(ring_end - call.sent_at, 0.0) if call.sent_at is not None else 0.0
         self.events.append(Ended(call.key, outcome, round(ring_s, 3), code, call.call_id, detail))
         self.stats["ended"] += 1
         # Keep the call findable for 64*T1: a late 2xx still gets its ACK, a late BYE its 200.
