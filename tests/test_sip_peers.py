@@ -134,3 +134,37 @@ def test_trunk_check_says_when_nothing_answers() -> None:
 
     report = check(trunk(free_port()), timeout_s=1)
     assert report.code is None and "no answer" in report.reason
+
+
+def test_cli_trunk_check_and_call(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_TRUNK_PW", PASSWORD)
+    peer = start_sipp("options", 1, tmp_path)
+    with running(peer):
+        path = tmp_path / "trunk.yaml"
+        path.write_text(
+            f"host: 127.0.0.1\nport: {peer.port}\nusername: cctool\npassword_env: TEST_TRUNK_PW\n"
+        )
+        result = cli("trunk", "check", str(path), "--json")
+        assert peer.wait(10) == 0, peer.tail()
+    assert result.code == 0, result.stderr
+    assert result.json["code"] == 200 and result.json["server"] == "SIPp test peer"
+    assert PASSWORD not in result.stdout + result.stderr and result.json["trunk"]["password"] == "set"
+
+    peer = start_sipp("auth", 1, tmp_path)
+    with running(peer):
+        path.write_text(
+            f"host: 127.0.0.1\nport: {peer.port}\nusername: cctool\npassword_env: TEST_TRUNK_PW\n"
+        )
+        result = cli("trunk", "call", str(path), "+14155550123", "--talk", "0.2")
+        assert peer.wait(10) == 0, peer.tail()
+    assert result.code == 0, result.stderr
+    assert "+14155550123: answered (200)" in result.stdout and PASSWORD not in result.stdout + result.stderr
+
+
+def test_cli_trunk_check_exits_1_when_nothing_answers(tmp_path: Path, cli) -> None:
+    from .sippeers import free_port
+
+    path = tmp_path / "trunk.yaml"
+    path.write_text(f"host: 127.0.0.1\nport: {free_port()}\n")
+    result = cli("trunk", "check", str(path), "--timeout", "0.5")
+    assert result.code == 1 and "no answer within 0.5 s" in result.stderr and "Traceback" not in result.stderr
