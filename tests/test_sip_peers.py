@@ -14,7 +14,7 @@ import pytest
 from cctool.sip.config import TrunkConfig, from_mapping
 from cctool.sip.oneshot import CallsReport, check, place_calls
 
-from .sippeers import running, start_kamailio, start_sipp
+from .sippeers import need, running, start_kamailio, start_sipp
 
 pytestmark = pytest.mark.sip
 PASSWORD = "s3cret-pw"  # what tests/sipp/auth.xml verifies
@@ -168,3 +168,27 @@ def test_cli_trunk_check_exits_1_when_nothing_answers(tmp_path: Path, cli) -> No
     path.write_text(f"host: 127.0.0.1\nport: {free_port()}\n")
     result = cli("trunk", "check", str(path), "--timeout", "0.5")
     assert result.code == 1 and "no answer within 0.5 s" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_demo_step_calls_a_sipp_peer(tmp_path: Path) -> None:
+    from cctool.sip.demo import demo
+
+    need("sipp")
+    lines: list[str] = []
+    demo(None, tmp_path, lines.append)
+    text = "\n".join(lines)
+    assert text.count("[bold]answered[/bold] (SIP 200") == 3 and "[bold]busy[/bold] (SIP 486" in text
+    assert "SIPp exit codes [0, 0, 0]" in text and "open dialogs left: 0" in text
+
+
+def test_the_demo_step_says_why_it_is_skipped_without_sipp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cctool.sip import demo as sip_demo
+
+    monkeypatch.setattr(sip_demo.shutil, "which", lambda name: None)
+    lines: list[str] = []
+    sip_demo.demo(None, tmp_path, lines.append)
+    assert lines == [
+        "SIP trunk demo skipped: SIPp is not installed (Debian package sip-tester; scripts/install-test-deps.sh)"
+    ]
