@@ -19,8 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 SCENARIOS = Path(__file__).parent / "sipp"
 KAMAILIO_CFG = Path(__file__).parent / "kamailio.cfg.in"
 
@@ -30,6 +28,8 @@ def need(tool: str) -> str:
     path = shutil.which(tool) or (f"/usr/sbin/{tool}" if os.path.exists(f"/usr/sbin/{tool}") else None)
     if path:
         return path
+    import pytest  # here, so the benchmark can use this module without pytest installed
+
     reason = f"{tool} is not installed (run: sudo bash scripts/install-test-deps.sh)"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)

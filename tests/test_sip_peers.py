@@ -7,12 +7,16 @@ own exit code: 0 means every call went exactly as its scenario expects.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from cctool.clock import WallClock
 from cctool.sip.config import TrunkConfig, from_mapping
 from cctool.sip.oneshot import CallsReport, check, place_calls
+from cctool.sip.trunk import SipTrunk
+from cctool.trunk import CallResult
 
 from .sippeers import need, running, start_kamailio, start_sipp
 
@@ -192,3 +196,61 @@ def test_the_demo_step_says_why_it_is_skipped_without_sipp(
     assert lines == [
         "SIP trunk demo skipped: SIPp is not installed (Debian package sip-tester; scripts/install-test-deps.sh)"
     ]
+
+
+class Recorder:
+    """A tiny TrunkEvents that keeps what the engine would record."""
+
+    def __init__(self) -> None:
+        self.answered: list[int] = []
+        self.ringing: list[int] = []
+        self.ended: dict[int, CallResult] = {}
+
+    def on_ringing(self, call_no: int) -> None:
+        self.ringing.append(call_no)
+
+    def on_answer(self, call_no: int, machine: bool) -> None:
+        assert machine is False
+        self.answered.append(call_no)
+
+    def on_end(self, call_no: int, result: CallResult) -> None:
+        assert call_no not in self.ended  # exactly once per dial
+        self.ended[call_no] = result
+
+
+@pytest.mark.parametrize("from_the_loop", [False, True], ids=["after-the-run", "from-a-signal-handler"])
+def test_close_byes_answered_calls_and_cancels_ringing_ones(tmp_path: Path, from_the_loop: bool) -> None:
+    answering = start_sipp("answer", 2, tmp_path)
+    ringing = start_sipp("noanswer", 1, tmp_path)
+    with running(answering, ringing):
+        clock = WallClock()
+        events = Recorder()
+        talking = SipTrunk(trunk(answering.port, ring_timeout=60))
+        waiting = SipTrunk(trunk(ringing.port, ring_timeout=60))
+        talking.start(clock, events)
+        waiting.start(clock, events)
+        talking.dial(1, "+14155550001", "+14155550100", 60)
+        talking.dial(2, "+14155550002", "+14155550100", 60)
+        waiting.dial(3, "+14155550003", "+14155550100", 60)
+        clock.run_until(
+            clock.now() + timedelta(seconds=10),
+            stop=lambda: len(events.answered) == 2 and 3 in events.ringing,
+        )
+        assert events.ended == {}  # nobody hangs up: the engine was interrupted mid-call
+        if from_the_loop:
+            # What a SIGINT/SIGTERM handler on the loop does: close() schedules the shutdown and returns.
+            clock.loop.call_soon(talking.close)
+            clock.loop.call_soon(waiting.close)
+            clock.run_until(clock.now() + timedelta(seconds=10), stop=lambda: len(events.ended) == 3)
+        else:
+            talking.close()
+            waiting.close()
+        assert {n: (r.outcome, r.sip_code) for n, r in events.ended.items()} == {
+            1: ("answered", 200),
+            2: ("answered", 200),
+            3: ("no_answer", 487),
+        }
+        assert talking.open_dialogs == waiting.open_dialogs == 0
+        assert answering.wait(20) == 0, answering.tail()  # both BYEs arrived
+        assert ringing.wait(20) == 0, ringing.tail()  # the CANCEL arrived
+        clock.close()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cctool.sip.auth import Secret, digest_response
+from cctool.sip.dialog import outcome_for
 from cctool.sip.message import Request, Response, auth_params, parse, response_to
 from cctool.sip.useragent import (
     Answered,
@@ -15,6 +18,7 @@ from cctool.sip.useragent import (
     Settings,
     UserAgent,
 )
+from cctool.trunk import OUTCOMES
 
 TRUNK = ("10.0.0.1", 5060)
 PASSWORD = "pa55-word-xyz"
@@ -337,3 +341,30 @@ def test_garbage_is_dropped() -> None:
     ua.receive(b"\x00\xffnot sip", TRUNK, now=0.0)
     ua.receive(b"SIP/2.0 abc\r\n\r\n", TRUNK, now=0.0)
     assert ua.stats["dropped"] == 2 and ua.outbox == [] and ua.events == []
+
+
+@given(st.integers(min_value=200, max_value=699))
+def test_every_final_code_maps_to_a_schema_outcome_and_5xx_is_always_failed(code: int) -> None:
+    outcome = outcome_for(code)
+    assert outcome in OUTCOMES and outcome != "abandoned"
+    if 500 <= code < 600:
+        assert outcome == "failed"
+    if outcome == "answered":
+        assert code < 300
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Via", "From", "To", "Call-ID", "CSeq", "Contact", "X-Note"]),
+            st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=30),
+        ),
+        max_size=8,
+    ),
+    st.binary(max_size=64),
+)
+def test_messages_survive_serialize_then_parse(headers: list[tuple[str, str]], body: bytes) -> None:
+    req = Request(method="INFO", uri="sip:a@b", headers=list(headers), body=body)
+    back = parse(req.serialize())
+    assert isinstance(back, Request) and back.body == body
+    assert [h for h in back.headers if h[0] != "Content-Length"] == headers
