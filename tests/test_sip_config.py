@@ -118,3 +118,23 @@ def test_list_and_auth_parameters_respect_quotes() -> None:
         "digest",
         {"realm": "a, b", "qop": "auth,auth-int", "nonce": "xyz"},
     )
+
+
+def test_a_tcp_trunk_that_refuses_the_connection_is_one_line(tmp_path: Path, cli) -> None:
+    from .sippeers import free_port
+
+    path = write(tmp_path, f"host: 127.0.0.1\nport: {free_port()}\ntransport: tcp\n")
+    result = cli("trunk", "check", str(path))
+    assert result.code == 1 and "cannot connect to the trunk 127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_busy_bind_port_is_one_line(tmp_path: Path, cli) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        path = write(tmp_path, f"host: 127.0.0.1\nbind_address: 127.0.0.1\nbind_port: {port}\n")
+        result = cli("trunk", "call", str(path), "+14155550123")
+    assert result.code == 1 and f"cannot open a UDP socket on 127.0.0.1:{port}" in result.stderr

@@ -368,3 +368,15 @@ def test_messages_survive_serialize_then_parse(headers: list[tuple[str, str]], b
     back = parse(req.serialize())
     assert isinstance(back, Request) and back.body == body
     assert [h for h in back.headers if h[0] != "Content-Length"] == headers
+
+
+def test_a_long_queue_behind_max_cps_wakes_once_per_call() -> None:
+    ua = agent(max_cps=100.0, transport="tcp")
+    for key in range(1000):
+        ua.dial(key, "+14155550123", "+14155550100", 20, now=0.0)
+    assert len(ua.timers) < 1100  # ring timers and one release wake-up, not one per waiting call
+    now = 0.0
+    while ua.pending:
+        now = ua.deadline or now
+        ua.tick(now)
+    assert len(requests(ua, "INVITE")) == 1000 and now == pytest.approx(9.99)

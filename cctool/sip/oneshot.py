@@ -112,7 +112,11 @@ def place_calls(
         report.peak_active = max(report.peak_active, trunk.active_calls)
 
     try:
-        trunk.start(clock, recorder)
+        try:
+            trunk.start(clock, recorder)
+        except TrunkFatal as exc:
+            report.fatal = str(exc)
+            return report
         for i in range(len(phones)):
             if rate_cps:
                 clock.call_later(i / rate_cps, partial(dial, i))

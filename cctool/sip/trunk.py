@@ -84,15 +84,18 @@ class SipTrunk:
         self._events = events or _NoEvents()
         cfg = self.config
         trunk_ip = self._resolve(cfg.host)
-        try:
-            if cfg.transport == "udp":
+        if cfg.transport == "udp":
+            try:
                 local = self._open_udp(trunk_ip)
-            else:
+            except OSError as exc:
+                where = f"{cfg.bind_address}:{cfg.bind_port}"
+                raise TrunkFatal(f"cannot open a UDP socket on {where}: {exc.strerror or exc}") from None
+        else:
+            try:
                 local = self._open_tcp((trunk_ip, cfg.port)).local
-        except OSError as exc:
-            raise TrunkFatal(
-                f"cannot reach the trunk {cfg.host}:{cfg.port}/{cfg.transport}: {exc.strerror or exc}"
-            ) from None
+            except OSError as exc:
+                where = f"{cfg.host}:{cfg.port}/tcp"
+                raise TrunkFatal(f"cannot connect to the trunk {where}: {exc.strerror or exc}") from None
         self.ua = UserAgent(
             Settings(
                 local_host=local[0],

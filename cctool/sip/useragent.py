@@ -138,6 +138,7 @@ class UserAgent:
         self.backoff_until = 0.0
         self.backoff_step = 0
         self.last_invite_at = -1e9
+        self.release_at: float | None = None
         self.fatal: str | None = None
         self.closing = False
         self.stats = {"invites": 0, "retransmits": 0, "answered": 0, "ended": 0, "dropped": 0}
@@ -228,11 +229,17 @@ class UserAgent:
             if self.s.max_cps:
                 wait_until = max(wait_until, self.last_invite_at + 1.0 / self.s.max_cps)
             if wait_until > now:
-                self._at(wait_until, self._release)
+                if self.release_at is None or wait_until < self.release_at:
+                    self.release_at = wait_until  # one wake-up however many calls wait
+                    self._at(wait_until, self._release_timer)
                 return
             call = self.pending.popleft()
             self.last_invite_at = now
             self._invite(call, now)
+
+    def _release_timer(self, now: float) -> None:
+        self.release_at = None
+        self._release(now)
 
     def _back_off(self, resp: Response, now: float) -> None:
         retry_after = (resp.get("Retry-After") or "").split(";")[0].split("(")[0].strip()
