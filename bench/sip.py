@@ -33,10 +33,14 @@ def sipp_failed(peer_logs: list[Path]) -> int | None:
     return None
 
 
-def run_cctool(workdir: Path, rate: float, talk: float, calls: int) -> dict[str, object]:
-    peer = start_sipp("answer", calls, workdir, timeout_s=int(calls / rate + talk + 90))
+def run_cctool(
+    workdir: Path, rate: float, talk: float, calls: int, transport: str = "udp"
+) -> dict[str, object]:
+    peer = start_sipp("answer", calls, workdir, transport=transport, timeout_s=int(calls / rate + talk + 90))
     try:
-        cfg = from_mapping({"host": "127.0.0.1", "port": peer.port, "ring_timeout": 30})
+        cfg = from_mapping(
+            {"host": "127.0.0.1", "port": peer.port, "ring_timeout": 30, "transport": transport}
+        )
         report = place_calls(
             cfg,
             [f"+1415{i:07d}" for i in range(calls)],
@@ -100,6 +104,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=250.0, help="call attempts per second")
     parser.add_argument("--talk", type=float, default=3.0, help="seconds each answered call is held")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds of dialing")
+    parser.add_argument("--transport", choices=["udp", "tcp"], default="udp")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     calls = int(args.rate * args.seconds)
@@ -107,9 +112,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cctool-bench-sip-") as tmp:
         if not args.no_baseline:
             rows.append(("SIPp uac (baseline)", run_sipp_uac(Path(tmp), args.rate, args.talk, calls)))
-        rows.append(("cctool SipTrunk", run_cctool(Path(tmp), args.rate, args.talk, calls)))
+        rows.append(("cctool SipTrunk", run_cctool(Path(tmp), args.rate, args.talk, calls, args.transport)))
     print(
-        f"{calls} calls at {args.rate:g}/s, talk {args.talk:g} s, UDP on 127.0.0.1 against SIPp (answer.xml)"
+        f"{calls} calls at {args.rate:g}/s, talk {args.talk:g} s, {args.transport.upper()} on 127.0.0.1 "
+        "against SIPp (answer.xml); the baseline is SIPp's own caller over UDP"
     )
     keys = list(rows[-1][1])
     width = max(len(k) for k in keys)
