@@ -254,3 +254,69 @@ def test_close_byes_answered_calls_and_cancels_ringing_ones(tmp_path: Path, from
         assert answering.wait(20) == 0, answering.tail()  # both BYEs arrived
         assert ringing.wait(20) == 0, ringing.tail()  # the CANCEL arrived
         clock.close()
+
+
+CTRL_C_CHILD = """
+import sys
+from datetime import timedelta
+from cctool.clock import WallClock
+from cctool.sip.config import from_mapping
+from cctool.sip.trunk import SipTrunk
+
+class Events:
+    def __init__(self):
+        self.answered = 0
+    def on_ringing(self, n): pass
+    def on_answer(self, n, machine):
+        self.answered += 1
+        if self.answered == 2:
+            print("answered", flush=True)
+    def on_end(self, n, result):
+        print("ended", n, result.outcome, result.sip_code, flush=True)
+
+clock = WallClock()
+trunk = SipTrunk(from_mapping({"host": "127.0.0.1", "port": int(sys.argv[1]), "ring_timeout": 60}))
+ringing = SipTrunk(from_mapping({"host": "127.0.0.1", "port": int(sys.argv[2]), "ring_timeout": 60}))
+events = Events()
+trunk.start(clock, events)
+ringing.start(clock, events)
+trunk.dial(1, "+14155550001", "+14155550100", 60)
+trunk.dial(2, "+14155550002", "+14155550100", 60)
+ringing.dial(3, "+14155550003", "+14155550100", 60)
+try:
+    clock.run_until(clock.now() + timedelta(seconds=60))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    trunk.close()
+    ringing.close()
+"""
+
+
+def test_ctrl_c_in_the_middle_of_calls_leaves_no_dialog_open(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    answering = start_sipp("answer", 2, tmp_path)
+    ringing = start_sipp("noanswer", 1, tmp_path)
+    with running(answering, ringing):
+        child = subprocess.Popen(
+            [sys.executable, "-c", CTRL_C_CHILD, str(answering.port), str(ringing.port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "answered"
+            time.sleep(0.3)
+            child.send_signal(signal.SIGINT)
+            out, _ = child.communicate(timeout=40)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        lines = out.splitlines()
+        assert lines[0] == "interrupted"
+        assert sorted(lines[1:]) == ["ended 1 answered 200", "ended 2 answered 200", "ended 3 no_answer 487"]
+        assert answering.wait(20) == 0, answering.tail()  # both calls got their BYE
+        assert ringing.wait(20) == 0, ringing.tail()  # the ringing one its CANCEL
