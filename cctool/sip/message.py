@@ -198,9 +198,6 @@ def split_list(value: str) -> list[str]:
     return parts
 
 
-_PARAM_CACHE: dict[str, str] = {}
-
-
 def param(value: str, name: str) -> str | None:
     """A `;name=value` parameter of a header value (outside <...>); '' for a flag without a value."""
     tail = value.rsplit(">", 1)[1] if ">" in value else value
