@@ -138,3 +138,14 @@ def test_a_busy_bind_port_is_one_line(tmp_path: Path, cli) -> None:
         path = write(tmp_path, f"host: 127.0.0.1\nbind_address: 127.0.0.1\nbind_port: {port}\n")
         result = cli("trunk", "call", str(path), "+14155550123")
     assert result.code == 1 and f"cannot open a UDP socket on 127.0.0.1:{port}" in result.stderr
+
+
+def test_what_a_run_records_about_the_trunk_holds_no_password(tmp_path: Path, store) -> None:
+    cfg = config.load(write(tmp_path, "host: h\nusername: u\npassword_env: PW\n"), environ={"PW": PASSWORD})
+    trunk = SipTrunk(cfg)
+    assert trunk.name == "trunk.yaml"  # the attempts' trunk column names the file
+    with store.write():
+        store.audit("trunk", trunk.name, "dial_run_started", {"trunk": cfg.describe(), "repr": repr(trunk)})
+    store.close()
+    for path in tmp_path.glob("cc.db*"):
+        assert PASSWORD.encode() not in path.read_bytes()

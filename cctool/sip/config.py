@@ -97,6 +97,8 @@ def load(path: Path | str, environ: dict[str, str] | None = None) -> TrunkConfig
         raise UserError(f"{path}: cannot read the trunk file ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: a trunk file is a YAML mapping (host:, port:, ...)")
+    if "name" not in data:
+        data = {**data, "name": path.name}  # dial_runs.trunk / attempts.trunk: the trunk file name
     return from_mapping(data, source=str(path), base=path.parent, environ=environ)
 
 
