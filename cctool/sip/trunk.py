@@ -66,6 +66,7 @@ class SipTrunk:
         self._closing = False
         self._closed = False
         self.on_idle: Callable[[], None] | None = None
+        self.receive_buffer = 0  # bytes the kernel gave the UDP socket
 
     @classmethod
     def from_file(cls, path: Path | str) -> SipTrunk:
@@ -246,6 +247,17 @@ class SipTrunk:
         sock = socket.socket(family, socket.SOCK_DGRAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RCVBUF)
+        self.receive_buffer = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2  # Linux reports 2x
+        if self.receive_buffer < RCVBUF and hasattr(socket, "SO_RCVBUFFORCE"):
+            try:  # past net.core.rmem_max; allowed with CAP_NET_ADMIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUFFORCE, RCVBUF)
+                self.receive_buffer = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+            except OSError:
+                log.warning(
+                    "UDP receive buffer is %d bytes (net.core.rmem_max); raise it to %d for high call rates",
+                    self.receive_buffer,
+                    RCVBUF,
+                )
         sock.bind((cfg.bind_address, cfg.bind_port))
         sock.setblocking(False)
         self._udp = sock
