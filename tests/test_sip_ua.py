@@ -380,3 +380,38 @@ def test_a_long_queue_behind_max_cps_wakes_once_per_call() -> None:
         now = ua.deadline or now
         ua.tick(now)
     assert len(requests(ua, "INVITE")) == 1000 and now == pytest.approx(9.99)
+
+
+def test_a_failing_engine_callback_does_not_lose_the_other_events() -> None:
+    import asyncio
+
+    from cctool.sip.config import from_mapping
+    from cctool.sip.trunk import SipTrunk
+    from cctool.trunk import CallResult
+
+    class Events:
+        def __init__(self) -> None:
+            self.ended: list[int] = []
+
+        def on_ringing(self, call_no: int) -> None: ...
+
+        def on_answer(self, call_no: int, machine: bool) -> None: ...
+
+        def on_end(self, call_no: int, result: CallResult) -> None:
+            self.ended.append(call_no)
+            if call_no == 1:
+                raise RuntimeError("the engine's sink failed")
+
+    class Clock:
+        loop = asyncio.new_event_loop()
+
+    trunk = SipTrunk(from_mapping({"host": "127.0.0.1", "port": 9, "bind_address": "127.0.0.1"}))
+    events = Events()
+    trunk.start(Clock(), events)
+    assert trunk.ua is not None
+    trunk.ua.events += [Ended(1, "busy", 0.1, 486, "a"), Ended(2, "busy", 0.1, 486, "b")]
+    with pytest.raises(RuntimeError, match="sink failed"):
+        trunk._pump()
+    assert events.ended == [1, 2]
+    trunk.close(timeout_s=0)
+    Clock.loop.close()

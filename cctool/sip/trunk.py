@@ -195,10 +195,14 @@ class SipTrunk:
             out, ua.outbox = ua.outbox, []
             for data, dest in out:
                 self._send(data, dest)
+        failure: BaseException | None = None
         if ua.events:
             events, ua.events = ua.events, []
             for event in events:
-                self._deliver(event)
+                try:
+                    self._deliver(event)
+                except BaseException as exc:  # the engine's callback failed: deliver the rest, then raise
+                    failure = failure or exc
         deadline = ua.deadline
         if deadline is not None and (self._timer is None or deadline < self._timer_at - 1e-4):
             if self._timer is not None:
@@ -208,6 +212,8 @@ class SipTrunk:
             self._timer = self._loop.call_at(deadline, self._on_timer)
         if self._closing and not ua.active and self._loop is not None and self._loop.is_running():
             self._release()
+        if failure is not None:
+            raise failure
 
     def _on_timer(self) -> None:
         self._timer = None
