@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from .. import __version__
 from ..errors import UserError
-from . import audit_cmd, callback_cmd, campaign_cmd, consent_cmd, contacts_cmd, db_cmd, demo_cmd, dnc_cmd, optout_cmd, script_cmd, ticket_cmd
+from . import audit_cmd, callback_cmd, campaign_cmd, consent_cmd, contacts_cmd, db_cmd, demo_cmd, dnc_cmd, optout_cmd, script_cmd, ticket_cmd, trunk_cmd
 from .common import Options, options
 
 app = typer.Typer(
@@ -59,6 +59,7 @@ app.add_typer(consent_cmd.app, name="consent", help="Consent records (append-onl
 app.add_typer(
     dnc_cmd.app, name="dnc", help="Do-not-call lists: the national registry copy and your own list."
 )
+app.add_typer(trunk_cmd.app, name="trunk", help="Check a SIP trunk or place one call through it.")
 app.command("init", help="Create or migrate the database.")(db_cmd.init)
 app.command("demo", help="Run an end-to-end demo on a fresh database.")(demo_cmd.demo)
 app.command("optout", help="Opt a number out of every campaign, effective at once.")(optout_cmd.optout)
