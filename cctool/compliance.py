@@ -1,0 +1,309 @@
+"""The dial-time decision: may this campaign call this person at this instant, and if not, why not.
+
+`decide` is a pure function: the caller (the dial gate, preview, the simulator) reads the records at the
+instant and passes them in with the time, so the rules can be tested exhaustively without a database or a
+clock. Local time is always the called party's, computed from IANA zone names at the instant (zoneinfo),
+so daylight-saving changes fall exactly where they happen.
+
+Every failing rule is reported, from a fixed vocabulary, in the fixed order of `REASONS`.
+`next_allowed_at` is given only when every failing rule is one that time alone will lift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+# The fixed vocabulary, in the order reasons are reported (tests, reports and exports rely on it).
+REASONS: tuple[str, ...] = (
+    "outside_hours",
+    "day_not_allowed",
+    "dnc_national",
+    "dnc_internal",
+    "opted_out",
+    "no_consent",
+    "consent_revoked",
+    "registry_stale",
+    "cap_day",
+    "cap_24h",
+    "cap_total",
+    "min_gap",
+    "abandon_lock",
+    "erased",
+    "invalid_number",
+    "campaign_paused",
+    "no_caller_id",
+)
+# Rules that the passing of time alone lifts (a total cap, a stale registry or an opt-out never do).
+TIME_BASED = frozenset({"outside_hours", "day_not_allowed", "cap_day", "cap_24h", "min_gap", "abandon_lock"})
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+KINDS = ("marketing", "survey", "followup")
+DAY = timedelta(days=1)
+# How far ahead next_allowed_at is searched; a window that never opens in this span gives None.
+SEARCH_HORIZON = timedelta(days=15)
+
+
+@dataclass(frozen=True)
+class CampaignPolicy:
+    """The effective rules of one campaign version: its preset's figures, tightened (or overridden)."""
+
+    kind: str  # marketing | survey | followup
+    preset: str = "strict"
+    hours_start: time = time(9, 0)
+    hours_end: time = time(20, 0)  # a call must start before it
+    days: frozenset[str] = frozenset(WEEKDAYS)
+    cap_per_day: int | None = None  # attempts per local calendar day of the called party
+    cap_24h: int | None = None  # attempts in any rolling 24 hours
+    cap_total: int | None = None  # attempts in all
+    min_gap: timedelta | None = None  # between two attempts
+    abandon_lock: timedelta = timedelta(0)  # no redial within this after an abandoned call
+    registry_max_age: timedelta | None = None  # national copy age limit for marketing (None: no rule)
+    caller_id: str | None = None
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class RegistryCopy:
+    """The national do-not-call copy the check used: its version and the date the registry issued it."""
+
+    version: str
+    registry_date: datetime
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """What the records say about the called party at the instant of the decision."""
+
+    phone: str | None
+    zones: tuple[str, ...]  # the zones to check: the contact's own zone if set, else the number's
+    valid_number: bool = True
+    erased: bool = False
+    on_national_dnc: bool = False
+    registry: RegistryCopy | None = None  # newest national copy loaded (None: none loaded)
+    internal_dnc_since: datetime | None = None  # open internal DNC entry in force
+    opted_out_at: datetime | None = None  # latest opt-out effective at or before the instant
+    callback_requested_at: datetime | None = None  # the person asked for this call at this time
+    marketing_consent: str | None = None  # latest marketing consent action in force: grant | revoke
+
+
+@dataclass(frozen=True)
+class Attempt:
+    started_at: datetime
+    outcome: str  # answered, busy, no_answer, voicemail, invalid, failed, abandoned
+
+
+@dataclass(frozen=True)
+class History:
+    """Earlier attempts of this campaign to this number, at or before the instant (any order)."""
+
+    attempts: tuple[Attempt, ...] = ()
+
+    @classmethod
+    def of(cls, attempts: Iterable[tuple[datetime, str]]) -> History:
+        return cls(tuple(Attempt(at, outcome) for at, outcome in attempts))
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reasons: tuple[str, ...]
+    next_allowed_at: datetime | None
+    zones: tuple[str, ...] = ()
+    local_time: datetime | None = None  # in the first zone
+    rules_checked: tuple[str, ...] = field(default=())
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The naive local wall-clock reading at an instant."""
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def rules_for(policy: CampaignPolicy) -> tuple[str, ...]:
+    """The rules a decision under this policy evaluates (recorded with every attempt)."""
+    rules = ["outside_hours", "day_not_allowed", "dnc_internal", "opted_out"]
+    if policy.kind == "marketing":
+        rules += ["dnc_national", "no_consent", "consent_revoked"]
+        if policy.registry_max_age is not None:
+            rules.append("registry_stale")
+    rules += [r for r, cap in _caps(policy) if cap is not None]
+    if policy.abandon_lock > timedelta(0):
+        rules.append("abandon_lock")
+    rules += ["erased", "invalid_number", "campaign_paused", "no_caller_id"]
+    return tuple(r for r in REASONS if r in rules)
+
+
+def _caps(policy: CampaignPolicy) -> list[tuple[str, object]]:
+    return [
+        ("cap_day", policy.cap_per_day),
+        ("cap_24h", policy.cap_24h),
+        ("cap_total", policy.cap_total),
+        ("min_gap", policy.min_gap),
+    ]
+
+
+def _window_reason(moment: datetime, zones: Sequence[ZoneInfo], policy: CampaignPolicy) -> set[str]:
+    failing: set[str] = set()
+    for zone in zones:
+        wall = _wall(moment, zone)
+        if WEEKDAYS[wall.weekday()] not in policy.days:
+            failing.add("day_not_allowed")
+        if not policy.hours_start <= wall.time() < policy.hours_end:
+            failing.add("outside_hours")
+    return failing
+
+
+def _per_day_full(moment: datetime, zones: Sequence[ZoneInfo], times: Sequence[datetime], cap: int) -> bool:
+    """True when, in any of the zones, the local calendar day of `moment` already holds `cap` attempts."""
+    for zone in zones:
+        today = _wall(moment, zone).date()
+        if sum(1 for t in times if _wall(t, zone).date() == today) >= cap:
+            return True
+    return False
+
+
+def decide(contact: ContactFacts, policy: CampaignPolicy, history: History, now: datetime) -> Decision:
+    """Every rule that forbids calling `contact` under `policy` at `now`, and when time alone lifts them."""
+    if now.tzinfo is None:
+        raise ValueError("decide() needs an aware datetime")
+    now = now.astimezone(UTC)
+    zones = [_zone(z) for z in contact.zones] or [_zone("UTC")]
+    failing: set[str] = _window_reason(now, zones, policy)
+
+    if not contact.valid_number:
+        failing.add("invalid_number")
+    if contact.erased:
+        failing.add("erased")
+    if policy.paused:
+        failing.add("campaign_paused")
+    if not policy.caller_id:
+        failing.add("no_caller_id")
+
+    # Only a callback the person asked for after opting out (or after being put on the list) reaches them.
+    asked = contact.callback_requested_at
+    if contact.opted_out_at is not None and not (asked and contact.opted_out_at < asked <= now):
+        failing.add("opted_out")
+    if contact.internal_dnc_since is not None and not (asked and contact.internal_dnc_since < asked <= now):
+        failing.add("dnc_internal")
+
+    if policy.kind == "marketing":
+        if contact.on_national_dnc:
+            failing.add("dnc_national")
+        if contact.marketing_consent == "revoke":
+            failing.add("consent_revoked")
+        elif contact.marketing_consent != "grant":
+            failing.add("no_consent")
+        if policy.registry_max_age is not None and (
+            contact.registry is None or now - contact.registry.registry_date > policy.registry_max_age
+        ):
+            failing.add("registry_stale")
+
+    times = sorted(a.started_at for a in history.attempts if a.started_at <= now)
+    abandoned = [a.started_at for a in history.attempts if a.outcome == "abandoned" and a.started_at <= now]
+    if policy.cap_total is not None and len(times) >= policy.cap_total:
+        failing.add("cap_total")
+    if policy.cap_24h is not None and sum(1 for t in times if t > now - DAY) >= policy.cap_24h:
+        failing.add("cap_24h")
+    if policy.cap_per_day is not None and _per_day_full(now, zones, times, policy.cap_per_day):
+        failing.add("cap_day")
+    if policy.min_gap is not None and times and now - times[-1] < policy.min_gap:
+        failing.add("min_gap")
+    if policy.abandon_lock > timedelta(0) and abandoned and now - max(abandoned) < policy.abandon_lock:
+        failing.add("abandon_lock")
+
+    reasons = tuple(r for r in REASONS if r in failing)
+    next_at = None
+    if reasons and failing <= TIME_BASED:
+        next_at = _next_allowed(now, zones, policy, times, abandoned)
+    return Decision(
+        allowed=not reasons,
+        reasons=reasons,
+        next_allowed_at=next_at,
+        zones=tuple(contact.zones) or ("UTC",),
+        local_time=now.astimezone(zones[0]),
+        rules_checked=rules_for(policy),
+    )
+
+
+def _next_allowed(
+    now: datetime,
+    zones: Sequence[ZoneInfo],
+    policy: CampaignPolicy,
+    times: Sequence[datetime],
+    abandoned: Sequence[datetime],
+) -> datetime | None:
+    """The earliest instant >= now at which every time-based rule passes, assuming no further attempts."""
+    moment = now
+    if policy.min_gap is not None and times:
+        moment = max(moment, times[-1] + policy.min_gap)
+    if policy.abandon_lock > timedelta(0) and abandoned:
+        moment = max(moment, max(abandoned) + policy.abandon_lock)
+    if policy.cap_24h is not None and len(times) >= policy.cap_24h:
+        # the cap-th most recent attempt must have left the 24 hours
+        moment = max(moment, times[len(times) - policy.cap_24h] + DAY)
+    horizon = now + SEARCH_HORIZON
+    while moment <= horizon:
+        later, blocked = moment, False
+        for zone in zones:
+            wall = _wall(moment, zone)
+            if _window_reason(moment, [zone], policy):
+                opens = _next_window_open(moment, wall, zone, policy)
+                if opens is None:
+                    return None
+                later, blocked = max(later, opens), True
+            elif policy.cap_per_day is not None and _per_day_full(moment, [zone], times, policy.cap_per_day):
+                midnight = datetime.combine(wall.date() + DAY, time(0))
+                later, blocked = max(later, _first_at_or_after(moment, zone, midnight)), True
+        if not blocked:
+            return moment
+        moment = later if later > moment else moment + timedelta(seconds=1)
+    return None
+
+
+def _next_window_open(
+    moment: datetime, wall: datetime, zone: ZoneInfo, policy: CampaignPolicy
+) -> datetime | None:
+    """The next instant after `moment` at which the local clock in `zone` enters the calling window."""
+    if policy.hours_start >= policy.hours_end or not policy.days:
+        return None
+    day: date = wall.date()
+    if not (WEEKDAYS[day.weekday()] in policy.days and wall.time() < policy.hours_start):
+        day += DAY
+        for _ in range(7):
+            if WEEKDAYS[day.weekday()] in policy.days:
+                break
+            day += DAY
+    return _first_at_or_after(moment, zone, datetime.combine(day, policy.hours_start))
+
+
+def _first_at_or_after(moment: datetime, zone: ZoneInfo, target: datetime) -> datetime:
+    """The earliest instant >= moment whose local wall clock in `zone` reads `target` or later.
+
+    A wall time repeated when clocks go back has two instants (fold 0 and 1); one skipped when clocks go
+    forward has none, and the window then opens at the transition itself, found by bisection.
+    """
+    candidates = sorted({target.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)})
+    for index, instant in enumerate(candidates):
+        if instant < moment:
+            continue
+        wall = _wall(instant, zone)
+        if wall == target:
+            return instant
+        if wall > target:  # skipped wall time: bisect between the earlier candidate and this one
+            low = max(moment, candidates[0]) if index else moment
+            high = instant
+            while high - low > timedelta(microseconds=1):
+                middle = low + (high - low) / 2
+                if _wall(middle, zone) >= target:
+                    high = middle
+                else:
+                    low = middle
+            return high.replace(microsecond=0) if _wall(high.replace(microsecond=0), zone) >= target else high
+    return max(moment, candidates[-1])

@@ -1,0 +1,191 @@
+"""Call scripts: Jinja2 templates rendered in a sandbox, with the disclosures checked when a campaign loads.
+
+A template cannot reach Python internals (SandboxedEnvironment refuses `__class__`, `mro`, ...), cannot
+include other files (no loader), and a field it names that the context lacks is an error, not an empty
+string (StrictUndefined): an agent must never read "Hello , this is  calling".
+
+Disclosure markers (documented in docs/campaigns.md). A marketing script must contain
+- the identity-and-purpose disclosure: a line with `[disclosure]` or `【明确告知营销意图】` that names the
+  seller and the purpose (the template uses `seller` and `purpose`), and
+- the opt-out sentence: a line with `[opt-out]` or `【一键退订】`.
+A survey or follow-up script must not contain the marketing block: no disclosure marker and no
+`[offer]` / `【营销推荐】` section.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import UserError
+
+DISCLOSURE_MARKERS = ("[disclosure]", "【明确告知营销意图】")
+OPTOUT_MARKERS = ("[opt-out]", "【一键退订】")
+OFFER_MARKERS = ("[offer]", "【营销推荐】")
+
+_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class ScriptProblem:
+    line: int | None  # line in the template, when the problem is at one
+    message: str
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _lines_with(text: str, markers: tuple[str, ...]) -> list[tuple[int, str]]:
+    return [(n, line) for n, line in enumerate(text.splitlines(), start=1) if any(m in line for m in markers)]
+
+
+def check(text: str, kind: str) -> list[ScriptProblem]:
+    """Syntax and disclosure problems of a script for a campaign of `kind`."""
+    problems: list[ScriptProblem] = []
+    try:
+        _ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        problems.append(ScriptProblem(exc.lineno, f"template syntax error: {exc.message}"))
+    disclosure = _lines_with(text, DISCLOSURE_MARKERS)
+    if kind == "marketing":
+        if not disclosure:
+            problems.append(
+                ScriptProblem(
+                    None,
+                    "marketing script lacks the identity-and-purpose disclosure "
+                    f"(a line with {' or '.join(DISCLOSURE_MARKERS)})",
+                )
+            )
+        elif not any(
+            re.search(r"\bseller\b", line) and re.search(r"\bpurpose\b", line) for _, line in disclosure
+        ):
+            problems.append(
+                ScriptProblem(
+                    disclosure[0][0],
+                    "the disclosure line must name the seller and the purpose "
+                    "({{ seller }} and {{ purpose }})",
+                )
+            )
+        if not _lines_with(text, OPTOUT_MARKERS):
+            problems.append(
+                ScriptProblem(
+                    None,
+                    f"marketing script lacks the opt-out sentence (a line with {' or '.join(OPTOUT_MARKERS)})",
+                )
+            )
+    else:
+        for number, _line in disclosure + _lines_with(text, OFFER_MARKERS):
+            problems.append(ScriptProblem(number, f"a {kind} script must not carry the marketing block"))
+    return problems
+
+
+def find(script: str, campaign_file: Path | None) -> Path | None:
+    """The template file a campaign names: beside the campaign, in ../scripts_templates/, or shipped."""
+    from .resources import data_dir
+
+    if Path(script).name != script:
+        return None  # a bare file name only: no paths out of the script folders
+    folders: list[Path] = []
+    if campaign_file is not None:
+        folders += [campaign_file.parent, campaign_file.parent.parent / "scripts_templates"]
+    with contextlib.suppress(FileNotFoundError):
+        folders.append(data_dir("scripts_templates"))
+    for folder in folders:
+        candidate = folder / script
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def render(text: str, context: dict[str, Any]) -> str:
+    """Render a script in the sandbox; a missing field or a reach for internals is a one-line error."""
+    try:
+        return _ENV.from_string(text).render(context)
+    except jinja2.UndefinedError as exc:
+        raise UserError(f"script needs a field the contact or campaign lacks: {exc.message}") from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise UserError(f"script tried something the sandbox forbids: {exc}") from None
+    except jinja2.TemplateError as exc:
+        raise UserError(f"script cannot be rendered: {exc}") from None
+
+
+@dataclass(frozen=True)
+class RenderedScript:
+    campaign: str
+    version: int
+    phone: str
+    script: str | None
+    script_sha256: str | None
+    text: str
+    dispositions: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def render_for(conn: sqlite3.Connection, campaign_name: str, phone: str, agent: str) -> RenderedScript:
+    """The campaign's script rendered for the contact with this number, and the dispositions to pick from."""
+    from . import campaign_store
+
+    campaign = campaign_store.get(conn, campaign_name)
+    row = conn.execute(
+        "SELECT id, phone, name, email, region, timezone, attributes, source, erased_at FROM contacts WHERE phone = ?",
+        (phone,),
+    ).fetchone()
+    if row is None:
+        raise UserError(f"no contact with phone {phone}: import it first (cctool contacts import)")
+    if row[8]:
+        raise UserError(f"contact {phone} was erased: there is nothing to render")
+    if not campaign.script_text:
+        raise UserError(f"campaign {campaign_name!r} has no script stored")
+    tags = [
+        t
+        for (t,) in conn.execute("SELECT tag FROM contact_tags WHERE contact_id = ? ORDER BY tag", (row[0],))
+    ]
+    company = conn.execute("SELECT value FROM settings WHERE key = 'company'").fetchone()
+    try:
+        attributes = json.loads(row[6] or "{}")
+    except ValueError:
+        attributes = {}
+    context = {
+        "contact": {
+            "phone": row[1],
+            "name": row[2],
+            "email": row[3],
+            "region": row[4],
+            "timezone": row[5],
+            "attributes": attributes if isinstance(attributes, dict) else {},
+            "source": row[7],
+            "tags": tags,
+        },
+        "campaign": {
+            "name": campaign.name,
+            "kind": campaign.kind,
+            "seller": campaign.seller,
+            "purpose": campaign.purpose,
+        },
+        "seller": campaign.seller,
+        "purpose": campaign.purpose,
+        "agent": agent,
+        "caller_id": campaign.caller_id,
+        "company": company[0] if company else (campaign.seller or "our company"),
+    }
+    return RenderedScript(
+        campaign=campaign.name,
+        version=campaign.version,
+        phone=row[1],
+        script=campaign.script,
+        script_sha256=campaign.script_sha256,
+        text=render(campaign.script_text, context),
+        dispositions=list(campaign.definition.get("dispositions") or []),
+    )
