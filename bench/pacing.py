@@ -47,7 +47,9 @@ class CountingSink:
         pass
 
 
-def simulate(agents: int, seed: int, pacer: str = "adaptive", ratio: float = 1.0, hours: float = 8.0) -> Stats:
+def simulate(
+    agents: int, seed: int, pacer: str = "adaptive", ratio: float = 1.0, hours: float = 8.0
+) -> Stats:
     """One shift; `pacer` is adaptive, progressive or ratio."""
     model = CallModel()
     clock = VirtualClock(START)
@@ -75,7 +77,10 @@ def summary(runs: list[Stats]) -> dict[str, float]:
 
 def best_ratio(agents: int, seeds: list[int], hours: float) -> tuple[float, dict[str, float]]:
     """Grid search over fixed ratios (0.1 steps): the highest with abandonment <= cap in every seed."""
-    best: tuple[float, dict[str, float]] = (1.0, summary([simulate(agents, s, "ratio", 1.0, hours) for s in seeds]))
+    best: tuple[float, dict[str, float]] = (
+        1.0,
+        summary([simulate(agents, s, "ratio", 1.0, hours) for s in seeds]),
+    )
     lo, hi = 10, 60  # ratio x 10, abandonment grows with the ratio: bisect on the grid
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -95,19 +100,30 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-grid", action="store_true", help="skip the fixed-ratio grid search")
     args = parser.parse_args(argv)
     seeds = list(range(1, args.seeds + 1))
-    print(f"{args.seeds} seeds x {args.hours:g} h, cap {CAP:.0%}; occupancy median / worst, worst abandonment")
-    print(f"{'agents':>6}  {'method':<24} {'median occ':>10} {'worst occ':>10} {'worst aband':>11} {'wall s':>7}")
+    print(
+        f"{args.seeds} seeds x {args.hours:g} h, cap {CAP:.0%}; occupancy median / worst, worst abandonment"
+    )
+    print(
+        f"{'agents':>6}  {'method':<24} {'median occ':>10} {'worst occ':>10} {'worst aband':>11} {'wall s':>7}"
+    )
     for agents in [int(a) for a in args.agents.split(",")]:
         rows = []
         t = time.perf_counter()
-        rows.append(("progressive 1:1", summary([simulate(agents, s, "progressive", hours=args.hours) for s in seeds])))
+        rows.append(
+            (
+                "progressive 1:1",
+                summary([simulate(agents, s, "progressive", hours=args.hours) for s in seeds]),
+            )
+        )
         rows[-1] += (time.perf_counter() - t,)  # type: ignore[assignment]
         if not args.no_grid:
             t = time.perf_counter()
             ratio, found = best_ratio(agents, seeds, args.hours)
             rows.append((f"best fixed ratio r {ratio:.1f}", found, time.perf_counter() - t))  # type: ignore[arg-type]
         t = time.perf_counter()
-        rows.append(("adaptive (cctool.pacer)", summary([simulate(agents, s, hours=args.hours) for s in seeds])))
+        rows.append(
+            ("adaptive (cctool.pacer)", summary([simulate(agents, s, hours=args.hours) for s in seeds]))
+        )
         rows[-1] += (time.perf_counter() - t,)  # type: ignore[assignment]
         for name, figures, wall in rows:  # type: ignore[misc]
             print(

@@ -12,6 +12,7 @@ abandoned: the engine hangs up with the safe-harbour message, and the attempt sa
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 from collections import deque
 from collections.abc import Callable
@@ -196,17 +197,22 @@ class Engine:
         self.trunk.start(clock, self)
         for agent, at, length in self.breaks:
             if 0 <= agent < self.n_agents:
-                clock.call_later(at, lambda a=agent, n=length: self._break_start(a, n))
+                clock.call_later(at, functools.partial(self._break_start, agent, length))
         clock.call_later(0.0, self._tick)
         self._run_clock(self._stop_at, speed)
         self._dialing = False
         self._done = True
         # drain: calls in flight finish (ringing, talk, wrap); nothing new is dialed
-        drain_end = self._stop_at + 3600.0 * 3
-        self._run_clock(drain_end, speed, stop=lambda: not self.calls)
+        if self.calls:
+            self._run_clock(self._stop_at + 3600.0 * 3, speed, stop=lambda: not self.calls)
         self.trunk.close()
         self.stats.logged_in_s += self.n_agents * for_s - sum(self._break_taken.values())
         return self.stats
+
+    def stop(self) -> None:
+        """Dial nothing more; calls in flight finish."""
+        self._stop_at = min(self._stop_at, self.clock.seconds)
+        self._dialing = False
 
     def _run_clock(self, end_s: float, speed: float | None, stop: Callable[[], bool] | None = None) -> None:
         clock = self.clock
@@ -247,7 +253,9 @@ class Engine:
         if self.mode != "predictive":
             while self.idle:
                 agent = self.idle.popleft()
-                started = self._start_preview(agent, now) if self.mode == "preview" else self._dial(now, agent)
+                started = (
+                    self._start_preview(agent, now) if self.mode == "preview" else self._dial(now, agent)
+                )
                 if not started:
                     self.idle.appendleft(agent)
                     return
@@ -416,7 +424,9 @@ class Engine:
         call.wrap_s = now - self.wrapping.pop(agent)
         self.pacer.observe_wrap(call.wrap_s)
         u = self.rng.random()
-        call.disposition = self.disp_names[min(bisect.bisect_left(self.disp_cum, u), len(self.disp_names) - 1)]
+        call.disposition = self.disp_names[
+            min(bisect.bisect_left(self.disp_cum, u), len(self.disp_names) - 1)
+        ]
         self.stats.talk_s += call.talk_s or 0.0
         self.stats.wrap_s += call.wrap_s
         self._finish(call, now)

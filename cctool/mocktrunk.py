@@ -57,7 +57,9 @@ class CallModel:
     def __post_init__(self) -> None:
         rates = (self.live_rate, self.busy_rate, self.machine_rate, self.invalid_rate)
         if any(r < 0 for r in rates) or sum(rates) > 1.0 + 1e-9:
-            raise UserError("call model: answer, busy, machine and invalid rates must be >= 0 and sum to <= 1")
+            raise UserError(
+                "call model: answer, busy, machine and invalid rates must be >= 0 and sum to <= 1"
+            )
         if not 0 <= self.ring_min_s <= self.ring_max_s:
             raise UserError("call model: ring_min_s must be >= 0 and <= ring_max_s")
         if self.aht_s <= 0 or self.talk_sigma < 0 or self.wrap_s < 0:
@@ -107,16 +109,24 @@ class CallModel:
         return cls(**values)
 
     def disposition_table(self, allowed: list[str] | None) -> tuple[list[str], list[float]]:
-        """Names and cumulative weights, restricted to the campaign's dispositions when given."""
-        items = [(k, w) for k, w in self.dispositions.items() if w > 0 and (not allowed or k in allowed)]
-        if not items:
-            items = [(allowed[0] if allowed else "not_interested", 1.0)]
-        total, cumulative, names = 0.0, [], []
-        for name, weight in items:
-            total += weight
-            names.append(name)
-            cumulative.append(total)
-        return names, [c / total for c in cumulative]
+        """Names and cumulative weights over the campaign's dispositions (the model's mix by default).
+
+        A campaign name the mix does not know shares the weight of the mix's names the campaign lacks,
+        so a survey's `completed` and `refused` take the place of `sale` and `not_interested`.
+        """
+        mix = {k: w for k, w in self.dispositions.items() if w > 0}
+        names = list(allowed) if allowed else list(mix)
+        unknown = [n for n in names if n not in mix]
+        spare = sum(w for k, w in mix.items() if k not in names)
+        weights = [mix.get(n, spare / len(unknown) if unknown else 0.0) for n in names]
+        if sum(weights) <= 0:
+            weights = [1.0] * len(names)
+        total, cumulative = sum(weights), []
+        acc = 0.0
+        for weight in weights:
+            acc += weight
+            cumulative.append(acc / total)
+        return names, cumulative
 
 
 class MockTrunk:
@@ -173,7 +183,9 @@ class MockTrunk:
         call = self._calls[call_no]
         call[1] = True
         if machine:
-            call[0] = self._clock.call_later(self.model.machine_detect_s, lambda: self._end(call_no, "voicemail"))
+            call[0] = self._clock.call_later(
+                self.model.machine_detect_s, lambda: self._end(call_no, "voicemail")
+            )
         assert self._events is not None
         self._events.on_answer(call_no, machine)
 
@@ -192,7 +204,9 @@ class MockTrunk:
             call[0].cancel()
         assert self._events is not None
         outcome = "answered" if call[1] else "no_answer"
-        self._events.on_end(call_no, CallResult(outcome, ring_s=call[2], detail="safe_harbour" if safe_harbour else ""))
+        self._events.on_end(
+            call_no, CallResult(outcome, ring_s=call[2], detail="safe_harbour" if safe_harbour else "")
+        )
 
     def close(self) -> None:
         for call_no in list(self._calls):

@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from .. import __version__
 from ..errors import UserError
-from . import audit_cmd, campaign_cmd, db_cmd, demo_cmd, script_cmd
+from . import audit_cmd, campaign_cmd, db_cmd, demo_cmd, dial_cmd, report_cmd, script_cmd
 from .common import Options, options
 
 app = typer.Typer(
@@ -51,6 +51,8 @@ def root(
 app.add_typer(db_cmd.app, name="db", help="Schema status.")
 app.add_typer(audit_cmd.app, name="audit", help="The hash-chained operations log.")
 app.add_typer(campaign_cmd.app, name="campaign", help="Campaign definitions, preview, pause and resume.")
+app.add_typer(dial_cmd.app, name="dial", help="Run a campaign on a trunk; see its progress.")
+app.add_typer(report_cmd.app, name="report", help="Campaign KPIs and charts.")
 app.add_typer(script_cmd.app, name="script", help="Call scripts rendered for one contact.")
 app.command("init", help="Create or migrate the database.")(db_cmd.init)
 app.command("demo", help="Run an end-to-end demo on a fresh database.")(demo_cmd.demo)
