@@ -10,7 +10,7 @@ from rich.console import Console
 from .. import dialer
 from ..errors import UserError
 from ..timeutil import parse_duration, parse_time
-from .common import emit, note, store, table
+from .common import emit, store, table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -57,7 +57,6 @@ def run(
         mode=mode,
     )
     with store(ctx) as opened:
-        note(ctx, f"dialing {campaign} on {trunk} with {agents} agents for {for_}")
         summary = dialer.run_campaign(opened, opts)
 
     def human(out: Console) -> None:
