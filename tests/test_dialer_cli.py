@@ -63,3 +63,15 @@ def test_bad_inputs_are_one_line_errors_and_change_nothing(cli, store: Store, tm
         assert message in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
+
+
+def test_the_demo_step_dials_each_campaign_for_a_day_and_reports(store: Store, tmp_path: Path) -> None:
+    from cctool.dialer_demo import demo
+
+    load_campaign(store, tmp_path)
+    add_contacts(store, 60)
+    said: list[str] = []
+    demo(store, tmp_path, said.append)
+    text = "\n".join(said)
+    assert "survey" in text and "attempts" in text and "occupancy" in text and "abandonment (0..3%)" in text
+    assert store.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 60
