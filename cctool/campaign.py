@@ -223,6 +223,42 @@ def _resolve(doc: _Doc, data: dict[str, Any], text: str, path: Path | None) -> C
     for key in data:
         if key not in TOP_KEYS:
             doc.error((key,), f"unknown key {key!r} (known: {', '.join(TOP_KEYS)})")
+    definition = _identity(doc, data)
+    kind = definition["kind"]
+    preset = PRESETS.get(str(definition["policy"]), PRESETS["strict"])
+    definition["hours"] = _hours(doc, data, preset)
+    definition["caps"] = _caps(doc, data, preset)
+    retry = _known(doc, data.get("retry"), ("retry",), RETRY_KEYS, "retry")
+    definition["retry_s"] = {
+        k: _duration_s(doc, ("retry", k), v) for k, v in {**DEFAULT_RETRY, **retry}.items()
+    }
+    definition["dialing"] = _dialing(doc, data, preset)
+    definition["registry_max_age_s"] = (
+        _duration_s(doc, ("registry_max_age",), data["registry_max_age"])
+        if data.get("registry_max_age") is not None
+        else _seconds(preset.registry_max_age)
+    )
+    definition.update(_outcomes(doc, data, kind))
+    script_name, script_path, script_text = _script(doc, data, kind, path)
+    definition["script"] = script_name
+    overrides = _overrides(doc, data, preset, _loosenings(preset, definition))
+    definition["overrides"] = [o.__dict__ for o in overrides]
+    return Campaign(
+        name=str(definition["name"]),
+        kind=str(kind),
+        policy=str(definition["policy"]),
+        definition=definition,
+        columns=_columns(definition, script_text),
+        overrides=overrides,
+        script_path=script_path,
+        script_text=script_text,
+        text=text,
+        file_name=path.name if path else doc.file,
+    )
+
+
+def _identity(doc: _Doc, data: dict[str, Any]) -> dict[str, Any]:
+    """Name, kind, preset, seller, purpose, caller ID and segment."""
     name = data.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         doc.error(("name",), "name is missing or not a lower-case word (letters, digits, . _ -)")
@@ -232,41 +268,49 @@ def _resolve(doc: _Doc, data: dict[str, Any], text: str, path: Path | None) -> C
     preset_name = data.get("policy")
     if preset_name not in PRESETS:
         doc.error(("policy",), f"policy {preset_name!r} is not one of {', '.join(PRESETS)}")
-    preset = PRESETS.get(str(preset_name), PRESETS["strict"])
     for key in ("seller", "purpose"):
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             doc.error((key,), f"{key} must be text")
         elif kind == "marketing" and not value:
-            doc.error(
-                (key,) if key in data else (),
-                f"a marketing campaign needs {key}: (who sells what, for the record)",
-            )
-    caller_id = _caller_id(doc, data)
-    segment_value = data.get("segment")
-    for where, message in segment.check(segment_value):
+            where = (key,) if key in data else ()
+            doc.error(where, f"a marketing campaign needs {key}: (who sells what, for the record)")
+    for where, message in segment.check(data.get("segment")):
         doc.error(("segment",) + where, message)
+    return {
+        "name": name,
+        "kind": kind,
+        "policy": preset_name,
+        "seller": data.get("seller"),
+        "purpose": data.get("purpose"),
+        "caller_id": _caller_id(doc, data),
+        "segment": data.get("segment") or {},
+    }
 
+
+def _hours(doc: _Doc, data: dict[str, Any], preset: Policy) -> dict[str, Any]:
     hours = _known(doc, data.get("hours"), ("hours",), HOURS_KEYS, "hours")
     start = _clock(doc, ("hours", "start")) if "start" in hours else preset.hours_start
     end = _clock(doc, ("hours", "end")) if "end" in hours else preset.hours_end
     if start and end and end <= start:
         doc.error(("hours", "end"), f"hours end {end:%H:%M} is not after start {start:%H:%M}")
-    days = _days(doc, hours)
+    return {"start": _hm(start), "end": _hm(end), "days": _days(doc, hours)}
 
+
+def _caps(doc: _Doc, data: dict[str, Any], preset: Policy) -> dict[str, Any]:
     caps = _known(doc, data.get("caps"), ("caps",), CAPS_KEYS, "caps")
-    per_day = (
-        _count(doc, caps.get("per_day"), ("caps", "per_day"))
-        if "per_day" in caps
-        else preset.max_attempts_per_day
-    )
-    per_24h = _count(doc, caps.get("per_24h"), ("caps", "per_24h"))
-    total = _count(doc, caps.get("total"), ("caps", "total"))
-    min_gap = _duration_s(doc, ("caps", "min_gap"), caps.get("min_gap"))
+    per_day = preset.max_attempts_per_day
+    if "per_day" in caps:
+        per_day = _count(doc, caps["per_day"], ("caps", "per_day"))
+    return {
+        "per_day": per_day,
+        "per_24h": _count(doc, caps.get("per_24h"), ("caps", "per_24h")),
+        "total": _count(doc, caps.get("total"), ("caps", "total")),
+        "min_gap_s": _duration_s(doc, ("caps", "min_gap"), caps.get("min_gap")),
+    }
 
-    retry = _known(doc, data.get("retry"), ("retry",), RETRY_KEYS, "retry")
-    retry_s = {k: _duration_s(doc, ("retry", k), v) for k, v in {**DEFAULT_RETRY, **retry}.items()}
 
+def _dialing(doc: _Doc, data: dict[str, Any], preset: Policy) -> dict[str, Any]:
     dialing = _known(doc, data.get("dialing"), ("dialing",), DIALING_KEYS, "dialing")
     mode = dialing.get("mode", "predictive")
     if mode not in MODES:
@@ -279,20 +323,22 @@ def _resolve(doc: _Doc, data: dict[str, Any], text: str, path: Path | None) -> C
     if window not in ("30d", "day"):
         doc.error(("dialing", "abandon_window"), "abandon_window must be 30d or day")
         window = preset.abandon_window
-    lock_s = (
-        _duration_s(doc, ("dialing", "abandon_lock"), dialing.get("abandon_lock"))
-        if "abandon_lock" in dialing
-        else None
-    )
-    lock_s = int(preset.abandon_redial_lock.total_seconds()) if lock_s is None else lock_s
-    ring_s = _duration_s(doc, ("dialing", "ring_timeout"), dialing.get("ring_timeout", "20s")) or 20
-    preview_s = _duration_s(doc, ("dialing", "preview"), dialing.get("preview", "10s")) or 10
-    registry_s = (
-        _duration_s(doc, ("registry_max_age",), data.get("registry_max_age"))
-        if data.get("registry_max_age") is not None
-        else _seconds(preset.registry_max_age)
-    )
+    lock_s = _seconds(preset.abandon_redial_lock)
+    if "abandon_lock" in dialing:
+        lock_s = _duration_s(doc, ("dialing", "abandon_lock"), dialing["abandon_lock"]) or 0
+    return {
+        "mode": mode,
+        "max_abandon_rate": rate,
+        "abandon_window": window,
+        "abandon_lock_s": lock_s,
+        "ring_timeout_s": _duration_s(doc, ("dialing", "ring_timeout"), dialing.get("ring_timeout", "20s"))
+        or 20,
+        "preview_s": _duration_s(doc, ("dialing", "preview"), dialing.get("preview", "10s")) or 10,
+    }
 
+
+def _outcomes(doc: _Doc, data: dict[str, Any], kind: Any) -> dict[str, Any]:
+    """Dispositions, the successful ones, and the service-to-marketing threshold."""
     dispositions = _words(doc, data, "dispositions", DEFAULT_DISPOSITIONS)
     success = _words(doc, data, "success_dispositions", [d for d in ("sale",) if d in dispositions])
     for index, word in enumerate(success):
@@ -301,125 +347,98 @@ def _resolve(doc: _Doc, data: dict[str, Any], text: str, path: Path | None) -> C
                 ("success_dispositions", index), f"success disposition {word!r} is not among dispositions"
             )
     threshold = data.get("service_to_marketing_threshold")
+    where = ("service_to_marketing_threshold",)
     if threshold is not None:
         if not isinstance(threshold, int) or isinstance(threshold, bool) or not 0 <= threshold <= 100:
-            doc.error(
-                ("service_to_marketing_threshold",), "service_to_marketing_threshold must be 0-100 or null"
-            )
+            doc.error(where, "service_to_marketing_threshold must be 0-100 or null")
         elif kind == "marketing":
-            doc.error(
-                ("service_to_marketing_threshold",), "a marketing campaign has no service-to-marketing switch"
-            )
-
-    script_name, script_path, script_text = _script(doc, data, kind, path)
-
-    figures = {
-        "hours.start": (
-            _hm(preset.hours_start),
-            _hm(start),
-            start is not None and start < preset.hours_start,
-        ),
-        "hours.end": (_hm(preset.hours_end), _hm(end), end is not None and end > preset.hours_end),
-        "caps.per_day": (
-            preset.max_attempts_per_day,
-            per_day,
-            preset.max_attempts_per_day is not None
-            and (per_day is None or per_day > preset.max_attempts_per_day),
-        ),
-        "dialing.max_abandon_rate": (preset.abandon_cap, rate, rate > preset.abandon_cap),
-        "dialing.abandon_window": (
-            preset.abandon_window,
-            window,
-            preset.abandon_window == "day" and window != "day",
-        ),
-        "dialing.abandon_lock": (
-            _fmt(preset.abandon_redial_lock.total_seconds()),
-            _fmt(lock_s),
-            lock_s < preset.abandon_redial_lock.total_seconds(),
-        ),
-        "dialing.ring_timeout": (
-            _fmt(preset.min_ring.total_seconds()),
-            _fmt(ring_s),
-            ring_s < preset.min_ring.total_seconds(),
-        ),
-        "registry_max_age": (
-            _fmt(_seconds(preset.registry_max_age)),
-            _fmt(registry_s),
-            preset.registry_max_age is not None
-            and (registry_s is None or registry_s > preset.registry_max_age.total_seconds()),
-        ),
-    }
-    overrides = _overrides(doc, data, preset, figures)
-
-    definition = {
-        "name": name,
-        "kind": kind,
-        "policy": preset_name,
-        "seller": data.get("seller"),
-        "purpose": data.get("purpose"),
-        "caller_id": caller_id,
-        "segment": segment_value or {},
-        "hours": {"start": _hm(start), "end": _hm(end), "days": days},
-        "caps": {"per_day": per_day, "per_24h": per_24h, "total": total, "min_gap_s": min_gap},
-        "retry_s": retry_s,
-        "dialing": {
-            "mode": mode,
-            "max_abandon_rate": rate,
-            "abandon_window": window,
-            "abandon_lock_s": lock_s,
-            "ring_timeout_s": ring_s,
-            "preview_s": preview_s,
-        },
-        "registry_max_age_s": registry_s,
-        "script": script_name,
+            doc.error(where, "a marketing campaign has no service-to-marketing switch")
+    return {
         "dispositions": dispositions,
         "success_dispositions": success,
         "service_to_marketing_threshold": threshold,
-        "overrides": [o.__dict__ for o in overrides],
     }
-    columns = {
-        "kind": kind,
-        "policy": preset_name,
-        "seller": data.get("seller"),
-        "purpose": data.get("purpose"),
-        "caller_id": caller_id,
-        "hours_start": _hm(start),
-        "hours_end": _hm(end),
-        "days": ",".join(days),
-        "cap_per_day": per_day,
-        "cap_24h": per_24h,
-        "cap_total": total,
-        "min_gap_s": min_gap,
-        "abandon_cap": rate,
-        "abandon_window": window,
-        "abandon_lock_s": lock_s,
-        "registry_max_age_s": registry_s if kind == "marketing" else None,
-        "dial_mode": mode,
-        "script": script_name,
+
+
+def _loosenings(preset: Policy, d: dict[str, Any]) -> dict[str, tuple[Any, Any, bool]]:
+    """Each overridable figure: (preset's value, campaign's value, whether the campaign loosens it)."""
+    hours, caps, dialing, registry_s = d["hours"], d["caps"], d["dialing"], d["registry_max_age_s"]
+    preset_registry = _seconds(preset.registry_max_age)
+    preset_lock, min_ring = _seconds(preset.abandon_redial_lock) or 0, _seconds(preset.min_ring) or 0
+    per_day, preset_per_day = caps["per_day"], preset.max_attempts_per_day
+    return {  # "HH:MM" texts compare as times
+        "hours.start": (
+            _hm(preset.hours_start),
+            hours["start"],
+            (hours["start"] or "99") < _hm(preset.hours_start),
+        ),
+        "hours.end": (_hm(preset.hours_end), hours["end"], (hours["end"] or "") > _hm(preset.hours_end)),
+        "caps.per_day": (
+            preset_per_day,
+            per_day,
+            preset_per_day is not None and (per_day is None or per_day > preset_per_day),
+        ),
+        "dialing.max_abandon_rate": (
+            preset.abandon_cap,
+            dialing["max_abandon_rate"],
+            dialing["max_abandon_rate"] > preset.abandon_cap,
+        ),
+        "dialing.abandon_window": (
+            preset.abandon_window,
+            dialing["abandon_window"],
+            preset.abandon_window == "day" and dialing["abandon_window"] != "day",
+        ),
+        "dialing.abandon_lock": (
+            _fmt(preset_lock),
+            _fmt(dialing["abandon_lock_s"]),
+            dialing["abandon_lock_s"] < preset_lock,
+        ),
+        "dialing.ring_timeout": (
+            _fmt(min_ring),
+            _fmt(dialing["ring_timeout_s"]),
+            dialing["ring_timeout_s"] < min_ring,
+        ),
+        "registry_max_age": (
+            _fmt(preset_registry),
+            _fmt(registry_s),
+            preset_registry is not None and (registry_s is None or registry_s > preset_registry),
+        ),
+    }
+
+
+def _columns(d: dict[str, Any], script_text: str | None) -> dict[str, Any]:
+    """The effective figures as `campaign_versions` columns."""
+    return {
+        "kind": d["kind"],
+        "policy": d["policy"],
+        "seller": d["seller"],
+        "purpose": d["purpose"],
+        "caller_id": d["caller_id"],
+        "hours_start": d["hours"]["start"],
+        "hours_end": d["hours"]["end"],
+        "days": ",".join(d["hours"]["days"]),
+        "cap_per_day": d["caps"]["per_day"],
+        "cap_24h": d["caps"]["per_24h"],
+        "cap_total": d["caps"]["total"],
+        "min_gap_s": d["caps"]["min_gap_s"],
+        "abandon_cap": d["dialing"]["max_abandon_rate"],
+        "abandon_window": d["dialing"]["abandon_window"],
+        "abandon_lock_s": d["dialing"]["abandon_lock_s"],
+        "registry_max_age_s": d["registry_max_age_s"] if d["kind"] == "marketing" else None,
+        "dial_mode": d["dialing"]["mode"],
+        "script": d["script"],
         "script_sha256": scripts.sha256(script_text) if script_text is not None else None,
         "script_text": script_text,
-        "definition": json.dumps(definition, ensure_ascii=False, sort_keys=True),
+        "definition": json.dumps(d, ensure_ascii=False, sort_keys=True),
     }
-    return Campaign(
-        name=str(name),
-        kind=str(kind),
-        policy=str(preset_name),
-        definition=definition,
-        columns=columns,
-        overrides=overrides,
-        script_path=script_path,
-        script_text=script_text,
-        text=text,
-        file_name=path.name if path else doc.file,
-    )
 
 
 def _seconds(value: timedelta | None) -> int | None:
     return None if value is None else int(value.total_seconds())
 
 
-def _hm(value: time | None) -> str | None:
-    return None if value is None else value.strftime("%H:%M")
+def _hm(value: time | None) -> str:
+    return "" if value is None else value.strftime("%H:%M")
 
 
 def _caller_id(doc: _Doc, data: dict[str, Any]) -> str | None:

@@ -200,9 +200,7 @@ def decide(contact: ContactFacts, policy: CampaignPolicy, history: History, now:
             failing.add("consent_revoked")
         elif contact.marketing_consent != "grant":
             failing.add("no_consent")
-        if policy.registry_max_age is not None and (
-            contact.registry is None or now - contact.registry.registry_date > policy.registry_max_age
-        ):
+        if _stale_by(contact, policy, now):
             failing.add("registry_stale")
 
     times = sorted(a.started_at for a in history.attempts if a.started_at <= now)
@@ -222,6 +220,8 @@ def decide(contact: ContactFacts, policy: CampaignPolicy, history: History, now:
     next_at = None
     if reasons and failing <= TIME_BASED:
         next_at = _next_allowed(now, zones, policy, times, abandoned)
+        if next_at and _stale_by(contact, policy, next_at):
+            next_at = None  # the registry copy goes stale first: time alone will not open the call
     return Decision(
         allowed=not reasons,
         reasons=reasons,
@@ -230,6 +230,13 @@ def decide(contact: ContactFacts, policy: CampaignPolicy, history: History, now:
         local_time=now.astimezone(zones[0]),
         rules_checked=rules_for(policy),
     )
+
+
+def _stale_by(contact: ContactFacts, policy: CampaignPolicy, moment: datetime) -> bool:
+    """Whether a marketing call needs a newer registry copy at `moment` than the one loaded."""
+    if policy.kind != "marketing" or policy.registry_max_age is None:
+        return False
+    return contact.registry is None or moment - contact.registry.registry_date > policy.registry_max_age
 
 
 def _next_allowed(

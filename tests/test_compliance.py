@@ -247,6 +247,7 @@ def test_calling_days_are_the_called_partys_local_days() -> None:
         ("America/New_York", (2026, 10, 31), (2026, 11, 1), 13, 14),
         ("Europe/London", (2026, 10, 24), (2026, 10, 25), 8, 9),
         ("America/Los_Angeles", (2026, 10, 31), (2026, 11, 1), 16, 17),
+        ("Australia/Sydney", (2026, 4, 4), (2026, 4, 5), -2, -1),  # AEDT+11 -> AEST+10
     ],
 )
 def test_the_window_opens_at_nine_local_on_both_sides_of_a_dst_change(

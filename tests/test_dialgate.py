@@ -209,3 +209,49 @@ def test_the_contacts_own_zone_wins_and_erasure_blocks(store: Store) -> None:
             (to_iso(NOON_NY),),
         )
     assert check_dial(store.conn, campaign, cid, NOON_NY).reasons == ("erased",)
+
+
+def test_checks_use_indexes_and_stay_fast_on_a_busy_database(store: Store) -> None:
+    """Not a benchmark (see bench/dialgate.py): a guard against a check that scans whole tables."""
+    import time
+
+    add_campaign(store)
+    load_registry(store, numbers=[f"+1212{3000000 + k:07d}" for k in range(20_000)])
+    ids = [add_contact(store, f"+1212{2000000 + k:07d}") for k in range(300)]
+    with store.write() as conn:
+        conn.executemany(
+            "INSERT INTO attempts (campaign, campaign_version, phone, started_at, trunk, outcome) "
+            "VALUES ('renewal', 1, ?, '2026-11-30T15:00:00Z', 'mock', 'busy')",
+            [(f"+1212{4000000 + k:07d}",) for k in range(20_000)],
+        )
+    campaign = campaign_store.get(store.conn, "renewal")
+    plan = " ".join(
+        str(row)
+        for row in store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT started_at FROM attempts WHERE phone = ? AND campaign = ?", ("+1", "r")
+        )
+    )
+    assert "USING INDEX attempts_phone_time" in plan
+    start = time.perf_counter()
+    for cid in ids * 3:
+        check_dial(store.conn, campaign, cid, NOON_NY)
+    assert time.perf_counter() - start < 2.0  # 900 checks; bench measures > 10,000/s
+
+
+def test_a_number_mapping_to_several_zones_must_be_inside_the_window_in_all(store: Store) -> None:
+    add_campaign(store, "care", kind="followup", registry_max_age_s=None)
+    cid = add_contact(store, "+18005550100", zones=("America/New_York", "America/Los_Angeles"))
+    campaign = campaign_store.get(store.conn, "care")
+    early = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 09:00 New York, 06:00 Los Angeles
+    check = check_dial(store.conn, campaign, cid, early)
+    assert check.reasons == ("outside_hours",) and check.zone_source == "number"
+    assert check.zones == ("America/New_York", "America/Los_Angeles")
+    assert check.next_allowed_at == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 08:00 Los Angeles
+    assert check_dial(store.conn, campaign, cid, check.next_allowed_at).allowed
+
+
+def test_zones_come_from_the_number_itself_when_the_contact_row_has_none(store: Store) -> None:
+    add_campaign(store, "care", kind="followup", registry_max_age_s=None)
+    cid = add_contact(store, "+14155552671", zones=())
+    check = check_dial(store.conn, campaign_store.get(store.conn, "care"), cid, NOON_NY)
+    assert check.zones == ("America/Los_Angeles",) and check.zone_source == "number"

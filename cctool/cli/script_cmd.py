@@ -29,8 +29,8 @@ def render(
             opened.conn, campaign, number, agent or options(ctx).actor or default_actor()
         )
 
-    def human(out: Console) -> None:
-        out.print(result.text, markup=False, highlight=False)
-        out.print(f"\ndispositions: {', '.join(result.dispositions)}", markup=False, highlight=False)
+    def human(out: Console) -> None:  # plain text: a script is read as written, never re-wrapped
+        typer.echo(result.text.rstrip("\n"))
+        typer.echo(f"\ndispositions: {', '.join(result.dispositions)}")
 
     emit(ctx, result.as_dict(), human)

@@ -1,0 +1,259 @@
+"""Campaign files: every error with its line, tightening and audited loosening, versions, pause."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from .campaign_data import EXAMPLES
+
+SURVEY = """\
+name: care-call
+kind: survey
+policy: uk
+caller_id: "+442079460000"
+segment:
+  tags_any: [customer]
+hours: {start: "09:00", end: "20:00", days: [mon, tue, wed, thu, fri]}
+caps: {per_day: 1, min_gap: 4h}
+script: care.j2
+"""
+CARE_SCRIPT = "Hello {{ contact.name }}, this is {{ agent }} from {{ company }}. How is the service?\n"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "care.j2").write_text(CARE_SCRIPT, encoding="utf-8")
+    return tmp_path
+
+
+def write(folder: Path, text: str, name: str = "c.yaml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def db_rows(db_path: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_every_example_campaign_is_valid(cli) -> None:
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        result = cli("campaign", "validate", path, "--json")
+        assert result.code == 0, result.stderr
+        assert result.json["valid"] is True
+
+
+def test_validate_lists_every_error_with_file_and_line(cli, folder: Path) -> None:
+    bad = write(
+        folder,
+        """\
+name: bad
+kind: survey
+policy: uk
+huors: {start: "09:00"}
+hours:
+  start: "10:30"
+  end: "09:00"
+  days: [mon, funday]
+caps: {per_day: 1, min_gap: 10x}
+script: missing.j2
+""",
+    )
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1
+    lines = result.stderr.strip().splitlines()
+    assert f"{bad}:1: missing caller ID" in lines[0]
+    expected = {
+        4: "unknown key 'huors'",
+        7: "hours end 09:00 is not after start 10:30",
+        8: "unknown day 'funday'",
+        9: "bad duration '10x'",
+        10: "unknown script 'missing.j2'",
+    }
+    for line, text in expected.items():
+        assert any(entry.startswith(f"{bad}:{line}: ") and text in entry for entry in lines), (line, lines)
+    assert lines[-1] == f"cctool: {bad}: 6 errors, nothing stored"
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_json_gives_the_errors_as_data(cli, folder: Path) -> None:
+    bad = write(folder, SURVEY.replace('caller_id: "+442079460000"\n', ""))
+    result = cli("campaign", "validate", bad, "--json")
+    assert result.code == 1
+    assert result.json == {
+        "file": str(bad),
+        "valid": False,
+        "errors": [{"line": 1, "message": 'missing caller ID: add caller_id: "+14155550100"'}],
+    }
+
+
+def test_a_yaml_syntax_error_names_its_line(cli, folder: Path) -> None:
+    bad = write(folder, SURVEY + "dialing: {mode: predictive\n")
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1 and f"{bad}:11:" in result.stderr and "YAML syntax error" in result.stderr
+
+
+def test_tightening_a_preset_needs_no_override(cli, folder: Path) -> None:
+    tight = write(
+        folder, SURVEY.replace('end: "20:00"', 'end: "19:00"') + "dialing: {max_abandon_rate: 0.01}\n"
+    )
+    result = cli("campaign", "validate", tight, "--json")
+    assert result.code == 0, result.stderr
+    assert result.json["definition"]["hours"] == {
+        "start": "09:00",
+        "end": "19:00",
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+    }
+    assert result.json["definition"]["dialing"]["abandon_lock_s"] == 72 * 3600  # uk redial lock inherited
+    assert result.json["overrides"] == []
+
+
+def test_loosening_without_an_override_is_refused_with_its_line(cli, folder: Path) -> None:
+    loose = write(folder, SURVEY.replace('end: "20:00"', 'end: "22:00"') + "dialing: {abandon_lock: 1h}\n")
+    result = cli("campaign", "validate", loose)
+    assert result.code == 1
+    assert f"{loose}:7: hours.end 22:00 loosens the uk preset (21:00)" in result.stderr
+    assert f"{loose}:10: dialing.abandon_lock 3600s loosens the uk preset (259200s)" in result.stderr
+
+
+def test_an_override_needs_a_reason_and_is_recorded_with_the_version(
+    cli, folder: Path, db_path: Path
+) -> None:
+    text = SURVEY.replace('end: "20:00"', 'end: "21:30"') + "override:\n  - rule: hours.end\n"
+    result = cli("campaign", "validate", write(folder, text))
+    assert result.code == 1 and "override of hours.end needs a reason" in result.stderr
+    text += "    reason: customers asked for evening calls (ticket 42)\n"
+    result = cli("campaign", "load", write(folder, text), "--json")
+    assert result.code == 0, result.stderr
+    assert result.json["overrides"] == 1
+    rows = db_rows(
+        db_path, "SELECT campaign, version, rule, preset_value, value, reason FROM campaign_overrides"
+    )
+    assert rows == [
+        ("care-call", 1, "hours.end", "21:00", "21:30", "customers asked for evening calls (ticket 42)")
+    ]
+    payload = db_rows(db_path, "SELECT payload FROM audit_log WHERE entity = 'campaign' AND action = 'load'")
+    assert json.loads(payload[0][0])["overrides"][0]["rule"] == "hours.end"
+
+
+def test_an_override_that_loosens_nothing_is_an_error(cli, folder: Path) -> None:
+    text = SURVEY + "override:\n  - {rule: hours.end, reason: just in case}\n"
+    result = cli("campaign", "validate", write(folder, text))
+    assert result.code == 1 and ":11: override of hours.end does not loosen anything" in result.stderr
+
+
+def test_loading_the_same_text_again_adds_nothing(cli, folder: Path, db_path: Path) -> None:
+    path = write(folder, SURVEY)
+    first = cli("campaign", "load", path, "--json")
+    again = cli("campaign", "load", path, "--json")
+    assert first.json["added"] is True and again.json["added"] is False
+    assert again.json["version"] == 1
+    assert db_rows(db_path, "SELECT count(*) FROM campaign_versions") == [(1,)]
+    assert db_rows(db_path, "SELECT count(*) FROM audit_log WHERE entity = 'campaign'") == [(1,)]
+    changed = cli("campaign", "load", write(folder, SURVEY.replace("per_day: 1", "per_day: 2")), "--json")
+    assert changed.json == {**changed.json, "added": True, "version": 2}
+    shown = cli("campaign", "show", "care-call", "--json").json
+    assert [v["version"] for v in shown["versions"]] == [1, 2]
+    assert shown["definition"]["caps"]["per_day"] == 2
+    assert len(shown["sha256"]) == 64 and len(shown["script_sha256"]) == 64
+    old = cli("campaign", "show", "care-call", "--version", "1", "--json").json
+    assert old["definition"]["caps"]["per_day"] == 1
+
+
+def test_a_changed_script_makes_a_new_version_with_its_hash(cli, folder: Path, db_path: Path) -> None:
+    path = write(folder, SURVEY)
+    cli("campaign", "load", path)
+    (folder / "care.j2").write_text(CARE_SCRIPT + "Thank you.\n", encoding="utf-8")
+    assert cli("campaign", "load", path, "--json").json["version"] == 2
+    hashes = db_rows(db_path, "SELECT DISTINCT script_sha256 FROM campaign_versions")
+    assert len(hashes) == 2
+
+
+def test_effective_figures_are_stored_as_columns(cli, folder: Path, db_path: Path) -> None:
+    cli("campaign", "load", EXAMPLES / "renewal-us.yaml")
+    row = db_rows(
+        db_path,
+        "SELECT kind, policy, caller_id, hours_start, hours_end, days, cap_per_day, cap_24h, cap_total, min_gap_s,"
+        " abandon_cap, abandon_window, abandon_lock_s, registry_max_age_s, dial_mode, script FROM campaign_versions",
+    )
+    assert row == [
+        (
+            "marketing",
+            "us",
+            "+14155550100",
+            "09:00",
+            "20:00",
+            "mon,tue,wed,thu,fri,sat",
+            2,
+            2,
+            6,
+            14400,
+            0.03,
+            "30d",
+            0,
+            31 * 86400,
+            "predictive",
+            "renewal.j2",
+        )
+    ]
+
+
+def test_list_show_pause_and_resume(cli, folder: Path, db_path: Path) -> None:
+    cli("campaign", "load", write(folder, SURVEY))
+    assert [c["campaign"] for c in cli("campaign", "list", "--json").json] == ["care-call"]
+    assert cli("campaign", "pause", "care-call", "--json").json == {
+        "campaign": "care-call",
+        "paused": True,
+        "changed": True,
+    }
+    assert cli("campaign", "pause", "care-call", "--json").json["changed"] is False
+    assert cli("campaign", "list", "--json").json[0]["paused"] is True
+    assert cli("campaign", "resume", "care-call").code == 0
+    actions = db_rows(db_path, "SELECT action FROM audit_log WHERE entity = 'campaign' ORDER BY seq")
+    assert actions == [("load",), ("pause",), ("resume",)]
+
+
+def test_an_unknown_campaign_is_one_line_and_exit_1(cli) -> None:
+    for args in (("show", "nope"), ("pause", "nope"), ("preview", "nope")):
+        result = cli("campaign", *args)
+        assert result.code == 1
+        assert (
+            result.stderr.strip()
+            == "cctool: no campaign named 'nope': load it with `cctool campaign load FILE.yaml`"
+        )
+
+
+def test_a_missing_file_is_one_line(cli, tmp_path: Path) -> None:
+    result = cli("campaign", "validate", tmp_path / "none.yaml")
+    assert result.code == 1 and result.stderr.count("\n") == 1 and "not found" in result.stderr
+
+
+def test_a_marketing_script_without_the_disclosures_is_refused_at_load(
+    cli, folder: Path, db_path: Path
+) -> None:
+    (folder / "sell.j2").write_text("Hello {{ contact.name }}, buy our plan!\n", encoding="utf-8")
+    text = (
+        SURVEY.replace("kind: survey", "kind: marketing").replace("care.j2", "sell.j2")
+        + "seller: Acme\npurpose: plan renewal\n"
+    )
+    result = cli("campaign", "load", write(folder, text))
+    assert result.code == 1
+    assert "lacks the identity-and-purpose disclosure" in result.stderr
+    assert "lacks the opt-out sentence" in result.stderr
+    assert not db_path.exists()  # refused before the database is even opened
+
+
+def test_a_survey_script_may_not_carry_the_marketing_block(cli, folder: Path) -> None:
+    (folder / "care.j2").write_text(
+        CARE_SCRIPT + "【明确告知营销意图】我们代表{{ seller }}推广{{ purpose }}。\n", encoding="utf-8"
+    )
+    result = cli("campaign", "validate", write(folder, SURVEY))
+    assert result.code == 1 and "line 2 of care.j2" in result.stderr and "must not carry" in result.stderr
