@@ -151,9 +151,11 @@ class DbRun:
         self.blocked_rows: list[tuple] = []
         self.contact_rows: dict[int, tuple] = {}
         self.callback_rows: list[tuple] = []
+        self.optout_rows: list[tuple] = []
         self.batch_counts: dict[str, int] = {}
         self.totals = {"attempts": 0, "blocked": 0, "batches": 0, "optouts": 0}
         self._last_flush_wall = time.monotonic()
+        self._renew_at = time.monotonic() + LEASE_S / 4
         self._stop_reason: str | None = None
         self.engine: Engine | None = None
 
@@ -393,6 +395,7 @@ class DbRun:
              ";".join(check.reasons), iso_s(nxt) if nxt else None)
         )  # fmt: skip
         reasons = set(check.reasons)
+        self.totals["blocked"] += 1
         if reasons & CAMPAIGN_WIDE:
             self._stop_reason = ";".join(sorted(reasons & CAMPAIGN_WIDE))
             self.fresh.append(held)  # not this contact's fault: it stays pending
@@ -410,27 +413,19 @@ class DbRun:
         self.contact_rows[held.contact_id] = (
             state, held.attempts, None, next_at, None, None, c.name, held.contact_id,
         )  # fmt: skip
-        self.totals["blocked"] += 1
 
     def opt_out(self, held: Held, call: Call) -> None:
-        """The callee said stop: the opt-out is in force for every campaign from this instant."""
-        self.flush()
-        at = to_iso(self.at(call.ended_s))
-        with self.store.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO optouts (phone, channel, source, requested_at, effective_at, actor) "
-                "VALUES (?, 'call', ?, ?, ?, ?)",
-                (held.phone, f"dialer:{self.campaign.name}", to_iso(self.at(call.answered_s or call.dialed_s)),
-                 at, self.store.actor),
-            )  # fmt: skip
-            self.store.audit(
-                "optout",
-                cur.lastrowid,
-                "add",
-                {"channel": "call", "campaign": self.campaign.name, "run_id": self.run_id,
-                 "contact_id": held.contact_id, "effective_at": at, "via": "dnc_request disposition"},
-            )  # fmt: skip
-        self.totals["optouts"] += 1
+        """The callee said stop: an opt-out for every campaign, written with the attempt that carried it.
+
+        On the wall clock (a real trunk) the batch is written at once; on the virtual clock it goes with
+        the batch, which is written before this run could dial anyone again and within a second of wall time.
+        """
+        self.optout_rows.append(
+            (held.phone, f"dialer:{self.campaign.name}", to_iso(self.at(call.answered_s or call.dialed_s)),
+             to_iso(self.at(call.ended_s)), self.store.actor, held.contact_id)
+        )  # fmt: skip
+        if not isinstance(self.clock, VirtualClock):
+            self.flush()
 
     def flush(self, claim: bool = False, final: bool = False) -> None:
         """Write the buffered attempts, refusals and contact states in one transaction with one audit row."""
@@ -454,16 +449,31 @@ class DbRun:
                     "WHERE campaign = ? AND contact_id = ?",
                     list(self.contact_rows.values()),
                 )
+            for phone, source, requested, effective, actor, contact_id in self.optout_rows:
+                cur = conn.execute(
+                    "INSERT INTO optouts (phone, channel, source, requested_at, effective_at, actor) "
+                    "VALUES (?, 'call', ?, ?, ?, ?)",
+                    (phone, source, requested, effective, actor),
+                )
+                self.store.audit(
+                    "optout",
+                    cur.lastrowid,
+                    "add",
+                    {"channel": "call", "campaign": self.campaign.name, "run_id": self.run_id,
+                     "contact_id": contact_id, "effective_at": effective, "via": "dnc_request disposition"},
+                )  # fmt: skip
             if self.callback_rows:
                 conn.executemany(
                     "UPDATE callbacks SET status = ?, outcome = ?, done_at = ?, due_at = coalesce(?, due_at) "
                     "WHERE id = ?",
                     self.callback_rows,
                 )
-            conn.execute(
-                "UPDATE dial_contacts SET lease_until = ? WHERE campaign = ? AND lease_owner = ?",
-                (iso_s(utcnow() + timedelta(seconds=LEASE_S)), self.campaign.name, self.owner),
-            )
+            if time.monotonic() >= self._renew_at:  # renewing touches every held row: not every batch
+                self._renew_at = time.monotonic() + LEASE_S / 4
+                conn.execute(
+                    "UPDATE dial_contacts SET lease_until = ? WHERE campaign = ? AND lease_owner = ?",
+                    (iso_s(utcnow() + timedelta(seconds=LEASE_S)), self.campaign.name, self.owner),
+                )
             claimed = self._claim(conn, self.engine_now()) if claim else 0
             if n_attempts or n_blocked or claimed:
                 self.store.audit(
@@ -481,7 +491,8 @@ class DbRun:
                     self.held.pop(contact_id, None)
         self.totals["attempts"] += n_attempts
         self.totals["batches"] += 1 if (n_attempts or n_blocked) else 0
-        self.attempt_rows, self.blocked_rows, self.callback_rows = [], [], []
+        self.totals["optouts"] += len(self.optout_rows)
+        self.attempt_rows, self.blocked_rows, self.callback_rows, self.optout_rows = [], [], [], []
         self.contact_rows, self.batch_counts = {}, {}
         self._last_flush_wall = time.monotonic()
 

@@ -53,6 +53,7 @@ def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
             f"{summary['attempts']} attempts, {summary['blocked']} refused at dial time, "
             f"abandonment {summary['abandon_rate']:.2%}, occupancy {summary['occupancy']:.1%}, "
             f"opt-outs taken on calls {summary['optouts']}"
+            + (f"; stopped: {summary['stopped']} (every dial refused for that reason)" if summary["stopped"] else "")
         )
         report = campaign_kpis(store.conn, campaign.name)
         say(
