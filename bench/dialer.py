@@ -92,7 +92,9 @@ def with_db(folder: Path, agents: int, hours: float, contacts: int, gate: bool) 
         DbRun.gate = lambda self, lead, now_s: None  # type: ignore[method-assign,assignment]
     try:
         t = time.perf_counter()
-        summary = run_campaign(store, RunOptions("survey", agents=agents, for_s=hours * 3600, start=START, seed=1))
+        summary = run_campaign(
+            store, RunOptions("survey", agents=agents, for_s=hours * 3600, start=START, seed=1)
+        )
         wall = time.perf_counter() - t
     finally:
         if not gate:

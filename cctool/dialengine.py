@@ -186,6 +186,7 @@ class Engine:
         self._last_pace = -1.0
         self._stop_at = 0.0
         self._done = False
+        self.pace_gap_s = 0.2  # at most one pacing decision per this many seconds, but on free agents
         self._break_taken: dict[int, float] = {}
 
     # --- running ------------------------------------------------------------------------------------
@@ -260,7 +261,7 @@ class Engine:
                     self.idle.appendleft(agent)
                     return
             return
-        if not force and now - self._last_pace < 0.2:
+        if not force and now - self._last_pace < self.pace_gap_s:
             return
         self._last_pace = now
         n = self.pacer.lines(

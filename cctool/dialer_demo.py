@@ -22,7 +22,9 @@ def day_start(store: Store, campaign: campaign_store.StoredCampaign) -> datetime
     ids = segment.contact_ids(store.conn, campaign.definition.get("segment"))
     row = None
     if ids:
-        row = store.conn.execute("SELECT timezone, number_zones FROM contacts WHERE id = ?", (ids[0],)).fetchone()
+        row = store.conn.execute(
+            "SELECT timezone, number_zones FROM contacts WHERE id = ?", (ids[0],)
+        ).fetchone()
     zone_name = "UTC"
     if row:
         zones = [row[0]] if row[0] else json.loads(row[1] or "[]")
@@ -53,7 +55,11 @@ def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
             f"{summary['attempts']} attempts, {summary['blocked']} refused at dial time, "
             f"abandonment {summary['abandon_rate']:.2%}, occupancy {summary['occupancy']:.1%}, "
             f"opt-outs taken on calls {summary['optouts']}"
-            + (f"; stopped: {summary['stopped']} (every dial refused for that reason)" if summary["stopped"] else "")
+            + (
+                f"; stopped: {summary['stopped']} (every dial refused for that reason)"
+                if summary["stopped"]
+                else ""
+            )
         )
         report = campaign_kpis(store.conn, campaign.name)
         say(
@@ -64,4 +70,3 @@ def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
         for line in chart_lines(report):
             say(f"  {line}")
     say("see it again with: cctool report campaign NAME   (and cctool dial status NAME)")
-

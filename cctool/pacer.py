@@ -20,13 +20,13 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    for the next one stays under the budget `beta`.
 4. **The budget** is adapted by the measured abandonment in the policy's window: a stochastic-approximation
    (integral) controller moves `log(beta)` up a little on every connected live answer and down a lot on
-   every abandoned one, so the measured rate settles at the target (a fraction of the cap), plus a
-   proportional term on the remaining allowance (`target * live - abandoned`) that tightens it when the
-   window runs short and loosens it when there is slack.
-5. **Falling back.** When the window has no room for one more abandoned call (`abandoned + 1 > cap *
-   live`, e.g. at the start of a `day` window or for a very small team early on) or nothing has been
-   measured yet, it dials one line per free agent only (progressive), which cannot abandon. It never
-   leaves a free agent without a call on its way.
+   every abandoned one, so the measured rate settles at the target (80 % of the cap), plus a small
+   proportional term on the remaining allowance (`target * live - abandoned`).
+5. **Falling back.** Until 50 calls have been measured, and whenever the window's measured rate is at
+   or over the cap, it dials one line per free agent only (progressive), which cannot abandon. It never
+   leaves a free agent without a call on its way. There is no fixed team-size switch: for a small team
+   the risk of every extra line is high, so the same rule dials little more than one line per agent by
+   itself, and more only when the agents about to be free make it safe.
 
 The pacer is pure: no clock, no I/O; the engine passes the state in and reports outcomes back.
 """
@@ -57,7 +57,7 @@ class Pacer:
         prior_live: int = 0,
         prior_abandoned: int = 0,
         refresh_s: float = 60.0,
-        quantiles: int = 4,
+        quantiles: int = 6,
         max_lines_per_agent: float = 6.0,
     ):
         self.agents = agents
@@ -66,8 +66,8 @@ class Pacer:
         self.live = prior_live  # live answers in the window
         self.abandoned = prior_abandoned
         self.log_beta = math.log(cap)
-        self.gain = 0.02
-        self.kp = 0.25
+        self.gain = 0.005
+        self.kp = 0.05
         self.refresh_s = refresh_s
         self.quantiles = quantiles
         self.max_lines = max(1, int(agents * max_lines_per_agent))
@@ -209,7 +209,7 @@ class Pacer:
             self._next_refresh = now + self.refresh_s
         in_flight = sum(ringing.values())
         uncovered = max(free - waiting - in_flight, 0)  # progressive floor: never leave an agent unserved
-        if self.measured_calls < 50 or self.abandoned + 1 > self.cap * self.live:
+        if self.measured_calls < 50 or self.abandoned >= self.cap * self.live > 0:
             return uncovered
         room = self.max_lines - in_flight
         if room <= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -61,10 +62,9 @@ def test_never_negative_and_never_leaves_a_free_agent_without_a_call(s: dict) ->
 
 @settings(max_examples=300, deadline=None)
 @given(states)
-def test_with_no_room_for_one_more_abandoned_call_it_dials_one_line_per_free_agent(s: dict) -> None:
-    pacer = trained(s["agents"], s["live"], s["abandoned"])
-    if pacer.abandoned + 1 <= pacer.cap * pacer.live:
-        pacer.abandoned = int(pacer.cap * pacer.live)  # the window is full
+def test_with_the_window_at_the_cap_it_dials_one_line_per_free_agent(s: dict) -> None:
+    pacer = trained(s["agents"], max(s["live"], 1), s["abandoned"])
+    pacer.abandoned = max(pacer.abandoned, math.ceil(pacer.cap * pacer.live))  # the window is at the cap
     lines = ask(pacer, s)
     in_flight = sum(s["ringing"].values())
     assert lines == max(min(s["free"], s["agents"]) - s["waiting"] - in_flight, 0)
