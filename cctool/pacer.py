@@ -20,10 +20,10 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    for the next one stays under the budget `beta`.
 4. **The budget** is adapted by the measured abandonment in the policy's window: a stochastic-approximation
    (integral) controller moves `log(beta)` up a little on every connected live answer and down a lot on
-   every abandoned one, so the measured rate settles at the target (80 % of the cap), plus a small
+   every abandoned one, so the measured rate settles at the target (75 % of the cap), plus a small
    proportional term on the remaining allowance (`target * live - abandoned`).
-5. **Falling back.** Until 50 calls have been measured, and whenever the window's measured rate is at
-   or over the cap, it dials one line per free agent only (progressive), which cannot abandon. It never
+5. **Falling back.** Until 50 calls have been measured, and whenever the window's measured rate is within
+   10 % of the cap, it dials one line per free agent only (progressive), which cannot abandon. It never
    leaves a free agent without a call on its way. There is no fixed team-size switch: for a small team
    the risk of every extra line is high, so the same rule dials little more than one line per agent by
    itself, and more only when the agents about to be free make it safe.
@@ -52,7 +52,7 @@ class Pacer:
         self,
         agents: int,
         cap: float = 0.03,
-        target: float = 0.8,
+        target: float = 0.75,
         *,
         prior_live: int = 0,
         prior_abandoned: int = 0,
@@ -67,7 +67,8 @@ class Pacer:
         self.abandoned = prior_abandoned
         self.log_beta = math.log(cap)
         self.gain = 0.005
-        self.kp = 0.05
+        self.kp = 0.15
+        self.hard_limit = 0.9  # fraction of the cap at which it dials progressive only
         self.refresh_s = refresh_s
         self.quantiles = quantiles
         self.max_lines = max(1, int(agents * max_lines_per_agent))
@@ -209,7 +210,7 @@ class Pacer:
             self._next_refresh = now + self.refresh_s
         in_flight = sum(ringing.values())
         uncovered = max(free - waiting - in_flight, 0)  # progressive floor: never leave an agent unserved
-        if self.measured_calls < 50 or self.abandoned >= self.cap * self.live > 0:
+        if self.measured_calls < 50 or self.abandoned >= self.hard_limit * self.cap * self.live > 0:
             return uncovered
         room = self.max_lines - in_flight
         if room <= 0:
