@@ -41,7 +41,7 @@ from .store import Store
 from .timeutil import from_iso, to_iso, utcnow
 
 LEASE_S = 120.0  # wall seconds a claim lasts without renewal
-CLAIM_CHUNK = 200
+CLAIM_CHUNK = 500
 BATCH = 2000  # attempts per transaction at most
 FLUSH_WALL_S = 1.0  # and at least this often in wall time
 DEFAULT_MAX_ATTEMPTS = 6  # when the campaign sets no total cap

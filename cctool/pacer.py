@@ -86,6 +86,8 @@ class Pacer:
         self.talk_log_sum = 3 * (math.log(180.0) - 0.18)
         self.talk_log_sq = 3 * ((math.log(180.0) - 0.18) ** 2 + 0.36)
         self._next_refresh = -1.0
+        self._talk_key: tuple[int, float] = (-1, 0.0)
+        self._talk_rate = 0.0
         self.talk_mu, self.talk_sd = 0.0, 1.0
         self._refresh()
 
@@ -151,6 +153,10 @@ class Pacer:
                 continue
             q.append(tuple((cl[min(_BINS, a + int(r + 0.5))] - cl[a]) / alive for r in points))
         self.q = q
+        dead = _BINS - 1
+        while dead > 0 and not any(q[dead - 1]):
+            dead -= 1
+        self.q_dead = dead  # rows from this age on are all zero
         # g[k]: P(a call dialed now is a live answer within r_k)
         self.g = tuple(cl[min(_BINS, int(r + 0.5))] / total for r in points)
         # wrap: probability that a wrap of age w ends within h (h per quantile point + 2 s)
@@ -184,6 +190,7 @@ class Pacer:
             table.append((prev - surv) / prev if prev > 1e-12 else 1.0)
             prev = surv
         self._hazard = table
+        self._talk_key = (-1, 0.0)
 
     # --- the decision -------------------------------------------------------------------------------
     def beta(self) -> float:
@@ -220,10 +227,12 @@ class Pacer:
         mean = [base for _ in points]
         var = [0.0 for _ in points]
         now_sec = int(now)
-        last = _BINS - 1
+        dead = self.q_dead  # from this age on, no live answer was ever measured: nothing to add
         for second, count in ringing.items():
             age = now_sec - second
-            row = q[age if age < last else last]
+            if age >= dead:
+                continue
+            row = q[age]
             mean = [m - count * p for m, p in zip(mean, row)]
             var = [v + count * p * (1.0 - p) for v, p in zip(var, row)]
         cw, wtotal = self.wrap_cum, self.wrap_total
@@ -243,12 +252,17 @@ class Pacer:
         wm = self.wrap_mean
         late = [(k, r + 2.0 - wm) for k, r in enumerate(points) if r + 2.0 > wm]
         if late:
-            hz = self._hazard
-            top = len(hz) - 1
-            rate = 0.0
-            for start in talk_starts:
-                a = int(now - start)
-                rate += hz[a if a < top else top]
+            key = (now_sec, sum(talk_starts))  # the same agents in the same second: same rate
+            if key == self._talk_key:
+                rate = self._talk_rate
+            else:
+                hz = self._hazard
+                top = len(hz) - 1
+                rate = 0.0
+                for start in talk_starts:
+                    a = int(now - start)
+                    rate += hz[a if a < top else top]
+                self._talk_key, self._talk_rate = key, rate
             for k, h in late:
                 p = rate * h  # few of many talking agents end within seconds: Poisson
                 mean[k] += p
