@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -29,6 +30,15 @@ class Clock(Protocol):
         ...
 
     def call_later(self, seconds: float, callback: Callable[[], None]) -> Handle: ...
+
+    @property
+    def seconds(self) -> float:
+        """Seconds since the clock's start: the cheap time the engine's hot loop uses."""
+        ...
+
+    def at_seconds(self, seconds: float) -> datetime:
+        """The instant `seconds` after the clock's start."""
+        ...
 
     def run_until(self, end: datetime, stop: Callable[[], bool] | None = None) -> None:
         """Run scheduled callbacks until `end`, or until `stop()` is true after a callback."""
@@ -100,6 +110,16 @@ class WallClock:
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None, tick_s: float = 0.05):
         self.loop = loop or asyncio.new_event_loop()
         self._tick = tick_s
+        self._epoch = datetime.now(UTC)
+        self._mono0 = time.monotonic()
+
+    @property
+    def seconds(self) -> float:
+        """Seconds since the clock was made (monotonic), like `VirtualClock.seconds`."""
+        return time.monotonic() - self._mono0
+
+    def at_seconds(self, seconds: float) -> datetime:
+        return self._epoch + timedelta(seconds=seconds)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from .. import __version__
 from ..errors import UserError
-from . import audit_cmd, callback_cmd, campaign_cmd, consent_cmd, contacts_cmd, db_cmd, demo_cmd, dnc_cmd, optout_cmd, script_cmd, ticket_cmd, trunk_cmd
+from . import audit_cmd, callback_cmd, campaign_cmd, consent_cmd, contacts_cmd, db_cmd, demo_cmd, dial_cmd, dnc_cmd, optout_cmd, report_cmd, script_cmd, ticket_cmd, trunk_cmd
 from .common import Options, options
 
 app = typer.Typer(
@@ -53,6 +53,8 @@ app.add_typer(audit_cmd.app, name="audit", help="The hash-chained operations log
 app.add_typer(ticket_cmd.app, name="ticket", help="Tickets: inquiries, complaints, orders, returns.")
 app.add_typer(callback_cmd.app, name="callback", help="Callbacks: schedule, due (for cron), claim, done.")
 app.add_typer(campaign_cmd.app, name="campaign", help="Campaign definitions, preview, pause and resume.")
+app.add_typer(dial_cmd.app, name="dial", help="Run a campaign on a trunk; see its progress.")
+app.add_typer(report_cmd.app, name="report", help="Campaign KPIs and charts.")
 app.add_typer(script_cmd.app, name="script", help="Call scripts rendered for one contact.")
 app.add_typer(contacts_cmd.app, name="contacts", help="Import, list, show, export and erase contacts.")
 app.add_typer(consent_cmd.app, name="consent", help="Consent records (append-only; the latest is in force).")

@@ -1,0 +1,141 @@
+"""Dialer speed: a predictive campaign, 50 agents, 8 simulated hours, attempts written to the database.
+
+Printed beside a bare event loop of the same model (heapq, no engine, no database) measured in the same
+run, and broken down: the engine's core loop alone (in-memory sink, no gate), then with the database
+writes, then with the dial-time compliance decision on every dial (the real `dial run`).
+
+    python -m bench.dialer [--agents 50] [--hours 8] [--contacts 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.pacing import CountingSink, EndlessLeads
+from cctool.clock import VirtualClock
+from cctool.dialengine import Engine
+from cctool.dialer import DbRun, RunOptions, run_campaign
+from cctool.mocktrunk import CallModel, MockTrunk
+from cctool.pacer import Pacer
+from cctool.store import open_store
+from tests.dialer_support import START, add_contacts, load_campaign
+
+
+def bare_shift(agents: int, hours: float, seed: int = 1, ratio: float = 2.5) -> int:
+    """The model as a bare event loop: fixed-ratio dialing, heapq, nothing recorded. Returns attempts."""
+    m, rng = CallModel(), random.Random(seed)
+    end, t, free, ringing, attempts = hours * 3600, 0.0, agents, 0, 0
+    heap: list[tuple[float, int, int]] = []  # (time, kind, seq): 0 ring end, 1 live answer, 2 agent free
+    seq = 0
+    waiting: list[float] = []
+    mu, sigma = m.talk_mu, m.talk_sigma
+    while t < end:
+        want = int(ratio * free) - ringing
+        for _ in range(max(want, 0)):
+            attempts += 1
+            ringing += 1
+            u = rng.random()
+            seq += 1
+            if u < 0.25:
+                heapq.heappush(heap, (t + rng.uniform(4, 16), 1, seq))
+            elif u < 0.35:
+                heapq.heappush(heap, (t + 3, 0, seq))
+            elif u < 0.45:
+                heapq.heappush(heap, (t + rng.uniform(4, 16) + 3, 0, seq))
+            else:
+                heapq.heappush(heap, (t + 20, 0, seq))
+        if not heap:
+            break
+        t, kind, _ = heapq.heappop(heap)
+        if kind == 0:
+            ringing -= 1
+        elif kind == 1:
+            ringing -= 1
+            if free:
+                free -= 1
+                seq += 1
+                heapq.heappush(heap, (t + rng.lognormvariate(mu, sigma) + m.wrap_s, 2, seq))
+            else:
+                waiting.append(t)
+        else:
+            waiting = [w for w in waiting if t - w <= 2.0]
+            if waiting:
+                waiting.pop(0)
+                seq += 1
+                heapq.heappush(heap, (t + rng.lognormvariate(mu, sigma) + m.wrap_s, 2, seq))
+            else:
+                free += 1
+    return attempts
+
+
+def core_only(agents: int, hours: float) -> int:
+    model = CallModel()
+    engine = Engine(
+        VirtualClock(START), MockTrunk(model, 1), model, agents=agents, source=EndlessLeads(),
+        sink=CountingSink(), pacer=Pacer(agents), seed=1,
+    )  # fmt: skip
+    return engine.run(hours * 3600).dials
+
+
+def with_db(folder: Path, agents: int, hours: float, contacts: int, gate: bool) -> int:
+    db = folder / f"bench-{'gate' if gate else 'nogate'}.db"
+    store = open_store(db, actor="bench", command="bench")
+    load_campaign(store, folder, total=6)
+    add_contacts(store, contacts)
+    if not gate:
+        DbRun.gate = lambda self, lead, now_s: None  # type: ignore[method-assign,assignment]
+    try:
+        t = time.perf_counter()
+        summary = run_campaign(
+            store, RunOptions("survey", agents=agents, for_s=hours * 3600, start=START, seed=1)
+        )
+        wall = time.perf_counter() - t
+    finally:
+        if not gate:
+            del DbRun.gate  # type: ignore[attr-defined]
+    written = store.conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+    assert written == summary["attempts"]
+    store.close()
+    return written, wall  # type: ignore[return-value]
+
+
+def timed(fn, *args) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    n = fn(*args)
+    return n, time.perf_counter() - t
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--hours", type=float, default=8.0)
+    parser.add_argument("--contacts", type=int, default=20000)
+    args = parser.parse_args(argv)
+    original_gate = DbRun.gate
+    rows = []
+    n, wall = timed(bare_shift, args.agents, args.hours)
+    rows.append(("bare event loop of the model (baseline)", n, wall))
+    n, wall = timed(core_only, args.agents, args.hours)
+    rows.append(("engine core + pacer, in-memory sink", n, wall))
+    with tempfile.TemporaryDirectory() as tmp:
+        n, wall = with_db(Path(tmp), args.agents, args.hours, args.contacts, gate=False)
+        rows.append(("+ database (batches, leases), no gate", n, wall))
+        DbRun.gate = original_gate  # type: ignore[method-assign]
+        n, wall = with_db(Path(tmp), args.agents, args.hours, args.contacts, gate=True)
+        rows.append(("dial run: + compliance gate per dial", n, wall))
+    base = rows[0][2]
+    print(f"predictive, {args.agents} agents, {args.hours:g} simulated hours")
+    print(f"{'what':<42} {'attempts':>9} {'wall s':>8} {'x baseline':>10} {'us/attempt':>10}")
+    for name, n, wall in rows:
+        print(f"{name:<42} {n:>9} {wall:>8.3f} {wall / base:>10.1f} {wall / max(n, 1) * 1e6:>10.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,138 @@
+"""Pacing quality: 10 seeds x {5, 50} agents, an 8-hour shift of the issue's model, on the engine's core loop.
+
+For each team size: the adaptive pacer (median and worst occupancy, worst abandonment), progressive 1:1, and
+the best fixed dial ratio found by grid search (the highest ratio whose abandonment is <= 3 % in every seed).
+Abandonment = abandoned / live answers; occupancy = (talk + wrap) / logged-in time.
+
+    python -m bench.pacing [--seeds 10] [--hours 8] [--agents 5,50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from cctool.clock import VirtualClock
+from cctool.dialengine import Call, Engine, Lead, Stats
+from cctool.mocktrunk import CallModel, MockTrunk
+from cctool.pacer import FixedRatioPacer, Pacer
+
+START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+CAP = 0.03
+
+
+class EndlessLeads:
+    """Fresh numbers for ever: pacing quality does not depend on who is called."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def next_lead(self, now_s: float) -> Lead:
+        self.n += 1
+        return Lead(self.n, f"+1415555{self.n:07d}")
+
+    def finished(self, now_s: float) -> bool:
+        return False
+
+
+class CountingSink:
+    def attempt(self, call: Call) -> None:
+        pass
+
+    def blocked(self, lead: Lead, check: Any, now_s: float) -> None:
+        pass
+
+
+def simulate(
+    agents: int, seed: int, pacer: str = "adaptive", ratio: float = 1.0, hours: float = 8.0
+) -> Stats:
+    """One shift; `pacer` is adaptive, progressive or ratio."""
+    model = CallModel()
+    clock = VirtualClock(START)
+    mode = "progressive" if pacer == "progressive" else "predictive"
+    chosen: Pacer | FixedRatioPacer = Pacer(agents, CAP) if pacer == "adaptive" else FixedRatioPacer(ratio)
+    engine = Engine(
+        clock,
+        MockTrunk(model, seed),
+        model,
+        agents=agents,
+        mode=mode,
+        source=EndlessLeads(),
+        sink=CountingSink(),
+        pacer=chosen,
+        seed=seed,
+    )
+    return engine.run(hours * 3600)
+
+
+def summary(runs: list[Stats]) -> dict[str, float]:
+    occ = [r.occupancy for r in runs]
+    ab = [r.abandon_rate for r in runs]
+    return {"median_occ": statistics.median(occ), "worst_occ": min(occ), "worst_ab": max(ab)}
+
+
+def best_ratio(agents: int, seeds: list[int], hours: float) -> tuple[float, dict[str, float]]:
+    """Grid search over fixed ratios (0.1 steps): the highest with abandonment <= cap in every seed."""
+    best: tuple[float, dict[str, float]] = (
+        1.0,
+        summary([simulate(agents, s, "ratio", 1.0, hours) for s in seeds]),
+    )
+    lo, hi = 10, 60  # ratio x 10, abandonment grows with the ratio: bisect on the grid
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        found = summary([simulate(agents, s, "ratio", mid / 10, hours) for s in seeds])
+        if found["worst_ab"] <= CAP:
+            lo, best = mid, (mid / 10, found)
+        else:
+            hi = mid - 1
+    return best
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--hours", type=float, default=8.0)
+    parser.add_argument("--agents", default="5,50")
+    parser.add_argument("--no-grid", action="store_true", help="skip the fixed-ratio grid search")
+    args = parser.parse_args(argv)
+    seeds = list(range(1, args.seeds + 1))
+    print(
+        f"{args.seeds} seeds x {args.hours:g} h, cap {CAP:.0%}; occupancy median / worst, worst abandonment"
+    )
+    print(
+        f"{'agents':>6}  {'method':<24} {'median occ':>10} {'worst occ':>10} {'worst aband':>11} {'wall s':>7}"
+    )
+    for agents in [int(a) for a in args.agents.split(",")]:
+        rows = []
+        t = time.perf_counter()
+        rows.append(
+            (
+                "progressive 1:1",
+                summary([simulate(agents, s, "progressive", hours=args.hours) for s in seeds]),
+            )
+        )
+        rows[-1] += (time.perf_counter() - t,)  # type: ignore[assignment]
+        if not args.no_grid:
+            t = time.perf_counter()
+            ratio, found = best_ratio(agents, seeds, args.hours)
+            rows.append((f"best fixed ratio r {ratio:.1f}", found, time.perf_counter() - t))  # type: ignore[arg-type]
+        t = time.perf_counter()
+        rows.append(
+            ("adaptive (cctool.pacer)", summary([simulate(agents, s, hours=args.hours) for s in seeds]))
+        )
+        rows[-1] += (time.perf_counter() - t,)  # type: ignore[assignment]
+        for name, figures, wall in rows:  # type: ignore[misc]
+            print(
+                f"{agents:>6}  {name:<24} {figures['median_occ']:>10.1%} {figures['worst_occ']:>10.1%} "
+                f"{figures['worst_ab']:>11.2%} {wall:>7.1f}",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,159 @@
+"""`report campaign`: the KPIs a call-center lead reads, from the attempts and the runs' logged-in time.
+
+attempts, connects (live answers put through to an agent), connect rate (connects / attempts), conversion
+(success dispositions / connects), AHT (talk + wrap per connect), occupancy ((talk + wrap) / logged-in
+time), abandonment (abandoned / live answers) per day and over the whole range, calls per agent-hour and
+attempts per contact. By hour of day: abandonment and occupancy, for the small terminal charts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from . import campaign_store
+from .timeutil import from_iso, to_iso
+
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def _range(since: date | None, until: date | None) -> tuple[str, str]:
+    lo = datetime.combine(since, datetime.min.time(), UTC) if since else datetime(1970, 1, 1, tzinfo=UTC)
+    hi = (
+        datetime.combine(until, datetime.min.time(), UTC) + timedelta(days=1)
+        if until
+        else datetime(9999, 1, 1, tzinfo=UTC)
+    )
+    return to_iso(lo), to_iso(hi)
+
+
+def _logged_in(conn: sqlite3.Connection, name: str, lo: str, hi: str) -> dict[int, float]:
+    """Agent-seconds logged in, by UTC hour of day, from the runs' simulated (or real) spans."""
+    by_hour: dict[int, float] = {}
+    lo_t, hi_t = from_iso(lo), from_iso(hi)
+    for agents, start, end in conn.execute(
+        "SELECT agents, sim_start, sim_end FROM dial_runs WHERE campaign = ? AND sim_start IS NOT NULL "
+        "AND sim_end IS NOT NULL",
+        (name,),
+    ):
+        t, stop = max(from_iso(start), lo_t), min(from_iso(end), hi_t)
+        while t < stop:
+            nxt = min(t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1), stop)
+            by_hour[t.hour] = by_hour.get(t.hour, 0.0) + agents * (nxt - t).total_seconds()
+            t = nxt
+    return by_hour
+
+
+def campaign_kpis(
+    conn: sqlite3.Connection, name: str, since: date | None = None, until: date | None = None
+) -> dict[str, Any]:
+    """Every KPI of the campaign over [since, until] (UTC dates, inclusive)."""
+    campaign = campaign_store.get(conn, name)
+    success = tuple(campaign.definition.get("success_dispositions") or ["sale"])
+    lo, hi = _range(since, until)
+    where = "campaign = ? AND started_at >= ? AND started_at < ?"
+    args = (name, lo, hi)
+    row = conn.execute(
+        "SELECT count(*), count(DISTINCT contact_id), "
+        "coalesce(sum(outcome = 'answered' AND agent IS NOT NULL), 0), "
+        "coalesce(sum(outcome IN ('answered', 'abandoned')), 0), coalesce(sum(abandoned), 0), "
+        "coalesce(sum(coalesce(talk_s, 0)), 0), coalesce(sum(coalesce(wrap_s, 0)), 0), "
+        f"coalesce(sum(disposition IN ({', '.join('?' * len(success))})), 0), "
+        "coalesce(sum(safe_harbour), 0), avg(connect_delay_s) "
+        f"FROM attempts WHERE {where}",
+        (*success, *args),
+    ).fetchone()
+    attempts, contacts, connects, live, abandoned, talk, wrap, sales, safe_harbour, delay = row
+    by_hour_logged = _logged_in(conn, name, lo, hi)
+    logged = sum(by_hour_logged.values())
+    hours: list[dict[str, Any]] = []
+    per_hour = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT cast(substr(started_at, 12, 2) AS INTEGER) h, "
+            "coalesce(sum(outcome IN ('answered', 'abandoned')), 0), coalesce(sum(abandoned), 0), "
+            "coalesce(sum(coalesce(talk_s, 0) + coalesce(wrap_s, 0)), 0), count(*) "
+            f"FROM attempts WHERE {where} GROUP BY h",
+            args,
+        )
+    }
+    for hour in sorted(set(per_hour) | set(by_hour_logged)):
+        h_live, h_ab, h_work, h_attempts = per_hour.get(hour, (0, 0, 0.0, 0))
+        h_logged = by_hour_logged.get(hour, 0.0)
+        hours.append(
+            {
+                "hour_utc": hour,
+                "attempts": h_attempts,
+                "abandon_rate": round(h_ab / h_live, 5) if h_live else 0.0,
+                "occupancy": round(min(h_work / h_logged, 1.0), 5) if h_logged else None,
+            }
+        )
+    days = [
+        {"day": d, "live_answers": n, "abandoned": a, "abandon_rate": round(a / n, 5) if n else 0.0}
+        for d, n, a in conn.execute(
+            "SELECT substr(started_at, 1, 10) d, coalesce(sum(outcome IN ('answered', 'abandoned')), 0), "
+            f"coalesce(sum(abandoned), 0) FROM attempts WHERE {where} GROUP BY d ORDER BY d",
+            args,
+        )
+    ]
+    return {
+        "campaign": name,
+        "from": since.isoformat() if since else None,
+        "to": until.isoformat() if until else None,
+        "attempts": attempts,
+        "contacts": contacts,
+        "connects": connects,
+        "connect_rate": round(connects / attempts, 5) if attempts else 0.0,
+        "conversions": sales,
+        "conversion": round(sales / connects, 5) if connects else 0.0,
+        "success_dispositions": list(success),
+        "aht_s": round((talk + wrap) / connects, 1) if connects else 0.0,
+        "talk_s_avg": round(talk / connects, 1) if connects else 0.0,
+        "logged_in_hours": round(logged / 3600, 2),
+        "occupancy": round((talk + wrap) / logged, 5) if logged else None,
+        "abandonment": {
+            "live_answers": live,
+            "abandoned": abandoned,
+            "rate": round(abandoned / live, 5) if live else 0.0,
+            "cap": campaign.abandon_cap,
+            "window": campaign.abandon_window,
+            "safe_harbour_played": safe_harbour,
+            "formula": "abandoned / live answers (answered + abandoned)",
+            "by_day": days,
+        },
+        "avg_connect_delay_s": round(delay, 3) if delay is not None else None,
+        "calls_per_agent_hour": round(attempts / (logged / 3600), 2) if logged else None,
+        "connects_per_agent_hour": round(connects / (logged / 3600), 2) if logged else None,
+        "attempts_per_contact": round(attempts / contacts, 3) if contacts else 0.0,
+        "by_hour": hours,
+    }
+
+
+def spark(values: list[float | None], top: float) -> str:
+    """One character per value, scaled to `top` (blank for no data)."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+            continue
+        level = 0 if top <= 0 else round(min(v / top, 1.0) * (len(BARS) - 1))
+        out.append(BARS[max(level, 1 if v > 0 else 0)])
+    return "".join(out)
+
+
+def chart_lines(report: dict[str, Any]) -> list[str]:
+    """Small terminal charts of abandonment and occupancy by hour (UTC)."""
+    hours = report["by_hour"]
+    if not hours:
+        return []
+    cap = report["abandonment"]["cap"] or 0.03
+    labels = "".join(str(h["hour_utc"] % 10) for h in hours)
+    first = hours[0]["hour_utc"]
+    return [
+        f"hour (UTC, from {first:02d}h) {labels}",
+        f"abandonment (0..{cap:.0%}) {spark([h['abandon_rate'] for h in hours], cap)}  "
+        f"max {max(h['abandon_rate'] for h in hours):.2%}",
+        f"occupancy   (0..100%) {spark([h['occupancy'] for h in hours], 1.0)}  "
+        f"min {min((h['occupancy'] for h in hours if h['occupancy'] is not None), default=0):.1%}",
+    ]

@@ -1,0 +1,101 @@
+"""`cctool dial run|status`: run a campaign on a trunk, and see where it stands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from .. import dialer
+from ..errors import UserError
+from ..timeutil import parse_duration, parse_time
+from .common import emit, store, table
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _pct(value: float) -> str:
+    return f"{value:.2%}"
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    campaign: str = typer.Argument(..., help="Campaign name."),
+    trunk: str = typer.Option(
+        "mock", "--trunk", help="'mock' (simulated, virtual clock) or a SIP trunk YAML."
+    ),
+    model: Path | None = typer.Option(None, "--model", help="Call model YAML for the mock trunk and agents."),
+    agents: int = typer.Option(10, "--agents", help="Agents logged in for the run."),
+    for_: str = typer.Option("8h", "--for", help="How long to dial (e.g. 8h, 90m)."),
+    start: str | None = typer.Option(None, "--start", help="Mock trunk: the simulated start time (UTC)."),
+    seed: int = typer.Option(0, "--seed", help="Mock trunk: same seed, same run."),
+    speed: float | None = typer.Option(
+        None, "--speed", help="Mock trunk: simulated seconds per wall second (default: as fast as possible)."
+    ),
+    mode: str | None = typer.Option(
+        None, "--mode", help="predictive, progressive or preview (else the campaign's)."
+    ),
+) -> None:
+    """Dial a campaign: every dial is checked at its instant; attempts are written as they finish."""
+    try:
+        for_s = parse_duration(for_).total_seconds()
+    except ValueError as exc:
+        raise UserError(f"--for: {exc}") from None
+    if speed is not None and speed <= 0:
+        raise UserError("--speed must be a positive number of simulated seconds per second")
+    opts = dialer.RunOptions(
+        campaign=campaign,
+        trunk=trunk,
+        model=model,
+        agents=agents,
+        for_s=for_s,
+        start=parse_time(start, "--start") if start else None,
+        seed=seed,
+        speed=speed,
+        mode=mode,
+    )
+    with store(ctx) as opened:
+        summary = dialer.run_campaign(opened, opts)
+
+    def human(out: Console) -> None:
+        out.print(
+            f"run {summary['run_id']} of {summary['campaign']} (v{summary['version']}, {summary['mode']}, "
+            f"{summary['agents']} agents): {summary['attempts']} attempts, {summary['blocked']} refused"
+        )
+        out.print(
+            f"live answers {summary['live_answers']}, abandoned {summary['abandoned']} "
+            f"({_pct(summary['abandon_rate'])}), occupancy {_pct(summary['occupancy'])}, "
+            f"opt-outs taken {summary['optouts']}"
+        )
+        out.print(table(None, ["outcome", "attempts"], [[k, v] for k, v in summary["outcomes"].items()]))
+        if summary["stopped"]:
+            out.print(f"stopped early: {summary['stopped']}")
+
+    emit(ctx, summary, human)
+
+
+@app.command("status")
+def status(ctx: typer.Context, campaign: str = typer.Argument(..., help="Campaign name.")) -> None:
+    """Contacts by state, attempts, dispositions and abandonment in the current window."""
+    with store(ctx) as opened:
+        doc = dialer.status(opened.conn, campaign)
+
+    def human(out: Console) -> None:
+        ab = doc["abandonment"]
+        out.print(f"[bold]{doc['campaign']}[/bold] v{doc['version']}{' (paused)' if doc['paused'] else ''}")
+        out.print(table("contacts", list(doc["contacts"]), [list(doc["contacts"].values())]))
+        out.print(
+            table("attempts by outcome", ["outcome", "n"], [[k, v] for k, v in doc["outcomes"].items()])
+        )
+        if doc["dispositions"]:
+            out.print(
+                table("dispositions", ["disposition", "n"], [list(i) for i in doc["dispositions"].items()])
+            )
+        out.print(
+            f"abandonment ({ab['window']} window to {ab['until']}): {ab['abandoned']} / {ab['live_answers']} "
+            f"live answers = {_pct(ab['rate'])} (cap {_pct(ab['cap'])})"
+        )
+
+    emit(ctx, doc, human)

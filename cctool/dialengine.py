@@ -1,0 +1,476 @@
+"""The dialer's core loop: agents, calls, pacing and abandonment, on a clock and a trunk it is given.
+
+It knows nothing of the database. Leads come from a `LeadSource`, every dial asks a `gate` (the
+compliance decision at that instant), and every finished attempt or refused dial goes to a `Sink`. The
+database-backed shell (`cctool.dialer`) supplies those three; the pacing benchmark supplies in-memory ones.
+
+Agents are simulated: each connected call takes a talk time and a wrap-up time drawn from the model and
+ends with a disposition from the model's mix. A live answer with no agent free within 2 seconds is
+abandoned: the engine hangs up with the safe-harbour message, and the attempt says so.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .clock import Clock
+from .mocktrunk import CallModel
+from .pacer import FixedRatioPacer, Pacer
+from .trunk import CallResult, Trunk
+
+ABANDON_AFTER_S = 2.0  # a live answer must reach an agent within this
+MODES = ("predictive", "progressive", "preview")
+
+
+@dataclass
+class Lead:
+    """One contact to dial (fresh, a due retry, or a due callback)."""
+
+    contact_id: int | None
+    phone: str
+    callback_id: int | None = None
+    callback_requested: bool = False
+    extra: Any = None  # the shell's own bookkeeping
+
+
+class LeadSource(Protocol):
+    def next_lead(self, now_s: float) -> Lead | None:
+        """The next lead to dial now, or None when none is due now."""
+        ...
+
+    def finished(self, now_s: float) -> bool:
+        """True when no lead will ever be due again in this run."""
+        ...
+
+
+class Sink(Protocol):
+    def attempt(self, call: Call) -> None: ...
+
+    def blocked(self, lead: Lead, check: Any, now_s: float) -> None: ...
+
+
+Gate = Callable[[Lead, float], Any]  # (lead, now_s) -> DialCheck-like with .allowed, .reasons, ...
+
+
+class Call:
+    """One attempt, from the dial to the end of the agent's wrap-up."""
+
+    __slots__ = (
+        "no",
+        "lead",
+        "check",
+        "dialed_s",
+        "dial_sec",
+        "ringing",
+        "answered_s",
+        "live",
+        "agent",
+        "reserved",
+        "ring_s",
+        "outcome",
+        "talk_s",
+        "wrap_s",
+        "connect_delay_s",
+        "disposition",
+        "abandoned",
+        "safe_harbour",
+        "ended_s",
+        "timer",
+        "sip_code",
+        "call_id",
+    )
+
+    def __init__(self, no: int, lead: Lead, check: Any, now: float):
+        self.no = no
+        self.lead = lead
+        self.check = check
+        self.dialed_s = now
+        self.dial_sec = int(now)
+        self.ringing = True
+        self.answered_s: float | None = None
+        self.live = False
+        self.agent: int | None = None
+        self.reserved: int | None = None
+        self.ring_s = 0.0
+        self.outcome = ""
+        self.talk_s: float | None = None
+        self.wrap_s: float | None = None
+        self.connect_delay_s: float | None = None
+        self.disposition: str | None = None
+        self.abandoned = False
+        self.safe_harbour = False
+        self.ended_s = now
+        self.timer: Any = None
+        self.sip_code: int | None = None
+        self.call_id: str | None = None
+
+
+@dataclass
+class Stats:
+    dials: int = 0
+    blocked: int = 0
+    live: int = 0
+    abandoned: int = 0
+    connects: int = 0
+    talk_s: float = 0.0
+    wrap_s: float = 0.0
+    logged_in_s: float = 0.0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def abandon_rate(self) -> float:
+        return self.abandoned / self.live if self.live else 0.0
+
+    @property
+    def occupancy(self) -> float:
+        return (self.talk_s + self.wrap_s) / self.logged_in_s if self.logged_in_s else 0.0
+
+
+IDLE, RESERVED, PREVIEW, TALK, WRAP, BREAK = range(6)
+
+
+class Engine:
+    """Runs agents and calls for a span of time; see the module docstring."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        trunk: Trunk,
+        model: CallModel,
+        *,
+        agents: int,
+        mode: str = "predictive",
+        source: LeadSource,
+        sink: Sink,
+        gate: Gate | None = None,
+        pacer: Pacer | FixedRatioPacer | None = None,
+        caller_id: str = "",
+        ring_timeout_s: float = 20.0,
+        preview_s: float = 10.0,
+        seed: int | None = 0,
+        dispositions: list[str] | None = None,
+        breaks: list[tuple[int, float, float]] | None = None,
+        on_tick: Callable[[float], None] | None = None,
+        tick_s: float = 1.0,
+    ):
+        if mode not in MODES:
+            raise ValueError(f"unknown dial mode {mode!r}")
+        self.clock, self.trunk, self.model = clock, trunk, model
+        self.mode, self.source, self.sink, self.gate = mode, source, sink, gate
+        self.n_agents = agents
+        self.pacer = pacer if pacer is not None else Pacer(agents)
+        self.caller_id, self.ring_timeout_s, self.preview_s = caller_id, ring_timeout_s, preview_s
+        self.rng = random.Random(f"agents:{seed}")
+        self.disp_names, self.disp_cum = model.disposition_table(dispositions)
+        self.breaks = breaks or []
+        self.on_tick, self.tick_s = on_tick, tick_s
+        self.stats = Stats()
+        self.state = [IDLE] * agents
+        self.since = [0.0] * agents
+        self.idle: deque[int] = deque(range(agents))
+        self.talking: dict[int, float] = {}
+        self.wrapping: dict[int, float] = {}
+        self.on_break: set[int] = set()
+        self.break_due: dict[int, float] = {}
+        self.calls: dict[int, Call] = {}
+        self.ringing: dict[int, int] = {}
+        self.waiting: deque[Call] = deque()
+        self._call_no = 0
+        self._dialing = False
+        self._last_pace = -1.0
+        self._stop_at = 0.0
+        self._done = False
+        self.pace_gap_s = 0.2  # at most one pacing decision per this many seconds, but on free agents
+        self._break_taken: dict[int, float] = {}
+
+    # --- running ------------------------------------------------------------------------------------
+    def run(self, for_s: float, speed: float | None = None) -> Stats:
+        """Dial for `for_s` seconds of the clock, then let calls in flight finish."""
+        clock = self.clock
+        start = clock.seconds
+        self._stop_at = start + for_s
+        self.trunk.start(clock, self)
+        for agent, at, length in self.breaks:
+            if 0 <= agent < self.n_agents:
+                clock.call_later(at, functools.partial(self._break_start, agent, length))
+        clock.call_later(0.0, self._tick)
+        self._run_clock(self._stop_at, speed)
+        self._dialing = False
+        self._done = True
+        # drain: calls in flight finish (ringing, talk, wrap); nothing new is dialed
+        if self.calls:
+            self._run_clock(self._stop_at + 3600.0 * 3, speed, stop=lambda: not self.calls)
+        self.trunk.close()
+        self.stats.logged_in_s += self.n_agents * for_s - sum(self._break_taken.values())
+        return self.stats
+
+    def stop(self) -> None:
+        """Dial nothing more; calls in flight finish."""
+        self._stop_at = min(self._stop_at, self.clock.seconds)
+        self._dialing = False
+
+    def _run_clock(self, end_s: float, speed: float | None, stop: Callable[[], bool] | None = None) -> None:
+        clock = self.clock
+        end = clock.at_seconds(end_s)
+        if not speed:
+            clock.run_until(end, stop)
+            return
+        import time as _time
+
+        wall0, sim0 = _time.monotonic(), clock.seconds
+        step = max(speed * 0.05, 0.05)
+        while clock.seconds < end_s and not (stop is not None and stop()):
+            target = min(clock.seconds + step, end_s)
+            clock.run_until(clock.at_seconds(target), stop)
+            lag = (target - sim0) / speed - (_time.monotonic() - wall0)
+            if lag > 0:
+                _time.sleep(lag)
+
+    def _tick(self) -> None:
+        if self._done:
+            return
+        now = self.clock.seconds
+        if now >= self._stop_at:
+            return
+        self._dialing = True
+        if self.on_tick is not None:
+            self.on_tick(now)
+        if not self.calls and self.source.finished(now):
+            self._stop_at = now  # nothing left to dial: end the run early
+            return
+        self._pace(now, force=True)
+        self.clock.call_later(self.tick_s, self._tick)
+
+    # --- dialing ------------------------------------------------------------------------------------
+    def _pace(self, now: float, force: bool = False) -> None:
+        if not self._dialing or now >= self._stop_at:
+            return
+        if self.mode != "predictive":
+            while self.idle:
+                agent = self.idle.popleft()
+                started = (
+                    self._start_preview(agent, now) if self.mode == "preview" else self._dial(now, agent)
+                )
+                if not started:
+                    self.idle.appendleft(agent)
+                    return
+            return
+        if not force and now - self._last_pace < self.pace_gap_s:
+            return
+        self._last_pace = now
+        n = self.pacer.lines(
+            now,
+            self.ringing,
+            len(self.waiting),
+            len(self.idle),
+            self.wrapping.values(),
+            self.talking.values(),
+        )
+        for _ in range(n):
+            if not self._dial(now):
+                return
+
+    def _start_preview(self, agent: int, now: float) -> bool:
+        found = self._next_allowed(now)
+        if found is None:
+            return False
+        lead, check = found
+        self.state[agent] = PREVIEW
+        self.clock.call_later(self.preview_s, lambda: self._place(lead, check, agent))
+        return True
+
+    def _next_allowed(self, now: float) -> tuple[Lead, Any] | None:
+        for _ in range(200):  # a long run of refusals waits for the next tick
+            lead = self.source.next_lead(now)
+            if lead is None:
+                return None
+            check = self.gate(lead, now) if self.gate is not None else None
+            if check is not None and not check.allowed:
+                self.stats.blocked += 1
+                self.sink.blocked(lead, check, now)
+                continue
+            return lead, check
+        return None
+
+    def _dial(self, now: float, reserved: int | None = None) -> bool:
+        found = self._next_allowed(now)
+        if found is None:
+            return False
+        self._place(found[0], found[1], reserved)
+        return True
+
+    def _place(self, lead: Lead, check: Any, reserved: int | None) -> None:
+        now = self.clock.seconds
+        if reserved is not None and self.mode == "preview" and check is not None and self.gate is not None:
+            # the preview took time: the decision is taken again at the instant of the dial
+            check = self.gate(lead, now)
+            if not check.allowed:
+                self.stats.blocked += 1
+                self.sink.blocked(lead, check, now)
+                self._agent_free(reserved, now)
+                return
+        self._call_no += 1
+        call = Call(self._call_no, lead, check, now)
+        call.reserved = reserved
+        if reserved is not None:
+            self.state[reserved] = RESERVED
+        self.calls[call.no] = call
+        self.ringing[call.dial_sec] = self.ringing.get(call.dial_sec, 0) + 1
+        self.stats.dials += 1
+        self.trunk.dial(call.no, lead.phone, self.caller_id, self.ring_timeout_s)
+
+    def _stop_ringing(self, call: Call) -> None:
+        if call.ringing:
+            call.ringing = False
+            left = self.ringing[call.dial_sec] - 1
+            if left:
+                self.ringing[call.dial_sec] = left
+            else:
+                del self.ringing[call.dial_sec]
+
+    # --- trunk events -------------------------------------------------------------------------------
+    def on_ringing(self, call_no: int) -> None:
+        pass
+
+    def on_answer(self, call_no: int, machine: bool) -> None:
+        call = self.calls.get(call_no)
+        if call is None:
+            return
+        now = self.clock.seconds
+        self._stop_ringing(call)
+        call.answered_s = now
+        call.ring_s = now - call.dialed_s
+        self.pacer.observe_ring_end(not machine, call.ring_s)
+        if machine:
+            return  # the trunk ends it as voicemail
+        call.live = True
+        self.stats.live += 1
+        if call.reserved is not None:
+            self._connect(call, call.reserved, now)
+        elif self.idle:
+            self._connect(call, self.idle.popleft(), now)
+        else:
+            self.waiting.append(call)
+            call.timer = self.clock.call_later(ABANDON_AFTER_S, lambda: self._abandon(call))
+
+    def _connect(self, call: Call, agent: int, now: float) -> None:
+        call.agent = agent
+        call.connect_delay_s = now - (call.answered_s or now)
+        self.state[agent] = TALK
+        self.talking[agent] = now
+        self.stats.connects += 1
+        self.pacer.observe_live(False)
+        talk = self.rng.lognormvariate(self.model.talk_mu, self.model.talk_sigma)
+        call.timer = self.clock.call_later(talk, lambda: self.trunk.hangup(call.no))
+
+    def _abandon(self, call: Call) -> None:
+        try:
+            self.waiting.remove(call)
+        except ValueError:
+            return
+        call.abandoned = call.safe_harbour = True
+        self.stats.abandoned += 1
+        self.pacer.observe_live(True)
+        self.trunk.hangup(call.no, safe_harbour=True)
+
+    def on_end(self, call_no: int, result: CallResult) -> None:
+        call = self.calls.get(call_no)
+        if call is None:
+            return
+        now = self.clock.seconds
+        call.sip_code, call.call_id = result.sip_code, result.call_id
+        if call.ringing:
+            self._stop_ringing(call)
+            call.ring_s = now - call.dialed_s
+            self.pacer.observe_ring_end(False, call.ring_s)
+        call.ended_s = now
+        if call.agent is not None:  # a connected call ended: the agent wraps up
+            if call.timer is not None:
+                call.timer.cancel()
+            agent = call.agent
+            call.outcome = "answered"
+            call.talk_s = now - self.talking.pop(agent)
+            self.state[agent] = WRAP
+            self.wrapping[agent] = now
+            self.pacer.observe_talk(call.talk_s)
+            wrap = self.model.wrap_s
+            call.timer = self.clock.call_later(wrap, lambda: self._wrap_end(call, agent))
+            return
+        if call.abandoned:
+            call.outcome = "abandoned"
+        elif call.live:  # the callee hung up while waiting for an agent
+            try:
+                self.waiting.remove(call)
+                if call.timer is not None:
+                    call.timer.cancel()
+            except ValueError:
+                pass
+            call.outcome = "answered"
+        else:
+            call.outcome = result.outcome if result.outcome != "answered" else "voicemail"
+        self._finish(call, now)
+        if call.reserved is not None:
+            self._agent_free(call.reserved, now)
+        else:
+            self._pace(now)
+
+    def _wrap_end(self, call: Call, agent: int) -> None:
+        now = self.clock.seconds
+        call.wrap_s = now - self.wrapping.pop(agent)
+        self.pacer.observe_wrap(call.wrap_s)
+        u = self.rng.random()
+        call.disposition = self.disp_names[
+            min(bisect.bisect_left(self.disp_cum, u), len(self.disp_names) - 1)
+        ]
+        self.stats.talk_s += call.talk_s or 0.0
+        self.stats.wrap_s += call.wrap_s
+        self._finish(call, now)
+        self._agent_free(agent, now)
+
+    def _finish(self, call: Call, now: float) -> None:
+        del self.calls[call.no]
+        outcomes = self.stats.outcomes
+        outcomes[call.outcome] = outcomes.get(call.outcome, 0) + 1
+        self.sink.attempt(call)
+
+    # --- agents -------------------------------------------------------------------------------------
+    def _agent_free(self, agent: int, now: float) -> None:
+        due = self.break_due.pop(agent, None)
+        if due is not None:
+            self._go_on_break(agent, due, now)
+            return
+        if self.waiting:
+            call = self.waiting.popleft()
+            if call.timer is not None:
+                call.timer.cancel()
+            self._connect(call, agent, now)
+            return
+        self.state[agent] = IDLE
+        self.since[agent] = now
+        self.idle.append(agent)
+        self._pace(now, force=True)
+
+    def _break_start(self, agent: int, length: float) -> None:
+        now = self.clock.seconds
+        if self.state[agent] == IDLE:
+            self.idle.remove(agent)
+            self._go_on_break(agent, length, now)
+        else:
+            self.break_due[agent] = length
+
+    def _go_on_break(self, agent: int, length: float, now: float) -> None:
+        end = min(now + length, self._stop_at)
+        self._break_taken[agent] = self._break_taken.get(agent, 0.0) + max(end - now, 0.0)
+        self.state[agent] = BREAK
+        self.on_break.add(agent)
+        self.clock.call_later(length, lambda: self._break_end(agent))
+
+    def _break_end(self, agent: int) -> None:
+        self.on_break.discard(agent)
+        self._agent_free(agent, self.clock.seconds)

@@ -1,0 +1,721 @@
+"""`dial run` and `dial status`: the dialer engine wired to the database, a clock and a trunk.
+
+The core loop (`cctool.dialengine`) is fed by three things built here:
+
+* `DbLeads`, the lead source: due callbacks first, then this run's due retries, then fresh contacts.
+  Contacts are *claimed* in `dial_contacts` with a lease (`lease_owner`, `lease_until`, wall-clock time)
+  so two overlapping runs never hold the same contact; a lease left by a dead process expires (or is
+  cleared at once when its owner is a dead process on this host).
+* the gate: `dialgate.check_dial` at the instant of every dial, reading the records as they stand then.
+  Before a contact is dialed again, its earlier attempts are flushed so the decision sees them.
+* `DbSink`: attempts (each written once, with its outcome), refused dials and the contact's new state
+  go to the database in batches, one transaction and one audit row per batch. A `kill -9` loses only
+  the unflushed batch, and with it the contacts' state changes, so a new run dials those contacts again:
+  nothing is recorded twice and every recorded attempt matches its contact's state.
+
+A `dnc_request` disposition is written at once, in its own transaction: the opt-out is in force for
+every campaign from that instant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import os
+import socket
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from . import campaign_store, dialgate, segment
+from .campaign_store import StoredCampaign
+from .clock import VirtualClock, WallClock
+from .dialengine import Call, Engine, Lead, Stats
+from .errors import UserError
+from .mocktrunk import CallModel, MockTrunk
+from .pacer import Pacer
+from .store import Store
+from .timeutil import from_iso, to_iso, utcnow
+
+LEASE_S = 120.0  # wall seconds a claim lasts without renewal
+CLAIM_CHUNK = 500
+BATCH = 2000  # attempts per transaction at most
+FLUSH_WALL_S = 1.0  # and at least this often in wall time
+DEFAULT_MAX_ATTEMPTS = 6  # when the campaign sets no total cap
+CAMPAIGN_WIDE = frozenset({"campaign_paused", "no_caller_id", "registry_stale"})
+SUPPRESSING = frozenset(
+    {"dnc_national", "dnc_internal", "opted_out", "no_consent", "consent_revoked", "erased", "invalid_number"}
+)
+DEFAULT_RETRY_S = {
+    "busy": 600,
+    "no_answer": 7200,
+    "voicemail": 86400,
+    "abandoned": 3600,
+    "failed": 600,
+    "callback": 86400,
+}
+
+ATTEMPT_COLUMNS = (
+    "run_id", "campaign", "campaign_version", "contact_id", "phone", "started_at", "ended_at", "local_time",
+    "zone", "zone_source", "zones", "caller_id", "registry_version", "rules_checked", "trunk", "outcome",
+    "disposition", "ring_s", "talk_s", "wrap_s", "agent", "connect_delay_s", "abandoned", "safe_harbour",
+    "callback_id", "callback_requested", "sip_code", "call_id", "script", "script_version",
+)  # fmt: skip
+_INSERT_ATTEMPT = (
+    f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})"
+)
+
+
+def iso_s(moment: datetime) -> str:
+    """Second-precision UTC text (rounded up): sorts correctly as text, so indexes can be used."""
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- the contact's state after an attempt: a pure function ------------------------------------------
+def after_attempt(
+    definition: dict[str, Any], attempts: int, outcome: str, disposition: str | None
+) -> tuple[str, float | None]:
+    """(state, seconds until the next try) for a contact after an attempt with this outcome."""
+    retry = {**DEFAULT_RETRY_S, **{k: v for k, v in (definition.get("retry_s") or {}).items() if v}}
+    lock = float((definition.get("dialing") or {}).get("abandon_lock_s") or 0)
+    cap = (definition.get("caps") or {}).get("total") or DEFAULT_MAX_ATTEMPTS
+    if outcome == "answered":
+        if disposition == "dnc_request":
+            return "suppressed", None
+        if disposition == "callback":
+            return ("pending", float(retry["callback"])) if attempts < cap else ("exhausted", None)
+        return "done", None
+    if outcome == "invalid":
+        return "done", None
+    delay = float(retry.get(outcome, retry["failed"]))
+    if outcome == "abandoned":
+        delay = max(delay, lock)
+    if attempts >= cap:
+        return "exhausted", None
+    return "pending", delay
+
+
+@dataclass
+class RunOptions:
+    campaign: str
+    trunk: str = "mock"
+    model: Path | None = None
+    agents: int = 10
+    for_s: float = 8 * 3600.0
+    start: datetime | None = None
+    seed: int | None = 0
+    speed: float | None = None
+    mode: str | None = None  # the campaign's mode unless given
+
+
+class Held:
+    """What this run knows of a contact it holds."""
+
+    __slots__ = ("contact_id", "phone", "attempts", "unflushed")
+
+    def __init__(self, contact_id: int, phone: str, attempts: int):
+        self.contact_id, self.phone, self.attempts, self.unflushed = contact_id, phone, attempts, 0
+
+
+class DbRun:
+    """One `dial run`: claims, the gate, batched writes; `run()` drives the engine."""
+
+    def __init__(self, store: Store, campaign: StoredCampaign, opts: RunOptions, owner: str | None = None):
+        self.store, self.conn, self.campaign, self.opts = store, store.conn, campaign, opts
+        self.owner = owner or owner_id()
+        self.definition = campaign.definition
+        self.mode = opts.mode or campaign.dial_mode
+        self.run_id = 0
+        self.clock: Any = None
+        self.trunk_name = "mock"
+        # lead source state
+        self.fresh: list[Held] = []
+        self.retries: list[tuple[float, int, Held]] = []
+        self.callbacks: list[tuple[Held, int, bool]] = []
+        self.held: dict[int, Held] = {}
+        self._seq = 0
+        self._db_empty = False
+        self._next_callback_poll = 0.0
+        # sink buffers
+        self.attempt_rows: list[tuple] = []
+        self.blocked_rows: list[tuple] = []
+        self.contact_rows: dict[int, tuple] = {}
+        self.callback_rows: list[tuple] = []
+        self.optout_rows: list[tuple] = []
+        self.batch_counts: dict[str, int] = {}
+        self.totals = {"attempts": 0, "blocked": 0, "batches": 0, "optouts": 0}
+        self._last_flush_wall = time.monotonic()
+        self._renew_at = time.monotonic() + LEASE_S / 4
+        self._stop_reason: str | None = None
+        self.engine: Engine | None = None
+
+    # --- time ---------------------------------------------------------------------------------------
+    def at(self, seconds: float) -> datetime:
+        return self.clock.at_seconds(seconds)
+
+    # --- start and end ------------------------------------------------------------------------------
+    def begin(self, start: datetime) -> None:
+        recover_stale_runs(self.store)
+        c, opts = self.campaign, self.opts
+        where, params = segment.compile_where(self.definition.get("segment"))
+        with self.store.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO dial_runs (campaign, version, trunk, mode, agents, seed, owner, started_at, sim_start)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (c.name, c.version, self.trunk_name, self.mode, opts.agents, opts.seed, self.owner,
+                 to_iso(utcnow()), iso_s(start)),
+            )  # fmt: skip
+            self.run_id = int(cur.lastrowid or 0)
+            added = conn.execute(
+                f"INSERT OR IGNORE INTO dial_contacts (campaign, contact_id) SELECT ?, c.id FROM contacts c "
+                f"WHERE {where}",
+                [c.name, *params],
+            ).rowcount
+            self.store.audit(
+                "dial_run",
+                self.run_id,
+                "start",
+                {"campaign": c.name, "version": c.version, "trunk": self.trunk_name, "mode": self.mode,
+                 "agents": opts.agents, "seed": opts.seed, "owner": self.owner, "sim_start": iso_s(start),
+                 "contacts_added": added},
+            )  # fmt: skip
+
+    def finish(self, stats: Stats, status: str) -> None:
+        self.flush(final=True)
+        end = self.at(self.clock.seconds)
+        with self.store.write() as conn:
+            conn.execute(
+                "UPDATE dial_contacts SET lease_owner = NULL, lease_until = NULL WHERE campaign = ? "
+                "AND lease_owner = ?",
+                (self.campaign.name, self.owner),
+            )
+            conn.execute(
+                "UPDATE dial_runs SET status = ?, sim_end = ?, ended_at = ? WHERE id = ?",
+                (status, iso_s(end), to_iso(utcnow()), self.run_id),
+            )
+            self.store.audit("dial_run", self.run_id, "end", {"status": status, **self.summary(stats)})
+
+    def summary(self, stats: Stats) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "campaign": self.campaign.name,
+            "version": self.campaign.version,
+            "mode": self.mode,
+            "agents": self.opts.agents,
+            "attempts": self.totals["attempts"],
+            "blocked": self.totals["blocked"],
+            "outcomes": dict(sorted(stats.outcomes.items())),
+            "live_answers": stats.live,
+            "abandoned": stats.abandoned,
+            "abandon_rate": round(stats.abandon_rate, 5),
+            "occupancy": round(stats.occupancy, 5),
+            "optouts": self.totals["optouts"],
+            "batches": self.totals["batches"],
+            "stopped": self._stop_reason,
+        }
+
+    # --- leads ----------------------------------------------------------------------------------------
+    def next_lead(self, now_s: float) -> Lead | None:
+        if now_s >= self._next_callback_poll:
+            self._poll_callbacks(now_s)
+        if self.callbacks:
+            held, callback_id, requested = self.callbacks.pop(0)
+            return self._lead(held, callback_id, requested)
+        if self.retries and self.retries[0][0] <= now_s:
+            return self._lead(heapq.heappop(self.retries)[2])
+        if not self.fresh and not self._db_empty:
+            self.flush(claim=True)
+        if self.fresh:
+            return self._lead(self.fresh.pop())
+        return None
+
+    def _lead(self, held: Held, callback_id: int | None = None, requested: bool = False) -> Lead:
+        if held.unflushed:
+            self.flush()  # the decision must see this contact's earlier attempts
+        return Lead(held.contact_id, held.phone, callback_id, requested, held)
+
+    def finished(self, now_s: float) -> bool:
+        return self._db_empty and not self.fresh and not self.retries and not self.callbacks
+
+    def _claim(self, conn: sqlite3.Connection, now_s: float) -> int:
+        wall = iso_s(utcnow())
+        rows = conn.execute(
+            "UPDATE dial_contacts SET lease_owner = :owner, lease_until = :until "
+            "WHERE campaign = :c AND contact_id IN (SELECT contact_id FROM dial_contacts WHERE campaign = :c "
+            "AND state = 'pending' AND (next_at IS NULL OR next_at <= :now) "
+            "AND (lease_owner IS NULL OR lease_until < :wall) "
+            "ORDER BY next_at IS NOT NULL, next_at, contact_id LIMIT :n) RETURNING contact_id, attempts",
+            {"owner": self.owner, "until": iso_s(utcnow() + timedelta(seconds=LEASE_S)), "c": self.campaign.name,
+             "now": iso_s(self.at(now_s)), "wall": wall, "n": CLAIM_CHUNK},
+        ).fetchall()  # fmt: skip
+        if not rows:
+            self._db_empty = True
+            return 0
+        attempts = dict(rows)
+        marks = ",".join("?" * len(attempts))
+        phones = conn.execute(
+            f"SELECT id, phone FROM contacts WHERE id IN ({marks})", list(attempts)
+        ).fetchall()
+        claimed = sorted(
+            (Held(cid, phone, attempts[cid]) for cid, phone in phones), key=lambda h: -h.contact_id
+        )
+        self.fresh.extend(claimed)
+        for held in claimed:
+            self.held[held.contact_id] = held
+        return len(claimed)
+
+    def _poll_callbacks(self, now_s: float) -> None:
+        """Due callbacks of this campaign (or of none) go before fresh contacts; claimed at once."""
+        self._next_callback_poll = now_s + 60.0
+        now_text = iso_s(self.at(now_s))
+        rows = self.conn.execute(
+            "SELECT cb.id, cb.contact_id, cb.phone, cb.requested_by_customer FROM callbacks cb "
+            "WHERE cb.status = 'scheduled' AND cb.due_at <= ? AND (cb.campaign = ? OR cb.campaign IS NULL) "
+            "ORDER BY cb.due_at, cb.id LIMIT 50",
+            (now_text, self.campaign.name),
+        ).fetchall()
+        if not rows:
+            return
+        self.flush()
+        with self.store.write() as conn:
+            taken = []
+            for callback_id, contact_id, phone, requested in rows:
+                if contact_id is None:
+                    found = conn.execute("SELECT id FROM contacts WHERE phone = ?", (phone,)).fetchone()
+                    if found is None:
+                        continue
+                    contact_id = found[0]
+                held = self.held.get(contact_id)
+                if held is None:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO dial_contacts (campaign, contact_id) VALUES (?, ?)",
+                        (self.campaign.name, contact_id),
+                    )
+                    got = conn.execute(
+                        "UPDATE dial_contacts SET lease_owner = ?, lease_until = ? WHERE campaign = ? AND "
+                        "contact_id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?) "
+                        "RETURNING attempts",
+                        (self.owner, iso_s(utcnow() + timedelta(seconds=LEASE_S)), self.campaign.name,
+                         contact_id, self.owner, iso_s(utcnow())),
+                    ).fetchone()  # fmt: skip
+                    if got is None:
+                        continue  # another run holds the contact
+                    phone_row = conn.execute(
+                        "SELECT phone FROM contacts WHERE id = ?", (contact_id,)
+                    ).fetchone()
+                    held = self.held[contact_id] = Held(contact_id, phone_row[0], got[0])
+                claimed = conn.execute(
+                    "UPDATE callbacks SET status = 'claimed', claimed_by = ?, claimed_at = ? "
+                    "WHERE id = ? AND status = 'scheduled'",
+                    (f"dialer:{self.run_id}", now_text, callback_id),
+                ).rowcount
+                if claimed:
+                    taken.append(callback_id)
+                    self.callbacks.append((held, callback_id, bool(requested)))
+            if taken:
+                self.store.audit("dial_run", self.run_id, "callbacks_claimed", {"callbacks": taken})
+
+    # --- the gate -----------------------------------------------------------------------------------
+    def gate(self, lead: Lead, now_s: float) -> Any:
+        assert lead.contact_id is not None
+        return dialgate.check_dial(
+            self.conn,
+            self.campaign,
+            lead.contact_id,
+            self.at(now_s),
+            callback_requested=lead.callback_requested,
+        )
+
+    # --- the sink -----------------------------------------------------------------------------------
+    def attempt(self, call: Call) -> None:
+        held: Held = call.lead.extra
+        held.attempts += 1
+        held.unflushed += 1
+        c, check = self.campaign, call.check
+        started = self.at(call.dialed_s)
+        state, delay = after_attempt(self.definition, held.attempts, call.outcome, call.disposition)
+        agent = f"agent-{call.agent + 1:02d}" if call.agent is not None else None
+        self.attempt_rows.append(
+            (
+                self.run_id, c.name, c.version, held.contact_id, held.phone, to_iso(started),
+                to_iso(self.at(call.ended_s)),
+                check.local_time.isoformat() if check else None,
+                check.zone if check else None,
+                check.zone_source if check else None,
+                ";".join(check.zones) if check else None,
+                c.caller_id, (check.registry_version or "") if check else "",
+                ";".join(check.rules_checked) if check else "",
+                self.trunk_name, call.outcome, call.disposition,
+                _r(call.ring_s), _r(call.talk_s), _r(call.wrap_s), agent, _r(call.connect_delay_s),
+                int(call.abandoned), int(call.safe_harbour), call.lead.callback_id,
+                int(call.lead.callback_requested), call.sip_code, call.call_id, c.script, c.script_sha256,
+            )
+        )  # fmt: skip
+        self.batch_counts[call.outcome] = self.batch_counts.get(call.outcome, 0) + 1
+        next_at = iso_s(self.at(call.ended_s + delay)) if delay is not None else None
+        self.contact_rows[held.contact_id] = (
+            state, held.attempts, to_iso(started), next_at, call.outcome, call.disposition,
+            c.name, held.contact_id,
+        )  # fmt: skip
+        if call.lead.callback_id is not None:
+            reached = call.outcome == "answered"
+            self.callback_rows.append(
+                (
+                    "done" if reached else "scheduled",
+                    call.disposition or call.outcome,
+                    to_iso(self.at(call.ended_s)) if reached else None,
+                    next_at if not reached and next_at else None,
+                    call.lead.callback_id,
+                )
+            )
+        if state == "pending" and delay is not None:
+            self._seq += 1
+            heapq.heappush(self.retries, (call.ended_s + delay, self._seq, held))
+        if call.disposition == "dnc_request":
+            self.opt_out(held, call)
+        elif len(self.attempt_rows) >= BATCH:
+            self.flush()
+
+    def blocked(self, lead: Lead, check: Any, now_s: float) -> None:
+        held: Held = lead.extra
+        c = self.campaign
+        nxt = check.next_allowed_at
+        self.blocked_rows.append(
+            (self.run_id, c.name, c.version, held.contact_id, held.phone, to_iso(self.at(now_s)),
+             ";".join(check.reasons), iso_s(nxt) if nxt else None)
+        )  # fmt: skip
+        reasons = set(check.reasons)
+        self.totals["blocked"] += 1
+        if reasons & CAMPAIGN_WIDE:
+            self._stop_reason = ";".join(sorted(reasons & CAMPAIGN_WIDE))
+            self.fresh.append(held)  # not this contact's fault: it stays pending
+            if self.engine is not None:
+                self.engine.stop()
+            return
+        if nxt is not None:
+            state, next_at = "pending", iso_s(nxt)
+            self._seq += 1
+            heapq.heappush(self.retries, ((nxt - self.clock.at_seconds(0)).total_seconds(), self._seq, held))
+        elif "cap_total" in reasons and not reasons & SUPPRESSING:
+            state, next_at = "exhausted", None
+        else:
+            state, next_at = "suppressed", None
+        self.contact_rows[held.contact_id] = (
+            state, held.attempts, None, next_at, None, None, c.name, held.contact_id,
+        )  # fmt: skip
+
+    def opt_out(self, held: Held, call: Call) -> None:
+        """The callee said stop: an opt-out for every campaign, written with the attempt that carried it.
+
+        On the wall clock (a real trunk) the batch is written at once; on the virtual clock it goes with
+        the batch, which is written before this run could dial anyone again and within a second of wall time.
+        """
+        self.optout_rows.append(
+            (held.phone, f"dialer:{self.campaign.name}", to_iso(self.at(call.answered_s or call.dialed_s)),
+             to_iso(self.at(call.ended_s)), self.store.actor, held.contact_id)
+        )  # fmt: skip
+        if not isinstance(self.clock, VirtualClock):
+            self.flush()
+
+    def flush(self, claim: bool = False, final: bool = False) -> None:
+        """Write the buffered attempts, refusals and contact states in one transaction with one audit row."""
+        if not (self.attempt_rows or self.blocked_rows or self.contact_rows or claim or self.held):
+            return
+        n_attempts, n_blocked = len(self.attempt_rows), len(self.blocked_rows)
+        with self.store.write() as conn:
+            if self.attempt_rows:
+                conn.executemany(_INSERT_ATTEMPT, self.attempt_rows)
+            if self.blocked_rows:
+                conn.executemany(
+                    "INSERT INTO blocked_dials (run_id, campaign, campaign_version, contact_id, phone, at, "
+                    "reasons, next_allowed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    self.blocked_rows,
+                )
+            if self.contact_rows:
+                conn.executemany(
+                    "UPDATE dial_contacts SET state = ?, attempts = ?, "
+                    "last_attempt_at = coalesce(?, last_attempt_at), next_at = ?, "
+                    "last_outcome = coalesce(?, last_outcome), last_disposition = coalesce(?, last_disposition) "
+                    "WHERE campaign = ? AND contact_id = ?",
+                    list(self.contact_rows.values()),
+                )
+            for phone, source, requested, effective, actor, contact_id in self.optout_rows:
+                cur = conn.execute(
+                    "INSERT INTO optouts (phone, channel, source, requested_at, effective_at, actor) "
+                    "VALUES (?, 'call', ?, ?, ?, ?)",
+                    (phone, source, requested, effective, actor),
+                )
+                self.store.audit(
+                    "optout",
+                    cur.lastrowid,
+                    "add",
+                    {"channel": "call", "campaign": self.campaign.name, "run_id": self.run_id,
+                     "contact_id": contact_id, "effective_at": effective, "via": "dnc_request disposition"},
+                )  # fmt: skip
+            if self.callback_rows:
+                conn.executemany(
+                    "UPDATE callbacks SET status = ?, outcome = ?, done_at = ?, due_at = coalesce(?, due_at) "
+                    "WHERE id = ?",
+                    self.callback_rows,
+                )
+            if time.monotonic() >= self._renew_at:  # renewing touches every held row: not every batch
+                self._renew_at = time.monotonic() + LEASE_S / 4
+                conn.execute(
+                    "UPDATE dial_contacts SET lease_until = ? WHERE campaign = ? AND lease_owner = ?",
+                    (iso_s(utcnow() + timedelta(seconds=LEASE_S)), self.campaign.name, self.owner),
+                )
+            claimed = self._claim(conn, self.engine_now()) if claim else 0
+            if n_attempts or n_blocked or claimed:
+                self.store.audit(
+                    "dial_run",
+                    self.run_id,
+                    "batch",
+                    {"attempts": n_attempts, "blocked": n_blocked, "claimed": claimed,
+                     "outcomes": dict(sorted(self.batch_counts.items()))},
+                )  # fmt: skip
+        for contact_id, row in self.contact_rows.items():
+            held = self.held.get(contact_id)
+            if held is not None:
+                held.unflushed = 0
+                if row[0] != "pending":
+                    self.held.pop(contact_id, None)
+        self.totals["attempts"] += n_attempts
+        self.totals["batches"] += 1 if (n_attempts or n_blocked) else 0
+        self.totals["optouts"] += len(self.optout_rows)
+        self.attempt_rows, self.blocked_rows, self.callback_rows, self.optout_rows = [], [], [], []
+        self.contact_rows, self.batch_counts = {}, {}
+        self._last_flush_wall = time.monotonic()
+
+    def engine_now(self) -> float:
+        return self.clock.seconds if self.clock is not None else 0.0
+
+    def on_tick(self, now_s: float) -> None:
+        if now_s >= self._next_reclaim:
+            self._next_reclaim = now_s + 300.0
+            self._db_empty = False  # contacts whose retry time has come may be claimed again
+        if time.monotonic() - self._last_flush_wall >= FLUSH_WALL_S:
+            self.flush()
+        if self._window == "day" and self.engine is not None:
+            day = self.at(now_s).date()
+            if day != self._day:
+                self._day = day
+                self.engine.pacer.reset_window(0, 0)
+
+    _window = "30d"
+    _day: Any = None
+    _next_reclaim = 300.0
+
+    # --- the run --------------------------------------------------------------------------------------
+    def run(self, trunk: Any, clock: Any, model: CallModel) -> dict[str, Any]:
+        self.clock = clock
+        start = clock.at_seconds(0) if isinstance(clock, VirtualClock) else clock.now()
+        self.begin(start)
+        dialing = self.definition.get("dialing") or {}
+        cap = float(self.campaign.abandon_cap or dialing.get("max_abandon_rate") or 0.03)
+        self._window = self.campaign.abandon_window or "30d"
+        self._day = start.date()
+        live, abandoned = window_counts(self.conn, self.campaign.name, self._window, start)
+        pacer = Pacer(self.opts.agents, cap, prior_live=live, prior_abandoned=abandoned)
+        engine = Engine(
+            clock,
+            trunk,
+            model,
+            agents=self.opts.agents,
+            mode=self.mode,
+            source=self,
+            sink=self,
+            gate=self.gate,
+            pacer=pacer,
+            caller_id=self.campaign.caller_id or "",
+            ring_timeout_s=float(dialing.get("ring_timeout_s") or 20),
+            preview_s=float(dialing.get("preview_s") or 10),
+            seed=self.opts.seed,
+            dispositions=list(self.definition.get("dispositions") or []) or None,
+            on_tick=self.on_tick,
+        )
+        self.engine = engine
+        status = "failed"
+        try:
+            stats = engine.run(self.opts.for_s, self.opts.speed)
+            status = "finished"
+        except KeyboardInterrupt:
+            stats, status = engine.stats, "interrupted"
+            self.finish(stats, status)
+            raise
+        except BaseException:
+            self._safe_fail(engine.stats)
+            raise
+        self.finish(stats, status)
+        return self.summary(stats)
+
+    def _safe_fail(self, stats: Stats) -> None:
+        with contextlib.suppress(Exception):  # the original error is the one to report
+            self.finish(stats, "failed")
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def window_counts(conn: sqlite3.Connection, campaign: str, window: str, at: datetime) -> tuple[int, int]:
+    """(live answers, abandoned) of the campaign in the abandonment window ending at `at`."""
+    if window == "day":
+        since = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        since = at - timedelta(days=30)
+    row = conn.execute(
+        "SELECT count(*), coalesce(sum(abandoned), 0) FROM attempts WHERE campaign = ? "
+        "AND outcome IN ('answered', 'abandoned') AND started_at >= ? AND started_at <= ?",
+        (campaign, to_iso(since), to_iso(at)),
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def recover_stale_runs(store: Store) -> int:
+    """Runs left 'running' by a dead process on this host: mark them interrupted and free their leases."""
+    host = socket.gethostname()
+    stale = []
+    for run_id, owner, campaign in store.conn.execute(
+        "SELECT id, owner, campaign FROM dial_runs WHERE status = 'running'"
+    ).fetchall():
+        name, _, pid = owner.rpartition(":")
+        if name == host and pid.isdigit() and not _alive(int(pid)):
+            stale.append((run_id, owner, campaign))
+    if not stale:
+        return 0
+    with store.write() as conn:
+        for run_id, owner, campaign in stale:
+            conn.execute("UPDATE dial_runs SET status = 'interrupted' WHERE id = ?", (run_id,))
+            conn.execute(
+                "UPDATE dial_contacts SET lease_owner = NULL, lease_until = NULL WHERE campaign = ? "
+                "AND lease_owner = ?",
+                (campaign, owner),
+            )
+            store.audit("dial_run", run_id, "interrupted", {"owner": owner, "found_by": owner_id()})
+    return len(stale)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def make_trunk(value: str, model: CallModel, seed: int | None) -> tuple[Any, Any]:
+    """(trunk, clock): the mock trunk on a virtual clock, or a SIP trunk file on the wall clock."""
+    if value == "mock":
+        return MockTrunk(model, seed), None
+    try:
+        from .sip.trunk import SipTrunk  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise UserError(
+            f"--trunk {value}: this cctool has no SIP trunk support (cctool.sip); use --trunk mock"
+        ) from None
+    if not Path(value).is_file():
+        raise UserError(f"trunk file {value} does not exist: give a SIP trunk YAML file or 'mock'")
+    return SipTrunk.from_file(value), WallClock()
+
+
+def run_campaign(store: Store, opts: RunOptions) -> dict[str, Any]:
+    """`dial run`: check the inputs, then run the campaign on the chosen trunk and clock."""
+    if opts.agents < 1:
+        raise UserError(f"--agents must be at least 1 (got {opts.agents})")
+    if opts.for_s <= 0:
+        raise UserError("--for must be a positive duration such as 8h")
+    if opts.mode is not None and opts.mode not in ("predictive", "progressive", "preview"):
+        raise UserError(f"--mode {opts.mode!r}: use predictive, progressive or preview")
+    campaign = campaign_store.get(store.conn, opts.campaign)
+    if campaign.paused:
+        raise UserError(f"campaign {campaign.name!r} is paused: resume it before dialing")
+    if not campaign.caller_id:
+        raise UserError(f"campaign {campaign.name!r} has no caller ID: set caller_id in its file and load it")
+    model = CallModel.from_file(opts.model) if opts.model else CallModel()
+    trunk, clock = make_trunk(opts.trunk, model, opts.seed)
+    if clock is None:
+        start = opts.start or utcnow().replace(microsecond=0)
+        clock = VirtualClock(start)
+    elif opts.start is not None:
+        raise UserError("--start is for the mock trunk; a SIP trunk runs on the wall clock")
+    run = DbRun(store, campaign, opts)
+    run.trunk_name = opts.trunk if opts.trunk == "mock" else Path(opts.trunk).name
+    try:
+        return run.run(trunk, clock, model)
+    finally:
+        if isinstance(clock, WallClock):
+            clock.close()
+
+
+# --- dial status --------------------------------------------------------------------------------------
+def status(conn: sqlite3.Connection, name: str, now: datetime | None = None) -> dict[str, Any]:
+    """Contacts by state, attempts, outcomes, dispositions and abandonment in the current window."""
+    campaign = campaign_store.get(conn, name)
+    states = dict(
+        conn.execute("SELECT state, count(*) FROM dial_contacts WHERE campaign = ? GROUP BY state", (name,))
+    )
+    held = conn.execute(
+        "SELECT count(*) FROM dial_contacts WHERE campaign = ? AND lease_owner IS NOT NULL AND lease_until >= ?",
+        (name, iso_s(utcnow())),
+    ).fetchone()[0]
+    outcomes = dict(
+        conn.execute("SELECT outcome, count(*) FROM attempts WHERE campaign = ? GROUP BY outcome", (name,))
+    )
+    dispositions = dict(
+        conn.execute(
+            "SELECT disposition, count(*) FROM attempts WHERE campaign = ? AND disposition IS NOT NULL "
+            "GROUP BY disposition",
+            (name,),
+        )
+    )
+    last = conn.execute("SELECT max(started_at) FROM attempts WHERE campaign = ?", (name,)).fetchone()[0]
+    at = now or (from_iso(last) if last else utcnow())
+    live, abandoned = window_counts(conn, name, campaign.abandon_window, at)
+    runs = [
+        dict(zip(("id", "status", "mode", "agents", "trunk", "sim_start", "sim_end", "started_at"), r))
+        for r in conn.execute(
+            "SELECT id, status, mode, agents, trunk, sim_start, sim_end, started_at FROM dial_runs "
+            "WHERE campaign = ? ORDER BY id DESC LIMIT 5",
+            (name,),
+        )
+    ]
+    blocked = dict(
+        conn.execute(
+            "SELECT reasons, count(*) FROM blocked_dials WHERE campaign = ? GROUP BY reasons", (name,)
+        )
+    )
+    return {
+        "campaign": name,
+        "version": campaign.version,
+        "paused": campaign.paused,
+        "contacts": {s: states.get(s, 0) for s in ("pending", "done", "exhausted", "suppressed")},
+        "contacts_leased": held,
+        "attempts": sum(outcomes.values()),
+        "outcomes": dict(sorted(outcomes.items())),
+        "dispositions": dict(sorted(dispositions.items())),
+        "blocked": dict(sorted(blocked.items())),
+        "abandonment": {
+            "window": campaign.abandon_window,
+            "until": to_iso(at),
+            "live_answers": live,
+            "abandoned": abandoned,
+            "rate": round(abandoned / live, 5) if live else 0.0,
+            "cap": campaign.abandon_cap,
+            "formula": "abandoned / live answers (answered + abandoned)",
+        },
+        "runs": runs,
+    }

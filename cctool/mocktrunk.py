@@ -1,0 +1,213 @@
+"""A simulated trunk: call outcomes drawn from a seeded `CallModel`, on a `VirtualClock`.
+
+The model has two halves. The network half (answer, busy, no-answer, voicemail and invalid-number rates,
+ring times) is what `MockTrunk` plays out through the `cctool.trunk.Trunk` interface. The agent half
+(talk time log-normal around an AHT, wrap-up, the disposition mix agents give) is what the engine's
+simulated agents draw from, on any trunk. The defaults are the pacing benchmark's model (issue 4):
+
+    live answer 0.25 after uniform(4, 16) s; busy 0.10 after 3 s; answering machine 0.10, answered after
+    uniform(4, 16) s and recognised 3 s later; otherwise no answer, given up at 20 s;
+    talk log-normal with mean 180 s (sigma 0.6 of the underlying normal), wrap-up 15 s.
+
+Same seed, same run: the trunk draws from its own `random.Random` in the order the engine dials.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+from .trunk import CallResult, TrunkEvents
+
+DEFAULT_DISPOSITIONS: dict[str, float] = {
+    "sale": 0.12,
+    "interested": 0.13,
+    "not_interested": 0.55,
+    "callback": 0.10,
+    "dnc_request": 0.04,
+    "wrong_number": 0.06,
+}
+
+
+@dataclass(frozen=True)
+class CallModel:
+    """What happens when a number is dialed, and how long agents spend on a connected call."""
+
+    live_rate: float = 0.25  # a person answers
+    busy_rate: float = 0.10
+    machine_rate: float = 0.10  # an answering machine (voicemail outcome)
+    invalid_rate: float = 0.0  # the network rejects the number at once
+    ring_min_s: float = 4.0  # live and machine answers come after uniform(ring_min, ring_max)
+    ring_max_s: float = 16.0
+    busy_after_s: float = 3.0
+    machine_detect_s: float = 3.0  # answering-machine detection after the machine answers
+    invalid_after_s: float = 1.0
+    no_answer_s: float = 20.0  # the network gives up (the campaign's ring timeout may be shorter)
+    aht_s: float = 180.0  # mean talk time
+    talk_sigma: float = 0.6  # sigma of the underlying normal
+    wrap_s: float = 15.0
+    dispositions: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
+
+    def __post_init__(self) -> None:
+        rates = (self.live_rate, self.busy_rate, self.machine_rate, self.invalid_rate)
+        if any(r < 0 for r in rates) or sum(rates) > 1.0 + 1e-9:
+            raise UserError(
+                "call model: answer, busy, machine and invalid rates must be >= 0 and sum to <= 1"
+            )
+        if not 0 <= self.ring_min_s <= self.ring_max_s:
+            raise UserError("call model: ring_min_s must be >= 0 and <= ring_max_s")
+        if self.aht_s <= 0 or self.talk_sigma < 0 or self.wrap_s < 0:
+            raise UserError("call model: aht_s must be > 0, talk_sigma and wrap_s >= 0")
+        if not self.dispositions or any(w < 0 for w in self.dispositions.values()):
+            raise UserError("call model: dispositions need at least one name with a weight >= 0")
+
+    @property
+    def talk_mu(self) -> float:
+        """mu of the underlying normal so that the log-normal's mean is `aht_s`."""
+        return math.log(self.aht_s) - self.talk_sigma**2 / 2
+
+    @classmethod
+    def from_file(cls, path: Path | str) -> CallModel:
+        """Load a model from YAML; unknown keys and bad values are one-line errors."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise UserError(f"model file {path} does not exist") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise UserError(f"model file {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise UserError(f"model file {path} must be a mapping of settings")
+        return cls.from_dict(data, str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "model") -> CallModel:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(f"{where}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "dispositions":
+                if not isinstance(value, dict):
+                    raise UserError(f"{where}: dispositions must map a disposition to its weight")
+                try:
+                    values[key] = {str(k): float(v) for k, v in value.items()}
+                except (TypeError, ValueError):
+                    raise UserError(f"{where}: disposition weights must be numbers") from None
+            else:
+                try:
+                    values[key] = float(value)
+                except (TypeError, ValueError):
+                    raise UserError(f"{where}: {key} must be a number, not {value!r}") from None
+        return cls(**values)
+
+    def disposition_table(self, allowed: list[str] | None) -> tuple[list[str], list[float]]:
+        """Names and cumulative weights over the campaign's dispositions (the model's mix by default).
+
+        A campaign name the mix does not know shares the weight of the mix's names the campaign lacks,
+        so a survey's `completed` and `refused` take the place of `sale` and `not_interested`.
+        """
+        mix = {k: w for k, w in self.dispositions.items() if w > 0}
+        names = list(allowed) if allowed else list(mix)
+        unknown = [n for n in names if n not in mix]
+        spare = sum(w for k, w in mix.items() if k not in names)
+        weights = [mix.get(n, spare / len(unknown) if unknown else 0.0) for n in names]
+        if sum(weights) <= 0:
+            weights = [1.0] * len(names)
+        total, cumulative = sum(weights), []
+        acc = 0.0
+        for weight in weights:
+            acc += weight
+            cumulative.append(acc / total)
+        return names, cumulative
+
+
+class MockTrunk:
+    """`Trunk` on a virtual clock: each dial draws its fate from the model when it is placed."""
+
+    name = "mock"
+    max_channels: int | None = None
+    max_cps: float | None = None
+
+    def __init__(self, model: CallModel | None = None, seed: int | None = 0):
+        self.model = model or CallModel()
+        self.rng = random.Random(f"trunk:{seed}")
+        self._calls: dict[int, list[Any]] = {}  # call_no -> [timer, answered_at or None, ring_s]
+        self._clock: Any = None
+        self._events: TrunkEvents | None = None
+        m = self.model
+        self._cuts = (
+            m.live_rate,
+            m.live_rate + m.busy_rate,
+            m.live_rate + m.busy_rate + m.machine_rate,
+            m.live_rate + m.busy_rate + m.machine_rate + m.invalid_rate,
+        )
+
+    def start(self, clock: Any, events: TrunkEvents) -> None:
+        self._clock = clock
+        self._events = events
+
+    def dial(self, call_no: int, e164: str, caller_id: str, ring_timeout_s: float) -> None:
+        m, rng, events = self.model, self.rng, self._events
+        assert events is not None, "MockTrunk.start() first"
+        u = rng.random()
+        timeout = min(m.no_answer_s, ring_timeout_s)
+        live, busy, machine, invalid = self._cuts
+        if u < live or busy <= u < machine:
+            ring = m.ring_min_s + (m.ring_max_s - m.ring_min_s) * rng.random()
+            if ring < timeout:
+                is_machine = u >= live
+                call = [None, None, ring]
+                call[0] = self._clock.call_later(ring, lambda: self._answer(call_no, is_machine))
+                self._calls[call_no] = call
+                return
+            fate, after = "no_answer", timeout
+        elif u < busy:
+            fate, after = "busy", m.busy_after_s
+        elif u < invalid:
+            fate, after = "invalid", m.invalid_after_s
+        else:
+            fate, after = "no_answer", timeout
+        call = [None, None, after]
+        call[0] = self._clock.call_later(after, lambda: self._end(call_no, fate))
+        self._calls[call_no] = call
+
+    def _answer(self, call_no: int, machine: bool) -> None:
+        call = self._calls[call_no]
+        call[1] = True
+        if machine:
+            call[0] = self._clock.call_later(
+                self.model.machine_detect_s, lambda: self._end(call_no, "voicemail")
+            )
+        assert self._events is not None
+        self._events.on_answer(call_no, machine)
+
+    def _end(self, call_no: int, outcome: str) -> None:
+        call = self._calls.pop(call_no, None)
+        if call is None:
+            return
+        assert self._events is not None
+        self._events.on_end(call_no, CallResult(outcome, ring_s=call[2]))
+
+    def hangup(self, call_no: int, safe_harbour: bool = False) -> None:
+        call = self._calls.pop(call_no, None)
+        if call is None:
+            return
+        if call[0] is not None:
+            call[0].cancel()
+        assert self._events is not None
+        outcome = "answered" if call[1] else "no_answer"
+        self._events.on_end(
+            call_no, CallResult(outcome, ring_s=call[2], detail="safe_harbour" if safe_harbour else "")
+        )
+
+    def close(self) -> None:
+        for call_no in list(self._calls):
+            self.hangup(call_no)

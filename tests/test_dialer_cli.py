@@ -1,0 +1,77 @@
+"""`cctool dial run|status` and `cctool report campaign` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cctool.store import Store
+from tests.dialer_support import START, add_contacts, load_campaign
+
+
+def test_dial_run_status_and_report_through_the_cli(cli, store: Store, tmp_path: Path) -> None:
+    load_campaign(store, tmp_path)
+    add_contacts(store, 100)
+    result = cli("dial", "run", "survey", "--trunk", "mock", "--agents", "4", "--for", "3h",
+                 "--start", START.isoformat(), "--seed", "9", "--json")  # fmt: skip
+    assert result.code == 0, result.stderr
+    run = result.json
+    assert run["attempts"] > 100 and run["mode"] == "predictive" and run["abandon_rate"] <= 0.03
+    status = cli("dial", "status", "survey", "--json")
+    assert status.code == 0
+    doc = status.json
+    assert doc["attempts"] == run["attempts"] and sum(doc["contacts"].values()) == 100
+    assert doc["abandonment"]["formula"].startswith("abandoned / live answers")
+    report = cli("report", "campaign", "survey", "--json")
+    assert report.code == 0
+    kpis = report.json
+    assert kpis["attempts"] == run["attempts"] and kpis["connects"] > 0
+    assert 0 < kpis["occupancy"] <= 1 and kpis["aht_s"] > 15 and kpis["logged_in_hours"] == 12.0
+    assert kpis["by_hour"] and kpis["attempts_per_contact"] > 1
+    human = cli("report", "campaign", "survey")
+    assert "occupancy" in human.stdout and "abandonment (0..3%)" in human.stdout
+
+
+def test_a_model_file_changes_the_calls(cli, store: Store, tmp_path: Path) -> None:
+    load_campaign(store, tmp_path)
+    add_contacts(store, 30)
+    model = tmp_path / "model.yaml"
+    model.write_text("live_rate: 0.0\nbusy_rate: 1.0\nmachine_rate: 0\n", encoding="utf-8")
+    result = cli(
+        "dial", "run", "survey", "--model", str(model), "--for", "1h", "--start", START.isoformat(), "--json"
+    )
+    assert result.code == 0, result.stderr
+    assert set(result.json["outcomes"]) == {"busy"}
+
+
+def test_bad_inputs_are_one_line_errors_and_change_nothing(cli, store: Store, tmp_path: Path) -> None:
+    load_campaign(store, tmp_path)
+    add_contacts(store, 5)
+    bad_model = tmp_path / "bad.yaml"
+    bad_model.write_text("live_rat: 0.3\n", encoding="utf-8")
+    cases = [
+        (["dial", "run", "nope"], "no campaign named 'nope'"),
+        (["dial", "run", "survey", "--for", "soon"], "--for"),
+        (["dial", "run", "survey", "--agents", "0"], "--agents"),
+        (["dial", "run", "survey", "--model", str(bad_model)], "unknown setting 'live_rat'"),
+        (["dial", "run", "survey", "--trunk", str(tmp_path / "none.yaml")], "--trunk"),
+        (["dial", "status", "nope"], "no campaign named"),
+        (["report", "campaign", "survey", "--from", "2026-13-01"], "--from"),
+    ]
+    for args, message in cases:
+        result = cli(*args)
+        assert result.code == 1, (args, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
+
+
+def test_the_demo_step_dials_each_campaign_for_a_day_and_reports(store: Store, tmp_path: Path) -> None:
+    from cctool.dialer_demo import demo
+
+    load_campaign(store, tmp_path)
+    add_contacts(store, 60)
+    said: list[str] = []
+    demo(store, tmp_path, said.append)
+    text = "\n".join(said)
+    assert "survey" in text and "attempts" in text and "occupancy" in text and "abandonment (0..3%)" in text
+    assert store.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 60

@@ -1,0 +1,84 @@
+"""Real processes: a run killed with SIGKILL resumes cleanly; two overlapping runs never share a contact."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cctool.store import Store, open_store
+from tests.dialer_support import START, add_contacts, load_campaign
+from tests.test_dialer_run import consistent
+
+
+def dial(db: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "CCTOOL_ACTOR": "cron"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cctool", "--db", str(db), "dial", "run", "survey", "--trunk", "mock",
+         "--agents", "3", "--for", "8h", "--start", START.isoformat(), "--json", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
+def prepared(db: Path, folder: Path, n: int) -> None:
+    opened = open_store(db, actor="t", command="t")
+    load_campaign(opened, folder)
+    add_contacts(opened, n)
+    opened.close()
+
+
+def test_a_run_killed_mid_way_resumes_with_no_attempt_lost_or_repeated(db_path: Path, tmp_path: Path) -> None:
+    prepared(db_path, tmp_path, 300)
+    proc = dial(db_path, "--speed", "3600", "--seed", "1")
+    opened: Store = open_store(db_path, actor="t", command="t")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until some batches are written
+            if opened.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 20:
+                break
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        before = opened.conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+        assert before > 20
+        consistent(opened, "survey")
+        leased = opened.conn.execute("SELECT count(*) FROM dial_contacts WHERE lease_owner IS NOT NULL")
+        assert leased.fetchone()[0] > 0  # the dead run still holds its claims ...
+        again = dial(db_path, "--seed", "2")
+        out, err = again.communicate(timeout=120)
+        assert again.returncode == 0, err
+        # ... which the new run frees (its owner is dead) and carries on from
+        status = dict(opened.conn.execute("SELECT id, status FROM dial_runs").fetchall())
+        assert status == {1: "interrupted", 2: "finished"}
+        consistent(opened, "survey")
+        after = opened.conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+        assert after > before
+        first_run = opened.conn.execute("SELECT count(*) FROM attempts WHERE run_id = 1").fetchone()[0]
+        assert first_run == before  # nothing of the killed run was rewritten
+    finally:
+        opened.close()
+
+
+def test_two_overlapping_runs_never_dial_the_same_contact_at_once(db_path: Path, tmp_path: Path) -> None:
+    prepared(db_path, tmp_path, 400)
+    first = dial(db_path, "--speed", "7200", "--seed", "1")
+    second = dial(db_path, "--speed", "7200", "--seed", "2")
+    for proc in (first, second):
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    opened = open_store(db_path, actor="t", command="t")
+    try:
+        by_run = dict(opened.conn.execute("SELECT run_id, count(*) FROM attempts GROUP BY run_id").fetchall())
+        assert set(by_run) == {1, 2}  # both runs dialed
+        # a contact's attempts come from one run, or one run after the other finished with it: never interleaved
+        for (contact_id,) in opened.conn.execute("SELECT DISTINCT contact_id FROM attempts").fetchall():
+            runs = [r for (r,) in opened.conn.execute(
+                "SELECT run_id FROM attempts WHERE contact_id = ? ORDER BY id", (contact_id,))]  # fmt: skip
+            switches = sum(1 for a, b in zip(runs, runs[1:]) if a != b)
+            assert switches <= 1, (contact_id, runs)
+        consistent(opened, "survey")
+    finally:
+        opened.close()

@@ -1,0 +1,204 @@
+"""The dialer on the mock trunk: what a run records, in the database, as a team lead would check it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from cctool import dialer
+from cctool.dialer import DbRun, RunOptions, run_campaign
+from cctool.store import Store
+from cctool.timeutil import from_iso, to_iso
+from tests.dialer_support import START, add_contacts, load_campaign
+
+
+def consistent(store: Store, campaign: str) -> None:
+    """Every recorded attempt matches its contact's state: nothing lost, nothing repeated."""
+    conn = store.conn
+    mismatched = conn.execute(
+        "SELECT d.contact_id, d.attempts, (SELECT count(*) FROM attempts a WHERE a.campaign = d.campaign "
+        "AND a.contact_id = d.contact_id) n FROM dial_contacts d WHERE d.campaign = ? AND d.attempts != n",
+        (campaign,),
+    ).fetchall()
+    assert mismatched == []
+    duplicates = conn.execute(
+        "SELECT contact_id, started_at, count(*) FROM attempts WHERE campaign = ? "
+        "GROUP BY contact_id, started_at HAVING count(*) > 1",
+        (campaign,),
+    ).fetchall()
+    assert duplicates == []
+
+
+def run(store: Store, campaign: str = "survey", **kw) -> dict:
+    opts = RunOptions(
+        campaign, agents=kw.pop("agents", 5), for_s=kw.pop("for_s", 4 * 3600), start=START, **kw
+    )
+    return run_campaign(store, opts)
+
+
+def test_a_run_records_every_attempt_with_its_decision_and_outcome(store: Store, tmp_path: Path) -> None:
+    load_campaign(store, tmp_path)
+    add_contacts(store, 120)
+    summary = run(store, seed=3)
+    assert summary["attempts"] > 120
+    rows = store.conn.execute(
+        "SELECT zone, zone_source, local_time, caller_id, rules_checked, trunk, outcome, abandoned, safe_harbour,"
+        " agent, talk_s, disposition, script_version FROM attempts"
+    ).fetchall()
+    assert len(rows) == summary["attempts"]
+    for zone, source, local, caller, rules, trunk, outcome, abandoned, harbour, agent, talk, disp, sv in rows:
+        assert zone == "America/New_York" and source == "number" and local.startswith("2026-12-01T1")
+        assert caller == "+14155550100" and "opted_out" in rules and trunk == "mock" and sv
+        assert abandoned == harbour == (outcome == "abandoned")
+        if outcome == "answered":
+            assert agent and talk > 0 and disp
+    consistent(store, "survey")
+    states = dict(store.conn.execute("SELECT state, count(*) FROM dial_contacts GROUP BY state").fetchall())
+    assert set(states) <= {"pending", "done", "exhausted", "suppressed"} and states.get("done")
+    # one audit row per run start, end and batch: not one per attempt
+    actions = store.conn.execute(
+        "SELECT action, count(*) FROM audit_log WHERE entity = 'dial_run' GROUP BY action"
+    )
+    counts = dict(actions.fetchall())
+    assert counts["start"] == counts["end"] == 1 and 1 <= counts["batch"] < summary["attempts"] / 5
+
+
+def test_same_seed_same_run(tmp_path: Path) -> None:
+    from cctool.store import open_store
+
+    outcomes = []
+    for name in ("a", "b"):
+        opened = open_store(tmp_path / f"{name}.db", actor="t", command="t")
+        load_campaign(opened, tmp_path)
+        add_contacts(opened, 80)
+        run(opened, seed=7)
+        outcomes.append(
+            opened.conn.execute(
+                "SELECT contact_id, started_at, outcome, disposition, talk_s FROM attempts ORDER BY id"
+            ).fetchall()
+        )
+        opened.close()
+    assert outcomes[0] == outcomes[1] and len(outcomes[0]) > 80
+
+
+def test_a_dnc_request_opts_the_number_out_at_once(store: Store, tmp_path: Path) -> None:
+    load_campaign(store, tmp_path)
+    add_contacts(store, 150)
+    run(store, seed=1)
+    requests = store.conn.execute(
+        "SELECT phone, ended_at FROM attempts WHERE disposition = 'dnc_request'"
+    ).fetchall()
+    assert requests
+    for phone, ended in requests:
+        optout = store.conn.execute(
+            "SELECT channel, effective_at FROM optouts WHERE phone = ?", (phone,)
+        ).fetchone()
+        assert optout == ("call", ended)
+        later = store.conn.execute(
+            "SELECT count(*) FROM attempts WHERE phone = ? AND started_at > ?", (phone, ended)
+        ).fetchone()[0]
+        assert later == 0
+    audited = store.conn.execute("SELECT count(*) FROM audit_log WHERE entity = 'optout'").fetchone()[0]
+    assert audited == len(requests)
+    suppressed = store.conn.execute(
+        "SELECT count(*) FROM dial_contacts WHERE state = 'suppressed'"
+    ).fetchone()[0]
+    assert suppressed >= len(requests)
+
+
+def test_a_number_opted_out_during_the_run_is_not_dialed_after_that_instant(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_campaign(store, tmp_path)
+    ids = add_contacts(store, 40)
+    # the last contact is dialed late in the run; a first try in the first minutes is likely busy/no answer
+    target = store.conn.execute("SELECT phone FROM contacts WHERE id = ?", (ids[0],)).fetchone()[0]
+    cut = START + timedelta(minutes=30)
+    original = DbRun.on_tick
+    done = []
+
+    def tick(self: DbRun, now_s: float) -> None:
+        if not done and self.at(now_s) >= cut:
+            with self.store.write() as conn:  # what `cctool optout` does, at that instant
+                conn.execute(
+                    "INSERT INTO optouts (phone, channel, source, requested_at, effective_at, actor) "
+                    "VALUES (?, 'phone', 'cli', ?, ?, 'tester')",
+                    (target, to_iso(self.at(now_s)), to_iso(self.at(now_s))),
+                )
+                self.store.audit("optout", None, "add", {})
+            done.append(self.at(now_s))
+        original(self, now_s)
+
+    monkeypatch.setattr(DbRun, "on_tick", tick)
+    run(store, seed=2, agents=2)
+    assert done
+    started = [
+        from_iso(r[0])
+        for r in store.conn.execute("SELECT started_at FROM attempts WHERE phone = ?", (target,))
+    ]
+    assert started and all(t < done[0] for t in started)
+    refused = store.conn.execute(
+        "SELECT reasons, at FROM blocked_dials WHERE phone = ?", (target,)
+    ).fetchall()
+    state = store.conn.execute("SELECT state FROM dial_contacts WHERE contact_id = ?", (ids[0],)).fetchone()[
+        0
+    ]
+    # either its retry came up and was refused, or it had ended before the opt-out
+    assert all("opted_out" in reasons and from_iso(at) >= done[0] for reasons, at in refused)
+    assert state in ("suppressed", "done", "exhausted") or not refused
+
+
+@pytest.mark.parametrize("mode", ["progressive", "preview"])
+def test_progressive_and_preview_never_abandon(store: Store, tmp_path: Path, mode: str) -> None:
+    load_campaign(store, tmp_path, mode=mode)
+    add_contacts(store, 100)
+    summary = run(store, seed=4, agents=3)
+    assert summary["mode"] == mode and summary["attempts"] > 50
+    assert summary["abandoned"] == 0
+    consistent(store, "survey")
+
+
+def test_abandonment_stays_under_the_cap_over_a_long_run(store: Store, tmp_path: Path) -> None:
+    load_campaign(store, tmp_path, total=8)
+    add_contacts(store, 3000)
+    summary = run(store, seed=5, agents=20, for_s=12 * 3600)
+    assert summary["live_answers"] > 1000
+    assert summary["abandon_rate"] <= 0.03
+    status = dialer.status(store.conn, "survey")
+    assert status["abandonment"]["rate"] <= 0.03 and status["abandonment"]["live_answers"] > 1000
+    played = store.conn.execute("SELECT count(*) FROM attempts WHERE safe_harbour = 1").fetchone()[0]
+    assert played == summary["abandoned"] > 0
+
+
+def test_due_callbacks_go_before_fresh_contacts(store: Store, tmp_path: Path) -> None:
+    load_campaign(store, tmp_path)
+    ids = add_contacts(store, 30)
+    last = ids[-1]
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO callbacks (phone, contact_id, due_at, campaign, requested_by_customer, created_at, "
+            "created_by) VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, ?, 'survey', 1, ?, 't')",
+            (last, last, to_iso(START - timedelta(minutes=5)), to_iso(START - timedelta(hours=1))),
+        )
+        store.audit("callback", None, "schedule", {})
+    run(store, seed=1, agents=1, for_s=600)
+    first = store.conn.execute(
+        "SELECT contact_id, callback_id, callback_requested FROM attempts ORDER BY started_at, id LIMIT 1"
+    ).fetchone()
+    assert first == (last, 1, 1)
+    status = store.conn.execute("SELECT status FROM callbacks WHERE id = 1").fetchone()[0]
+    assert status in ("done", "scheduled")
+
+
+def test_a_paused_campaign_or_an_unknown_one_is_refused(store: Store, tmp_path: Path) -> None:
+    from cctool.errors import UserError
+
+    with pytest.raises(UserError, match="no campaign named"):
+        run(store, "nope")
+    load_campaign(store, tmp_path)
+    store.conn.execute("UPDATE campaigns SET paused = 1")
+    with pytest.raises(UserError, match="paused"):
+        run(store)
+    assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0

@@ -1,0 +1,149 @@
+"""The pacer's promises, for any state it may be asked about (hypothesis), and the mock trunk's model."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cctool.clock import VirtualClock
+from cctool.errors import UserError
+from cctool.mocktrunk import CallModel, MockTrunk
+from cctool.pacer import Pacer
+from cctool.trunk import CallResult
+from tests.dialer_support import START
+
+
+def trained(agents: int, live: int, abandoned: int) -> Pacer:
+    pacer = Pacer(agents, 0.03, prior_live=live, prior_abandoned=abandoned)
+    for i in range(400):
+        pacer.observe_ring_end(i % 4 == 0, 4 + (i * 7) % 12)
+    return pacer
+
+
+states = st.fixed_dictionaries(
+    {
+        "agents": st.integers(1, 60),
+        "now": st.floats(100, 30000),
+        "ringing": st.dictionaries(st.integers(0, 25), st.integers(1, 20), max_size=8),
+        "waiting": st.integers(0, 5),
+        "free": st.integers(0, 60),
+        "wraps": st.lists(st.floats(0, 30), max_size=20),
+        "talks": st.lists(st.floats(0, 900), max_size=60),
+        "live": st.integers(0, 5000),
+        "abandoned": st.integers(0, 300),
+    }
+)
+
+
+def ask(pacer: Pacer, s: dict, extra_ringing: int = 0) -> int:
+    now = s["now"]
+    ringing = {int(now) - age: n for age, n in s["ringing"].items()}
+    if extra_ringing:
+        ringing[int(now)] = ringing.get(int(now), 0) + extra_ringing
+    return pacer.lines(
+        now, ringing, s["waiting"], min(s["free"], s["agents"]), [now - w for w in s["wraps"]],
+        [now - t for t in s["talks"]],
+    )  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(states)
+def test_never_negative_and_never_leaves_a_free_agent_without_a_call(s: dict) -> None:
+    pacer = trained(s["agents"], s["live"], s["abandoned"])
+    lines = ask(pacer, s)
+    in_flight = sum(s["ringing"].values())
+    assert lines >= 0
+    assert lines >= min(s["free"], s["agents"]) - s["waiting"] - in_flight
+
+
+@settings(max_examples=300, deadline=None)
+@given(states)
+def test_with_the_window_at_the_cap_it_dials_one_line_per_free_agent(s: dict) -> None:
+    pacer = trained(s["agents"], max(s["live"], 1), s["abandoned"])
+    pacer.abandoned = max(pacer.abandoned, math.ceil(pacer.cap * pacer.live))  # the window is at the cap
+    lines = ask(pacer, s)
+    in_flight = sum(s["ringing"].values())
+    assert lines == max(min(s["free"], s["agents"]) - s["waiting"] - in_flight, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(states, st.integers(1, 30))
+def test_more_calls_already_ringing_never_means_more_new_calls(s: dict, more: int) -> None:
+    pacer = trained(s["agents"], 3000, 10)
+    assert ask(pacer, s, extra_ringing=more) <= ask(pacer, s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=200))
+def test_each_abandoned_call_tightens_the_budget(outcomes: list[bool]) -> None:
+    pacer = Pacer(20, 0.03, prior_live=1000, prior_abandoned=10)
+    for abandoned in outcomes:
+        before = pacer.beta()
+        pacer.observe_live(abandoned)
+        assert (pacer.beta() < before) if abandoned else (pacer.beta() >= before)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def on_ringing(self, call_no: int) -> None:
+        self.events.append(("ringing", call_no))
+
+    def on_answer(self, call_no: int, machine: bool) -> None:
+        self.events.append(("answer", call_no, machine))
+
+    def on_end(self, call_no: int, result: CallResult) -> None:
+        self.events.append(("end", call_no, result.outcome, round(result.ring_s, 6)))
+
+
+def play(seed: int, model: CallModel | None = None, calls: int = 400) -> list[tuple]:
+    clock = VirtualClock(START)
+    trunk, events = MockTrunk(model, seed), Recorder()
+    trunk.start(clock, events)
+    for n in range(calls):
+        trunk.dial(n, f"+1212555{n:04d}", "+14155550100", 20)
+    clock.run_until(START.replace(hour=23))
+    trunk.close()
+    return events.events
+
+
+def test_the_mock_trunk_is_the_same_for_the_same_seed_and_follows_its_model() -> None:
+    first = play(1)
+    assert first == play(1) and first != play(2)
+    ends = [e for e in first if e[0] == "end"]
+    assert len(ends) == 400  # every dial ends exactly once
+    outcomes = {o: sum(1 for e in ends if e[2] == o) for o in ("busy", "voicemail", "no_answer")}
+    live = sum(1 for e in first if e[0] == "answer" and not e[2])
+    assert 60 <= live <= 140 and 20 <= outcomes["busy"] <= 65 and 20 <= outcomes["voicemail"] <= 65
+    assert all(e[3] == 3.0 for e in ends if e[2] == "busy")
+
+
+def test_a_model_file_is_checked(tmp_path: Path) -> None:
+    good = tmp_path / "m.yaml"
+    good.write_text(
+        "live_rate: 0.3\naht_s: 120\ndispositions: {completed: 2, refused: 1}\n", encoding="utf-8"
+    )
+    model = CallModel.from_file(good)
+    assert model.live_rate == 0.3 and model.disposition_table(None)[0] == ["completed", "refused"]
+    for text, message in [
+        ("live_rate: 0.9\nbusy_rate: 0.5\n", "sum to <= 1"),
+        ("aht_s: fast\n", "aht_s must be a number"),
+        ("- 1\n", "must be a mapping"),
+        ("a: [\n", "not valid YAML"),
+    ]:
+        good.write_text(text, encoding="utf-8")
+        with pytest.raises(UserError, match=message):
+            CallModel.from_file(good)
+    with pytest.raises(UserError, match="does not exist"):
+        CallModel.from_file(tmp_path / "missing.yaml")
+
+
+def test_dispositions_a_campaign_names_take_the_weight_of_those_it_lacks() -> None:
+    names, cumulative = CallModel().disposition_table(["completed", "refused", "callback", "dnc_request"])
+    assert names == ["completed", "refused", "callback", "dnc_request"]
+    assert cumulative[-1] == pytest.approx(1.0) and cumulative[0] > 0.3
