@@ -53,7 +53,7 @@ def test_bad_inputs_are_one_line_errors_and_change_nothing(cli, store: Store, tm
         (["dial", "run", "survey", "--for", "soon"], "--for"),
         (["dial", "run", "survey", "--agents", "0"], "--agents"),
         (["dial", "run", "survey", "--model", str(bad_model)], "unknown setting 'live_rat'"),
-        (["dial", "run", "survey", "--trunk", str(tmp_path / "none.yaml")], "--trunk"),
+        (["dial", "run", "survey", "--trunk", str(tmp_path / "none.yaml")], "trunk file"),
         (["dial", "status", "nope"], "no campaign named"),
         (["report", "campaign", "survey", "--from", "2026-13-01"], "--from"),
     ]

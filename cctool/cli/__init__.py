@@ -15,7 +15,22 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from .. import __version__
 from ..errors import UserError
-from . import audit_cmd, callback_cmd, campaign_cmd, consent_cmd, contacts_cmd, db_cmd, demo_cmd, dial_cmd, dnc_cmd, optout_cmd, report_cmd, script_cmd, ticket_cmd, trunk_cmd
+from . import (
+    audit_cmd,
+    callback_cmd,
+    campaign_cmd,
+    consent_cmd,
+    contacts_cmd,
+    db_cmd,
+    demo_cmd,
+    dial_cmd,
+    dnc_cmd,
+    optout_cmd,
+    report_cmd,
+    script_cmd,
+    ticket_cmd,
+    trunk_cmd,
+)
 from .common import Options, options
 
 app = typer.Typer(
