@@ -245,7 +245,11 @@ def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
     consenting = consenting or "+12125550150"
     consent.record(store, consenting, "marketing", "grant", "demo web form", "form-4711")
     say(f"[bold]consent grant[/bold] {consenting} for marketing (source: demo web form, evidence form-4711)")
-    for phone in (on_registry or "+12125550123", internal, opting_out, consenting):
+    erased = store.conn.execute("SELECT phone FROM suppressions ORDER BY id LIMIT 1").fetchone()
+    checks = [on_registry or "+12125550123", internal, opting_out, consenting] + (
+        [erased[0]] if erased else []
+    )
+    for phone in checks:
         result = check(store, phone)
         lists = ", ".join(result["lists"]) or "none"
         verdict = "[red]suppressed[/red]" if result["suppressed"] else "[green]not suppressed[/green]"

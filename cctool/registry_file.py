@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import re
 import signal
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -68,6 +69,7 @@ _PHONE_HEADERS = {
 _AREA_HEADERS = {"areacode", "area_code", "area code", "npa"}
 _PUNCTUATION = str.maketrans("", "", " \t()-./\u00a0")  # what people put between digits
 _SAMPLE_LINES = 2000  # lines read to decide which country codes the fast path covers
+_MAX_CODES = 20  # a pattern for six big codes builds in about 0.1 s
 _PARALLEL_FROM = 4_000_000  # characters (about 300k lines): below this a second process does not pay
 
 
@@ -282,17 +284,21 @@ def _national_cc(region: str) -> int | None:
 
 
 def _country_codes(text: str, region: str | None) -> tuple[int, ...]:
-    """The country codes worth a fast-path pattern: --region's, and those seen in the first lines."""
-    codes: set[int] = set()
-    if region and _national_cc(region):
-        codes.add(_national_cc(region) or 0)
+    """The country codes worth a fast-path pattern: --region's, and the commonest in the first lines.
+
+    Capped, because each code's pattern takes a while to build: rarer codes take the slow path.
+    """
+    seen: Counter[int] = Counter()
     for line in text[: _SAMPLE_LINES * 20].split("\n")[:_SAMPLE_LINES]:
         line = line.strip()
         if line.startswith("+") and line[1:].isdigit():
             for size in (1, 2, 3):
                 if int(line[1 : 1 + size] or 0) in COUNTRY_CODE_TO_REGION_CODE:
-                    codes.add(int(line[1 : 1 + size]))
+                    seen[int(line[1 : 1 + size])] += 1
                     break
+    codes = {code for code, _ in seen.most_common(_MAX_CODES)}
+    if region and _national_cc(region):
+        codes.add(_national_cc(region) or 0)
     return tuple(sorted(codes))
 
 

@@ -28,7 +28,7 @@ class SuppressionState:
     registry_version: str | None  # None: no national registry copy has been loaded
     registry_date: str | None  # the registry's own date of the copy (YYYY-MM-DD)
     registry_loaded_at: str | None
-    internal: bool
+    internal: bool  # the company's own list (or a suppression kept for a reason other than erasure)
     opted_out: bool
     optout_at: str | None  # when the earliest opt-out took effect
     erased: bool
@@ -97,9 +97,16 @@ def suppression_state(conn: sqlite3.Connection, phone: str, at: datetime) -> Sup
         ),
         key=from_iso,
     )
-    erasures = _not_after(
-        [r[0] for r in conn.execute("SELECT created_at FROM suppressions WHERE phone = ?", (phone,))], at
-    )
+    # Erasure leaves a suppression behind; a suppression for any other reason acts as an internal entry.
+    kept = [
+        reason
+        for reason, created_at in conn.execute(
+            "SELECT reason, created_at FROM suppressions WHERE phone = ?", (phone,)
+        )
+        if from_iso(created_at) <= at
+    ]
+    erased = any("eras" in (reason or "").lower() for reason in kept)
+    internal = internal or any("eras" not in (reason or "").lower() for reason in kept)
     return SuppressionState(
         national=national,
         registry_version=load["version"] if load else None,
@@ -108,7 +115,7 @@ def suppression_state(conn: sqlite3.Connection, phone: str, at: datetime) -> Sup
         internal=internal,
         opted_out=bool(optouts),
         optout_at=optouts[0] if optouts else None,
-        erased=bool(erasures),
+        erased=erased,
     )
 
 

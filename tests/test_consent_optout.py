@@ -168,3 +168,13 @@ def test_registry_age_comes_from_the_copy_date(store, tmp_path) -> None:
     state = suppression_state(store.conn, PHONE, datetime(2026, 11, 2, tzinfo=UTC))
     assert state.national and state.registry_version == "v1"
     assert state.registry_age(datetime(2026, 11, 2, tzinfo=UTC)) == timedelta(days=32)
+
+
+def test_a_suppression_kept_for_another_reason_counts_as_the_internal_list(store) -> None:
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO suppressions (phone, reason, created_at, actor) VALUES (?, 'legal hold', ?, 'x')",
+            (PHONE, "2026-11-01T00:00:00Z"),
+        )
+    state = suppression_state(store.conn, PHONE, datetime(2026, 11, 2, tzinfo=UTC))
+    assert state.lists == ["internal"] and not state.erased

@@ -331,3 +331,21 @@ def test_overlapping_loads_of_one_version_from_two_files_keep_only_one(tmp_path:
     assert "already loaded from a different file" in refused.stderr and "Traceback" not in refused.stderr
     loads = json.loads(run_process("--db", db, "dnc", "loads", "--json").stdout)
     assert len(loads) == 1
+
+
+def test_the_human_output_names_the_outcome(cli, tmp_path: Path) -> None:
+    path = registry(tmp_path, "+12125550123", "junk")
+    loaded = cli("dnc", "import", path, "--list", "national", "--version", "v1")
+    assert loaded.code == 0 and "1 numbers (1 invalid lines" in " ".join(loaded.stdout.split())
+    again = cli("dnc", "import", path, "--list", "national", "--version", "v1")
+    assert "already loaded" in again.stdout
+    assert "v1" in cli("dnc", "loads").stdout
+    assert "do not call" in cli("dnc", "check", "+12125550123").stdout
+    assert "not on any do-not-call list" in cli("dnc", "check", "+12125550142").stdout
+    assert "added to" in cli("dnc", "add", "+12125550142").stdout
+    assert "removed from" in cli("dnc", "remove", "+12125550142").stdout
+    assert "opted out (sms)" in cli("optout", "+12125550142", "--channel", "sms").stdout
+    assert cli("consent", "grant", "+12125550142", "--purpose", "survey", "--source", "call").code == 0
+    shown = cli("consent", "show", "+12125550142").stdout
+    assert "survey: granted" in shown and "marketing: none recorded" in shown
+    assert cli("dnc", "check", "+12125550123", "--quiet").stdout == ""

@@ -89,3 +89,12 @@ def test_a_big_file_parsed_on_two_cores_gives_the_same_numbers() -> None:
     assert sorted(parallel.numbers) == sorted(serial.numbers)
     assert (parallel.lines, parallel.invalid, parallel.accepted) == (3000, 1, 2999)
     assert len(parallel.arrays) >= 2
+
+
+def test_a_file_mixing_countries_matches_phonenumbers_line_by_line() -> None:
+    lines = ["+12125550123", "+442079460018", "+8613800138000", "+4930123456", "+33142685300", "+9999", "+1"]
+    lines += ["+447700900123", "+861012345678", "+12125550199", "+390612345678", "+8613800138000"]
+    parsed = registry_file.parse_lines("\n".join(lines), None)
+    expected = [slow(line, None) for line in lines]
+    assert sorted(parsed.numbers) == sorted(e for e in expected if e)
+    assert parsed.invalid == expected.count(None)
