@@ -107,6 +107,10 @@ def hoist_globals(args: list[str]) -> list[str]:
     return front + rest
 
 
+INTERRUPTED = 130
+INTERRUPTED_MESSAGE = "cctool: interrupted; nothing half-written was kept"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: exit 0 on success, 1 with one line on stderr for a failure, 2 for a usage error."""
     args = hoist_globals(list(sys.argv[1:] if argv is None else argv))
@@ -115,14 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=args, prog_name="cctool", standalone_mode=False, obj=Options())
         code = result if isinstance(result, int) else 0
-        if code == 130:  # typer turns Ctrl-C into a silent Exit(130): say what happened
-            typer.echo("cctool: interrupted; nothing half-written was kept", err=True)
+        if code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130) itself, after the rollback
+            typer.echo(INTERRUPTED_MESSAGE, err=True)
     except clickx.UsageError as exc:
         exc.show()
         code = 2
     except typer.Abort:
-        typer.echo("cctool: interrupted; nothing half-written was kept", err=True)
-        code = 130
+        typer.echo(INTERRUPTED_MESSAGE, err=True)
+        code = INTERRUPTED
     except clickx.ClickException as exc:
         exc.show()
         code = exc.exit_code
@@ -137,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         code = 1
     except KeyboardInterrupt:
-        typer.echo("cctool: interrupted; nothing half-written was kept", err=True)
-        code = 130
+        typer.echo(INTERRUPTED_MESSAGE, err=True)
+        code = INTERRUPTED
     except BrokenPipeError:
         code = 0
     return code
