@@ -45,14 +45,14 @@ def add_contacts(store: Store, n: int) -> None:
 
 
 def dial_run(
-    db: Path, folder: Path, trunk_yaml: str, env: dict[str, str] | None = None
+    db: Path, folder: Path, trunk_yaml: str, env: dict[str, str] | None = None, agents: int = 2
 ) -> subprocess.CompletedProcess[str]:
     model = folder / "model.yaml"
     model.write_text("aht_s: 1.0\ntalk_sigma: 0\nwrap_s: 0.5\n")
     trunk = folder / "trunk.yaml"
     trunk.write_text(trunk_yaml)
     args = [sys.executable, "-m", "cctool", "--db", str(db), "dial", "run", "survey", "--trunk", str(trunk),
-            "--agents", "2", "--for", "15s", "--model", str(model), "--json"]  # fmt: skip
+            "--agents", str(agents), "--for", "15s", "--model", str(model), "--json"]  # fmt: skip
     return subprocess.run(args, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
 
 
@@ -89,6 +89,7 @@ def test_a_wrong_password_stops_the_run_with_one_line_after_one_attempt(
             tmp_path,
             f"host: 127.0.0.1\nport: {peer.port}\nusername: cctool\npassword_env: TEST_TRUNK_PW\n",
             env={"TEST_TRUNK_PW": "not-the-password"},
+            agents=1,
         )
         assert peer.wait(30) == 0, peer.tail()
     assert result.returncode == 1 and result.stderr.strip().endswith("trunk rejected credentials")
