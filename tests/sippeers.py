@@ -93,6 +93,23 @@ def start_sipp(
     timeout_s: int = 60,
     extra: tuple[str, ...] = (),
 ) -> Peer:
+    """SIPp playing `tests/sipp/<scenario>.xml` on a free port; a port lost to a race (exit 254) is retried."""
+    for attempt in range(3):
+        try:
+            return _start_sipp(scenario, calls, workdir, transport, timeout_s, extra)
+        except PortTaken:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortTaken(AssertionError):
+    """SIPp exited with 254: someone else took the free port between our probe and its bind."""
+
+
+def _start_sipp(
+    scenario: str, calls: int, workdir: Path, transport: str, timeout_s: int, extra: tuple[str, ...]
+) -> Peer:
     sipp = need("sipp")
     port = free_port()
     errors = workdir / f"sipp-{scenario}-{port}-errors.log"
@@ -134,6 +151,8 @@ def _wait_listening(peer: Peer, transport: str) -> None:
     kind = socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM
     while time.monotonic() < deadline:
         if peer.proc.poll() is not None:
+            if peer.proc.returncode == 254 and peer.name.startswith("sipp"):
+                raise PortTaken(f"{peer.name}: port {peer.port} taken")
             raise AssertionError(f"{peer.name} exited with {peer.proc.returncode} at start; {peer.tail()}")
         with socket.socket(socket.AF_INET, kind) as probe:
             try:
