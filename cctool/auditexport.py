@@ -149,6 +149,12 @@ class Exporter:
         self.counts[name] = sink.count
         return sink.count
 
+    def campaign_filter(self, column: str = "campaign") -> tuple[str, list[Any]]:
+        """The SQL condition (and its parameter) that keeps only `--campaign`'s rows, if one was asked."""
+        if self.request.campaign is None:
+            return "", []
+        return f" AND {column} = ?", [self.request.campaign]
+
     def query(self, sql: str, params: Iterable[Any] = ()) -> Iterator[sqlite_row]:
         cursor = self.store.conn.execute(sql, list(params))
         names = [d[0] for d in cursor.description]
