@@ -1,9 +1,10 @@
-"""The audit export's dialing sections: attempts, refusals, abandonment, campaigns, registry, tickets.
+"""The audit export's dialing sections: attempts, refusals, campaigns, abandonment, registry copies.
 
 Each section streams one table of the period (and `--campaign`) to the export folder. While streaming,
-`attempts` notes the little the later sections and the charts need (versions used, attempts per registry
-version, local hours) in `Exporter.facts`, so the big table is read once. Abandonment is aggregated by
-SQLite per UTC day; only the per-day figures reach Python.
+`attempts` counts what the later sections and the charts need (versions used, attempts per registry
+version, day, local hour, outcome, and per number) into `Exporter.facts`, so the big table is read
+once; SQLite sums the live answers of the days before the period for whole abandonment windows.
+The service sections (tickets, callbacks) are in `auditservice.py`, the figures in `auditsummary.py`.
 """
 
 from __future__ import annotations
