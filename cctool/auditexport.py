@@ -5,6 +5,9 @@ every file shows the same moment. Numbers and names are masked unless `unmask` i
 itself written to the audit log. Each number also gets a `phone_ref`, a keyed hash that links rows about
 one number within this export only. The independent re-check (`recheck.py`) then reads the CSV files
 back and its violations go into summary.json and report.html; manifest.json hashes every file.
+This module holds the frame and the base sections (consents, opt-outs, DNC list, erasures, operations);
+the dialing sections are in `auditsections.py`, the service ones in `auditservice.py`, the summary
+figures and chart series in `auditsummary.py`. The user's guide is docs/audit.md.
 """
 
 from __future__ import annotations
@@ -148,6 +151,12 @@ class Exporter:
             sink.close()
         self.counts[name] = sink.count
         return sink.count
+
+    def campaign_filter(self, column: str = "campaign") -> tuple[str, list[Any]]:
+        """The SQL condition (and its parameter) that keeps only `--campaign`'s rows, if one was asked."""
+        if self.request.campaign is None:
+            return "", []
+        return f" AND {column} = ?", [self.request.campaign]
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> Iterator[sqlite_row]:
         cursor = self.store.conn.execute(sql, list(params))

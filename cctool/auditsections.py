@@ -1,9 +1,10 @@
-"""The audit export's dialing sections: attempts, refusals, abandonment, campaigns, registry, tickets.
+"""The audit export's dialing sections: attempts, refusals, campaigns, abandonment, registry copies.
 
 Each section streams one table of the period (and `--campaign`) to the export folder. While streaming,
-`attempts` notes the little the later sections and the charts need (versions used, attempts per registry
-version, local hours) in `Exporter.facts`, so the big table is read once. Abandonment is aggregated by
-SQLite per UTC day; only the per-day figures reach Python.
+`attempts` counts what the later sections and the charts need (versions used, attempts per registry
+version, day, local hour, outcome, and per number) into `Exporter.facts`, so the big table is read
+once; SQLite sums the live answers of the days before the period for whole abandonment windows.
+The service sections (tickets, callbacks) are in `auditservice.py`, the figures in `auditsummary.py`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from json.encoder import encode_basestring as encode_json_string
 from typing import Any
 
 from .auditexport import Exporter
+from .auditservice import callbacks, ticket_events, tickets
 from .timeutil import to_iso
 
 # (column, SQL expression) of attempts.csv; the number and its reference are filled in by Python.
@@ -60,19 +62,13 @@ ATTEMPT_COLUMNS = [name for name, _ in ATTEMPT_FIELDS]
 LIVE_OUTCOMES = {"answered", "abandoned"}  # live answers: the denominator of the abandonment rate
 
 
-def _campaign_filter(x: Exporter, column: str = "campaign") -> tuple[str, list[Any]]:
-    if x.request.campaign is None:
-        return "", []
-    return f" AND {column} = ?", [x.request.campaign]
-
-
 def attempts(x: Exporter) -> None:
     """One row per attempt with the record-keeping fields (TSR 16 CFR 310.5 and COMPLIANCE.md).
 
     SQLite joins the campaign version and registry date, and encodes the JSON line (in C, several times
     faster than json.dumps); Python only masks the number and adds it to both.
     """
-    where, params = _campaign_filter(x, "a.campaign")
+    where, params = x.campaign_filter("a.campaign")
     selected = [(name, expr) for name, expr in ATTEMPT_FIELDS if expr is not None]
     json_sql = ", json_object(" + ", ".join(f"'{name}', {expr}" for name, expr in selected) + ")"
     want_json = "json" in x.request.formats
@@ -179,7 +175,7 @@ def _note_attempt_figures(
 
 def blocked(x: Exporter) -> None:
     """Every dial the decision refused, with all its reasons."""
-    where, params = _campaign_filter(x)
+    where, params = x.campaign_filter()
     rows = x.query(
         f"SELECT * FROM blocked_dials WHERE at >= ? AND at < ?{where} ORDER BY at, id",
         [x.request.since, x.request.until, *params],
@@ -267,7 +263,7 @@ def campaigns(x: Exporter) -> None:
 
 def overrides(x: Exporter) -> None:
     """Every rule a campaign loosened against its preset, with the reason, up to the end of the period."""
-    where, params = _campaign_filter(x)
+    where, params = x.campaign_filter()
     columns = ["id", "campaign", "version", "rule", "preset_value", "value", "reason", "recorded_at", "actor"]
     rows = x.query(
         f"SELECT {', '.join(columns)} FROM campaign_overrides WHERE recorded_at < ?{where} "
@@ -432,7 +428,7 @@ def dnc_national_matches(x: Exporter) -> None:
     copy; attempts checked against an older copy cannot be re-matched (dnc_registry.csv says which).
     """
     version = x.facts.get("current_registry")
-    where, params = _campaign_filter(x, "a.campaign")
+    where, params = x.campaign_filter("a.campaign")
     in_period = "a.started_at >= ? AND a.started_at < ? AND a.registry_version = ?"
     # Walk the smaller side: the registry copy (seeking each number's attempts by the phone index), or
     # the period's attempts (looking each number up in the copy).
@@ -452,138 +448,6 @@ def dnc_national_matches(x: Exporter) -> None:
         "dnc_national_matches",
         ["phone", "phone_ref", "registry_version"],
         ([x.phone(phone), x.ref(phone), version] for (phone,) in rows),
-    )
-
-
-_TICKETS_OF_CAMPAIGN = (
-    " AND (t.id IN (SELECT ticket_id FROM callbacks WHERE campaign = ?)"
-    " OR t.id IN (SELECT ticket_id FROM ticket_events WHERE json_valid(ref)"
-    " AND json_extract(ref, '$.campaign') = ?))"
-)
-
-
-def _ticket_filter(x: Exporter) -> tuple[str, list[Any]]:
-    """Tickets touched in the period; with --campaign, those linked to it by a callback or an event."""
-    where = "t.created_at < ? AND t.updated_at >= ?"
-    params: list[Any] = [x.request.until, x.request.since]
-    if x.request.campaign is not None:
-        where += _TICKETS_OF_CAMPAIGN
-        params += [x.request.campaign, x.request.campaign]
-    return where, params
-
-
-def tickets(x: Exporter) -> None:
-    where, params = _ticket_filter(x)
-    rows = x.query(f"SELECT t.* FROM tickets t WHERE {where} ORDER BY t.created_at, t.id", params)
-    x.table(
-        "tickets",
-        [
-            "ticket_id",
-            "phone",
-            "phone_ref",
-            "kind",
-            "subject",
-            "body",
-            "priority",
-            "status",
-            "assignee",
-            "sla_due_at",
-            "satisfaction",
-            "created_at",
-            "updated_at",
-            "resolved_at",
-            "created_by",
-        ],
-        (
-            [
-                r["id"],
-                x.phone(r["phone"]),
-                x.ref(r["phone"]),
-                r["kind"],
-                x.text(r["subject"]),
-                x.text(r["body"]),
-                r["priority"],
-                r["status"],
-                r["assignee"],
-                r["sla_due_at"],
-                r["satisfaction"],
-                r["created_at"],
-                r["updated_at"],
-                r["resolved_at"],
-                r["created_by"],
-            ]
-            for r in rows
-        ),
-    )
-
-
-def ticket_events(x: Exporter) -> None:
-    """The whole history (up to the period's end) of every exported ticket."""
-    where, params = _ticket_filter(x)
-    rows = x.query(
-        f"SELECT e.* FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id WHERE {where} AND e.at < ? "
-        "ORDER BY e.ticket_id, e.id",
-        [*params, x.request.until],
-    )
-    x.table(
-        "ticket_events",
-        ["event_id", "ticket_id", "at", "actor", "event", "field", "old_value", "new_value", "note", "ref"],
-        (
-            [
-                r["id"],
-                r["ticket_id"],
-                r["at"],
-                r["actor"],
-                r["event"],
-                r["field"],
-                x.text(r["old_value"]),
-                x.text(r["new_value"]),
-                x.text(r["note"]),
-                r["ref"],
-            ]
-            for r in rows
-        ),
-    )
-
-
-def callbacks(x: Exporter) -> None:
-    """Callbacks due, created or done in the period."""
-    where, params = _campaign_filter(x)
-    since, until = x.request.since, x.request.until
-    rows = x.query(
-        "SELECT * FROM callbacks WHERE created_at < ? AND (due_at >= ? OR created_at >= ? OR done_at >= ?)"
-        f"{where} ORDER BY due_at, id",
-        [until, since, since, since, *params],
-    )
-    columns = [
-        "callback_id",
-        "phone",
-        "phone_ref",
-        "due_at",
-        "tz",
-        "campaign",
-        "ticket_id",
-        "owner",
-        "status",
-        "claimed_by",
-        "claimed_at",
-        "outcome",
-        "note",
-        "requested_by_customer",
-        "created_at",
-        "created_by",
-        "done_at",
-    ]
-    x.table(
-        "callbacks",
-        columns,
-        (
-            [r["id"], x.phone(r["phone"]), x.ref(r["phone"])]
-            + [r[c] for c in columns[3:12]]
-            + [x.text(r["note"])]
-            + [r[c] for c in columns[13:]]
-            for r in rows
-        ),
     )
 
 

@@ -405,3 +405,13 @@ def test_registry_matches_are_found_whichever_side_is_smaller(
     assert [(v["rule"], v["attempt_id"]) for v in summary["violations"]] == [("dnc_national", str(ids[0]))]
     [match] = _rows(out, "dnc_national_matches.csv")
     assert match["registry_version"] == data.REGISTRY_LOADS[-1].isoformat() and "*" in match["phone"]
+
+
+def test_csv_only_writes_no_json_nor_page_but_the_same_rows(cli, built, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    summary = _export(cli, out, "--format", "csv")
+    names = {p.name for p in out.iterdir()}
+    assert not any(n.endswith(".jsonl") for n in names) and "report.html" not in names
+    assert len(_rows(out, "attempts.csv")) == built.attempts and summary["violations"] == []
+    assert summary["attempts_per_contact"]["renewal"]["contacts"] == 50
+    assert cli("audit", "verify", "--export", str(out)).code == 0
