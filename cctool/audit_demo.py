@@ -12,10 +12,12 @@ from .timeutil import utcnow
 
 
 def period(store: Store) -> tuple[str, str]:
-    """First and last UTC day with dialing (the demo's simulated day), else today."""
+    """From the first to the last UTC day with anything to show: the simulated dialing day(s) and today
+    (the wall-clock day of the demo's own operations in the audit log)."""
     first, last = store.conn.execute("SELECT min(started_at), max(started_at) FROM attempts").fetchone()
     today = utcnow().date().isoformat()
-    return (first or today)[:10], (last or today)[:10]
+    days = [today] + [d[:10] for d in (first, last) if d]
+    return min(days), max(days)
 
 
 def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
