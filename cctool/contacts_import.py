@@ -220,7 +220,15 @@ def parsed_blocks(contact_file: ContactFile, spec: Spec, first_line: int) -> Ite
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pool = context.Pool(workers, initializer=_init_worker, initargs=(spec,))
+    # Ctrl-C while the pool is half built would leave workers nobody terminates: hold it until it exists.
+    blocked = hasattr(signal, "pthread_sigmask")
+    if blocked:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = context.Pool(workers, initializer=_init_worker, initargs=(spec,))
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     try:
         pending: deque[Any] = deque()
         for task in tasks:
