@@ -297,7 +297,7 @@ def import_contacts(
                 erased,
                 (path.name, f"import {import_id} row ", store.actor),
             )
-            writer = _Writer(conn, now, path.name, store.actor, import_id)
+            writer = _Writer(conn, now)
             total, done = max(len(contact_file.body), 1), 0
             for parsed in parsed_blocks(contact_file, spec, header_lines + 1):
                 writer.apply(parsed, counts)
@@ -334,9 +334,8 @@ def _header_newlines(contact_file: ContactFile) -> int:
 class _Writer:
     """Applies parsed rows to the database: bulk inserts for new numbers, the update rules for known ones."""
 
-    def __init__(self, conn: sqlite3.Connection, now: str, file_name: str, actor: str, import_id: int):
-        self.conn, self.now, self.file_name, self.actor = conn, now, file_name, actor
-        self.evidence = f"import {import_id} row "
+    def __init__(self, conn: sqlite3.Connection, now: str):
+        self.conn, self.now = conn, now
         self.seen: dict[str, int] = {}
         self.db_has_contacts = conn.execute("SELECT EXISTS (SELECT 1 FROM contacts)").fetchone()[0] == 1
         self.next_id = (conn.execute("SELECT MAX(id) FROM contacts").fetchone()[0] or 0) + 1
