@@ -137,13 +137,14 @@ def parse_block(block: str, first_line: int) -> Parsed:
         line = first_line + consumed
         consumed = reader.line_num
         width = len(record)
-        if width <= 1 and (not record or not record[0].strip()):
-            continue  # blank line
-        read += 1
         got = classify(record[phone_i].strip() if phone_i < width else "")
         if isinstance(got, str):
+            if got == "missing_phone" and not any(cell.strip() for cell in record):
+                continue  # a blank line, or a spreadsheet's empty row (",,,,")
+            read += 1
             rejects.append((line, got, record))
             continue
+        read += 1
         phone, region, number_type, zones = got
         if phone in erased:
             rejects.append((line, "erased", record))
