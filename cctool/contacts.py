@@ -98,36 +98,52 @@ def show(conn: sqlite3.Connection, text: str, region: str | None = None) -> dict
 def iter_contacts(
     conn: sqlite3.Connection, tag: str | None = None, include_erased: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """Contacts in id order, with tags and the marketing consent in force."""
+    """Contacts in id order, with tags and the marketing consent in force; one streaming query."""
     where, params = [], []
     if tag:
-        where.append("id IN (SELECT contact_id FROM contact_tags WHERE tag = ?)")
+        where.append("c.id IN (SELECT contact_id FROM contact_tags WHERE tag = ?)")
         params.append(tag)
     if not include_erased:
-        where.append("erased_at IS NULL")
+        where.append("c.erased_at IS NULL")
+    columns = ", ".join(f"c.{k.strip()}" for k in _COLUMNS.split(","))
     sql = (
-        f"SELECT {_COLUMNS} FROM contacts"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY id"
+        f"SELECT {columns}, "
+        "(SELECT group_concat(tag, char(31)) FROM (SELECT tag FROM contact_tags WHERE contact_id = c.id ORDER BY tag)), "
+        "(SELECT action FROM consents WHERE phone = c.phone AND purpose = 'marketing' "
+        " ORDER BY given_at DESC, id DESC LIMIT 1) "
+        "FROM contacts c" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY c.id"
     )
-    for row in conn.execute(sql, params).fetchall():
-        yield _contact(conn, row)
+    keys = [k.strip() for k in _COLUMNS.split(",")]
+    for row in conn.execute(sql, params):
+        contact = dict(zip(keys, row))
+        contact["number_zones"] = json.loads(contact["number_zones"] or "[]")
+        contact["attributes"] = json.loads(contact["attributes"] or "{}")
+        contact["tags"] = row[-2].split("\x1f") if row[-2] else []
+        contact["marketing_consent"] = row[-1]
+        yield contact
 
 
 def export_csv(conn: sqlite3.Connection, out: TextIO, tag: str | None = None) -> int:
     """Write contacts as a CSV that `contacts import` reads back to the same state; returns the row count."""
-    contacts = list(iter_contacts(conn, tag))
-    attribute_keys = sorted({k for c in contacts for k in c["attributes"]} - set(EXPORT_FIELDS))
+    keys = {
+        k
+        for (k,) in conn.execute(
+            "SELECT DISTINCT j.key FROM contacts, json_each(contacts.attributes) j WHERE contacts.erased_at IS NULL"
+        )
+    }
+    attribute_keys = sorted(keys - set(EXPORT_FIELDS))
     writer = csv.writer(out)
     writer.writerow(EXPORT_FIELDS + attribute_keys)
     consent_words = {"grant": "yes", "revoke": "no", None: ""}
-    for c in contacts:
+    count = 0
+    for c in iter_contacts(conn, tag):
         writer.writerow(
             [c["phone"], c["name"] or "", c["email"] or "", "|".join(c["tags"]), c["timezone"] or ""]
             + [consent_words[c["marketing_consent"]]]
             + [c["attributes"].get(k, "") for k in attribute_keys]
         )
-    return len(contacts)
+        count += 1
+    return count
 
 
 def erase(store: Store, text: str, region: str | None = None) -> dict[str, Any]:

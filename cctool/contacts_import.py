@@ -137,13 +137,14 @@ def parse_block(block: str, first_line: int) -> Parsed:
         line = first_line + consumed
         consumed = reader.line_num
         width = len(record)
-        if width <= 1 and (not record or not record[0].strip()):
-            continue  # blank line
-        read += 1
         got = classify(record[phone_i].strip() if phone_i < width else "")
         if isinstance(got, str):
+            if got == "missing_phone" and not any(cell.strip() for cell in record):
+                continue  # a blank line, or a spreadsheet's empty row (",,,,")
+            read += 1
             rejects.append((line, got, record))
             continue
+        read += 1
         phone, region, number_type, zones = got
         if phone in erased:
             rejects.append((line, "erased", record))
@@ -220,7 +221,15 @@ def parsed_blocks(contact_file: ContactFile, spec: Spec, first_line: int) -> Ite
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pool = context.Pool(workers, initializer=_init_worker, initargs=(spec,))
+    # Ctrl-C while the pool is half built would leave workers nobody terminates: hold it until it exists.
+    blocked = hasattr(signal, "pthread_sigmask")
+    if blocked:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = context.Pool(workers, initializer=_init_worker, initargs=(spec,))
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     try:
         pending: deque[Any] = deque()
         for task in tasks:
@@ -289,7 +298,7 @@ def import_contacts(
                 erased,
                 (path.name, f"import {import_id} row ", store.actor),
             )
-            writer = _Writer(conn, now, path.name, store.actor, import_id)
+            writer = _Writer(conn, now)
             total, done = max(len(contact_file.body), 1), 0
             for parsed in parsed_blocks(contact_file, spec, header_lines + 1):
                 writer.apply(parsed, counts)
@@ -299,7 +308,7 @@ def import_contacts(
                 done += parsed.chars
                 if progress is not None:
                     progress(done, total)
-            writer.finish()
+            writer.finish(counts)
             _close_import(store, import_id, contact_file, source, counts, extra_tags, region, rejects_path)
             if reject_rows and rejects_path is not None:
                 _write_rejects(rejects_path, contact_file.header, reject_rows)
@@ -326,15 +335,15 @@ def _header_newlines(contact_file: ContactFile) -> int:
 class _Writer:
     """Applies parsed rows to the database: bulk inserts for new numbers, the update rules for known ones."""
 
-    def __init__(self, conn: sqlite3.Connection, now: str, file_name: str, actor: str, import_id: int):
-        self.conn, self.now, self.file_name, self.actor = conn, now, file_name, actor
-        self.evidence = f"import {import_id} row "
+    def __init__(self, conn: sqlite3.Connection, now: str):
+        self.conn, self.now = conn, now
         self.seen: dict[str, int] = {}
         self.db_has_contacts = conn.execute("SELECT EXISTS (SELECT 1 FROM contacts)").fetchone()[0] == 1
         self.next_id = (conn.execute("SELECT MAX(id) FROM contacts").fetchone()[0] or 0) + 1
         self.first_new_id = self.next_id  # ids from here on were created by this import
         self.consent_rows: list[tuple[str, ...]] = []  # written after each block
-        self.consent_now: dict[str, str] = {}  # the action this file last set per phone
+        self.consent_now: dict[str, str] = {}  # the action this file last set per new phone
+        self.pending: dict[int, _Known] = {}  # numbers already in the book, applied in finish()
         self.cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: the phone index stays in memory
 
@@ -386,24 +395,24 @@ class _Writer:
         counts["imported"] += len(fresh)
         merges: list[tuple[Any, ...]] = []
         merge_tags: list[tuple[int, str]] = []
+        pending = self.pending
         for index, contact_id, first in known:
             row = rows[index]
+            if not first:
+                counts["duplicates_in_file"] += 1
             if contact_id >= self.first_new_id:
                 # A repeat of a number this import created: merge in SQL, in bulk, without reading it back.
                 merges.append((row[5], row[6], row[4], row[7], row[7], contact_id))
                 merge_tags.extend((contact_id, tag) for tag in tags.get(index, ()))
                 if index in consents and self.consent_now.get(row[0]) != consents[index][1]:
                     self._consent(consents[index])
-                counts["duplicates_in_file"] += 1
                 continue
-            changed = self._update(contact_id, row, tags.get(index, ()))
-            if index in consents and self._consent_differs(row[0], consents[index][1]):
-                self._consent(consents[index])
-                changed = True
-            if not first:
-                counts["duplicates_in_file"] += 1
-            else:
-                counts["updated" if changed else "unchanged"] += 1
+            # A number already in the book: gather what the whole file says, compare once at the end,
+            # so that a re-import changes nothing even when the file repeats a number with other values.
+            entry = pending.get(contact_id)
+            if entry is None:
+                entry = pending[contact_id] = _Known(row[0])
+            entry.add(row, tags.get(index, ()), consents.get(index))
         if merges:
             self.conn.executemany(
                 "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email), "
@@ -415,6 +424,9 @@ class _Writer:
             self.conn.executemany(
                 "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", merge_tags
             )
+        self._write_consents()
+
+    def _write_consents(self) -> None:
         if self.consent_rows:
             # Consent from a file: its source is the file, its evidence the import and the row.
             self.conn.executemany(
@@ -424,45 +436,91 @@ class _Writer:
             )
             self.consent_rows = []
 
-    def _update(self, contact_id: int, row: Row, tags: tuple[str, ...]) -> bool:
-        """The update rules: non-empty fields replace, attributes merge by key, new tags are added."""
-        name, email, attrs_text, tz = row[5], row[6], row[7], row[4]
-        current = self.conn.execute(
-            "SELECT name, email, timezone, attributes FROM contacts WHERE id = ?", (contact_id,)
-        ).fetchone()
-        attributes = json.loads(current[3] or "{}")
-        merged = {**attributes, **json.loads(attrs_text)}
-        new = (name or current[0], email or current[1], tz or current[2])
-        changed = False
-        if new != tuple(current[:3]) or merged != attributes:
-            self.conn.execute(
-                "UPDATE contacts SET name = ?, email = ?, timezone = ?, attributes = ?, updated_at = ? WHERE id = ?",
-                (*new, json.dumps(merged, ensure_ascii=False, sort_keys=True), self.now, contact_id),
-            )
-            changed = True
-        for tag in tags:
-            cursor = self.conn.execute(
-                "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", (contact_id, tag)
-            )
-            changed = changed or cursor.rowcount > 0
-        return changed
-
     def _consent(self, consent: tuple[str, ...]) -> None:
         self.consent_rows.append(consent)
         self.consent_now[consent[0]] = consent[1]
 
-    def _consent_differs(self, phone: str, action: str) -> bool:
-        if phone in self.consent_now:
-            return self.consent_now[phone] != action
-        latest = self.conn.execute(
-            "SELECT action FROM consents WHERE phone = ? AND purpose = 'marketing' "
-            "ORDER BY given_at DESC, id DESC LIMIT 1",
-            (phone,),
-        ).fetchone()
-        return latest is None or latest[0] != action
+    def finish(self, counts: dict[str, int]) -> None:
+        """Apply the update rules to the numbers that were already in the book, in batches."""
+        conn, ids = self.conn, list(self.pending)
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            current = {
+                r[0]: r[1:]
+                for r in conn.execute(
+                    f"SELECT id, name, email, timezone, attributes FROM contacts WHERE id IN ({marks})", batch
+                )
+            }
+            tags_now: dict[int, set[str]] = {}
+            for contact_id, tag in conn.execute(
+                f"SELECT contact_id, tag FROM contact_tags WHERE contact_id IN ({marks})", batch
+            ):
+                tags_now.setdefault(contact_id, set()).add(tag)
+            phones = [self.pending[i].phone for i in batch]
+            consent_now = dict(
+                conn.execute(
+                    "SELECT c.phone, c.action FROM consents c WHERE c.purpose = 'marketing' AND c.id = ("
+                    "SELECT id FROM consents WHERE phone = c.phone AND purpose = 'marketing' "
+                    f"ORDER BY given_at DESC, id DESC LIMIT 1) AND c.phone IN ({marks})",
+                    phones,
+                )
+            )
+            updates: list[tuple[Any, ...]] = []
+            new_tags: list[tuple[int, str]] = []
+            for contact_id in batch:
+                entry = self.pending[contact_id]
+                name, email, tz, attributes_text = current[contact_id]
+                attributes = json.loads(attributes_text or "{}")
+                merged = {**attributes, **entry.attributes} if entry.attributes else attributes
+                new = (entry.name or name, entry.email or email, entry.timezone or tz)
+                changed = False
+                if new != (name, email, tz) or merged != attributes:
+                    attrs = json.dumps(merged, ensure_ascii=False, sort_keys=True)
+                    updates.append((*new, attrs, self.now, contact_id))
+                    changed = True
+                added = entry.tags - tags_now.get(contact_id, set()) if entry.tags else None
+                if added:
+                    new_tags.extend((contact_id, tag) for tag in sorted(added))
+                    changed = True
+                if entry.consent is not None and consent_now.get(entry.phone) != entry.consent[1]:
+                    self.consent_rows.append(entry.consent)
+                    changed = True
+                counts["updated" if changed else "unchanged"] += 1
+            conn.executemany(
+                "UPDATE contacts SET name = ?, email = ?, timezone = ?, attributes = ?, updated_at = ? WHERE id = ?",
+                updates,
+            )
+            conn.executemany("INSERT INTO contact_tags (contact_id, tag) VALUES (?, ?)", new_tags)
+            self._write_consents()
+        conn.execute(f"PRAGMA cache_size = {int(self.cache_size)}")
 
-    def finish(self) -> None:
-        self.conn.execute(f"PRAGMA cache_size = {int(self.cache_size)}")
+
+class _Known:
+    """What a file says, over all its rows, about a number that was already in the book."""
+
+    __slots__ = ("phone", "name", "email", "timezone", "attributes", "tags", "consent")
+
+    def __init__(self, phone: str):
+        self.phone = phone
+        self.name: str | None = None
+        self.email: str | None = None
+        self.timezone: str | None = None
+        self.attributes: dict[str, str] | None = None  # None until a row has some: keeps a re-import small
+        self.tags: set[str] | None = None
+        self.consent: tuple[str, ...] | None = None
+
+    def add(self, row: Row, tags: tuple[str, ...], consent: tuple[str, ...] | None) -> None:
+        """Later non-empty cells replace earlier ones; tags add up; the last consent answer counts."""
+        self.name = row[5] or self.name
+        self.email = row[6] or self.email
+        self.timezone = row[4] or self.timezone
+        if row[7] != "{}":
+            self.attributes = {**(self.attributes or {}), **json.loads(row[7])}
+        if tags:
+            self.tags = self.tags.union(tags) if self.tags else set(tags)
+        if consent is not None:
+            self.consent = consent
 
 
 def insert_contacts(conn: sqlite3.Connection, rows: list[Row], first_id: int) -> None:

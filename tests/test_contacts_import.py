@@ -207,3 +207,50 @@ def test_worker_processes_give_the_same_result_as_one_process(
         results[workers] = (counts, data, (tmp_path / f"r{workers}.csv").read_text("utf-8-sig"))
     assert results["0"] == results["2"]
     assert results["0"][0]["duplicates_in_file"] > 0 and results["0"][0]["rejected"] == 1
+
+
+def test_a_file_that_repeats_a_number_with_other_values_still_reimports_as_unchanged(
+    cli, tmp_path: Path, db_path: Path
+) -> None:
+    path = write(
+        tmp_path / "repeats.csv",
+        "phone,name,marketing consent,tags,plan\n"
+        "+447911123456,Ann,yes,a,gold\n"
+        "+447911123456,Annie,no,b,\n"
+        "+447911123456,,,,silver\n",
+    )
+    first = import_json(cli, path)
+    assert (first["imported"], first["duplicates_in_file"]) == (1, 2)
+    ann = cli("contacts", "show", "+447911123456", "--json").json
+    assert (ann["name"], ann["marketing_consent"], ann["tags"]) == ("Annie", "revoke", ["a", "b"])
+    assert ann["attributes"] == {"plan": "silver"}
+    before = people(db_path)
+    again = import_json(cli, path)
+    assert again == {
+        "read": 3,
+        "imported": 0,
+        "updated": 0,
+        "unchanged": 1,
+        "duplicates_in_file": 2,
+        "rejected": 0,
+    }
+    assert people(db_path) == before
+
+
+def test_read_is_the_sum_of_the_outcomes(cli, tmp_path: Path) -> None:
+    path = write(tmp_path / "crm.csv", FIRST)
+    for _ in range(2):
+        counts = import_json(cli, path, "--region", "US")
+        assert counts["read"] == sum(v for k, v in counts.items() if k != "read")
+
+
+def test_a_column_mapped_to_ignore_is_not_kept(cli, tmp_path: Path) -> None:
+    path = write(tmp_path / "m.csv", "phone,secret,plan\n+447911123456,xyz,gold\n")
+    import_json(cli, path, "--map", "secret=ignore")
+    assert cli("contacts", "show", "+447911123456", "--json").json["attributes"] == {"plan": "gold"}
+
+
+def test_a_region_that_is_not_a_country_code_is_a_usage_error(cli, tmp_path: Path) -> None:
+    path = write(tmp_path / "m.csv", "phone\n+447911123456\n")
+    result = cli("contacts", "import", path, "--region", "USA")
+    assert result.code == 2 and "two-letter country code" in result.stderr

@@ -133,3 +133,9 @@ def test_erasing_an_unknown_number_is_refused(cli, tmp_path: Path) -> None:
     load(cli, tmp_path)
     result = cli("contacts", "erase", "+12125550199")
     assert result.code == 1 and "no contact with number" in result.stderr
+
+
+def test_export_with_json_and_no_file_prints_one_json_document(cli, tmp_path: Path) -> None:
+    load(cli, tmp_path)
+    result = cli("contacts", "export", "--json")
+    assert [c["phone"] for c in result.json] == ["+12125550123", "+447911123456", "+8613800138000"]

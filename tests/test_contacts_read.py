@@ -147,3 +147,19 @@ def test_unreadable_input_in_a_real_process_prints_no_traceback(tmp_path: Path) 
         assert result.code == 1, label
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, (label, result.stderr)
+
+
+def test_blank_lines_and_empty_spreadsheet_rows_are_not_counted(cli, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "excel.csv",
+        "phone,name\r\n+447911123456,Ann\r\n\r\n,\r\n , \r\n+442079460123,Bob\r\n,,\r\n",
+    )
+    result = cli("contacts", "import", path, "--json")
+    assert result.json == {
+        "read": 2,
+        "imported": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "duplicates_in_file": 0,
+        "rejected": 0,
+    }

@@ -150,7 +150,10 @@ def export(
     """Export contacts as CSV that `contacts import` reads back unchanged."""
     with store(ctx) as opened:
         if out is None:
-            service.export_csv(opened.conn, sys.stdout, tag)
+            if options(ctx).json:  # one JSON document on stdout, as --json promises
+                emit(ctx, list(service.iter_contacts(opened.conn, tag)))
+            else:
+                service.export_csv(opened.conn, sys.stdout, tag)
             return
         tmp = out.with_name(out.name + ".tmp")
         with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
