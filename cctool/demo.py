@@ -16,6 +16,7 @@ from .store import open_store
 
 # (title, module) pairs; each module has `demo(store, workdir, say)`.
 STEPS: list[tuple[str, str]] = [
+    ("Contacts from CRM exports (UTF-8 with BOM, GB18030)", "contacts_demo"),
     ("Consent and do-not-call lists", "dnc"),
     ("Campaigns: load and preview", "campaign_demo"),
     ("Tickets and callbacks", "tickets"),
