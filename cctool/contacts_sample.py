@@ -71,7 +71,13 @@ def _us_uk_rows(rng: random.Random, count: int) -> list[list[str]]:
         if i % 31 == 5:
             phone = ""
         tags = "|".join(
-            sorted({rng.choice(PLANS), rng.choice(["renewal-due", "web-lead", "lapsed", "vip", ""])} - {""})
+            sorted(
+                {
+                    rng.choice(PLANS),
+                    rng.choice(["renewal-due", "web-lead", "lapsed", "vip", "new-customer", ""]),
+                }
+                - {""}
+            )
         )
         rows.append(
             [
@@ -104,7 +110,7 @@ def _cn_rows(rng: random.Random, count: int) -> list[list[str]]:
             [
                 rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2))),
                 phone,
-                rng.choice(["会员", "VIP", "续约", "会员|续约", ""]),
+                rng.choice(["会员", "VIP", "续约", "会员|续约", "投诉", ""]),
                 rng.choice(["是", "否", ""]),
                 rng.choice(CITIES_CN),
             ]

@@ -21,7 +21,7 @@ def demo(
 
     def say(message: str) -> None:
         if not quiet:
-            stdout.print(message, highlight=False)
+            stdout.print(message, highlight=False, soft_wrap=True)
 
     db_path = demo_service.run(folder, say, actor=options(ctx).actor or "demo")
     say(f"\nDone. Explore it with: cctool --db {db_path} audit log")
