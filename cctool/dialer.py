@@ -40,6 +40,7 @@ from .pacer import Pacer
 from .store import Store
 from .timeutil import from_iso, to_iso, utcnow
 
+_US = timedelta(microseconds=1)
 LEASE_S = 120.0  # wall seconds a claim lasts without renewal
 CLAIM_CHUNK = 500
 BATCH = 2000  # attempts per transaction at most
@@ -162,6 +163,22 @@ class DbRun:
     # --- time ---------------------------------------------------------------------------------------
     def at(self, seconds: float) -> datetime:
         return self.clock.at_seconds(seconds)
+
+    def iso(self, seconds: float) -> str:
+        """`to_iso(self.at(seconds))`, without datetime arithmetic (it runs twice per attempt)."""
+        us = self._epoch_us + timedelta(seconds=seconds) // _US
+        whole, micro = divmod(us, 1_000_000)
+        prefix = self._prefixes.get(whole)
+        if prefix is None:
+            if len(self._prefixes) > 4096:
+                self._prefixes.clear()
+            prefix = self._prefixes[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        return f"{prefix}.{micro:06d}Z" if micro else prefix + "Z"
+
+    def iso_ceil(self, seconds: float) -> str:
+        """`iso_s(self.at(seconds))`: whole seconds, rounded up."""
+        us = self._epoch_us + timedelta(seconds=seconds) // _US
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(-(-us // 1_000_000)))
 
     # --- start and end ------------------------------------------------------------------------------
     def begin(self, start: datetime) -> None:
@@ -342,13 +359,13 @@ class DbRun:
         held.attempts += 1
         held.unflushed += 1
         c, check = self.campaign, call.check
-        started = self.at(call.dialed_s)
+        started = self.iso(call.dialed_s)
+        ended = self.iso(call.ended_s)
         state, delay = after_attempt(self.definition, held.attempts, call.outcome, call.disposition)
         agent = f"agent-{call.agent + 1:02d}" if call.agent is not None else None
         self.attempt_rows.append(
             (
-                self.run_id, c.name, c.version, held.contact_id, held.phone, to_iso(started),
-                to_iso(self.at(call.ended_s)),
+                self.run_id, c.name, c.version, held.contact_id, held.phone, started, ended,
                 check.local_time.isoformat() if check else None,
                 check.zone if check else None,
                 check.zone_source if check else None,
@@ -362,9 +379,9 @@ class DbRun:
             )
         )  # fmt: skip
         self.batch_counts[call.outcome] = self.batch_counts.get(call.outcome, 0) + 1
-        next_at = iso_s(self.at(call.ended_s + delay)) if delay is not None else None
+        next_at = self.iso_ceil(call.ended_s + delay) if delay is not None else None
         self.contact_rows[held.contact_id] = (
-            state, held.attempts, to_iso(started), next_at, call.outcome, call.disposition,
+            state, held.attempts, started, next_at, call.outcome, call.disposition,
             c.name, held.contact_id,
         )  # fmt: skip
         if call.lead.callback_id is not None:
@@ -373,7 +390,7 @@ class DbRun:
                 (
                     "done" if reached else "scheduled",
                     call.disposition or call.outcome,
-                    to_iso(self.at(call.ended_s)) if reached else None,
+                    ended if reached else None,
                     next_at if not reached and next_at else None,
                     call.lead.callback_id,
                 )
@@ -391,7 +408,7 @@ class DbRun:
         c = self.campaign
         nxt = check.next_allowed_at
         self.blocked_rows.append(
-            (self.run_id, c.name, c.version, held.contact_id, held.phone, to_iso(self.at(now_s)),
+            (self.run_id, c.name, c.version, held.contact_id, held.phone, self.iso(now_s),
              ";".join(check.reasons), iso_s(nxt) if nxt else None)
         )  # fmt: skip
         reasons = set(check.reasons)
@@ -422,7 +439,7 @@ class DbRun:
         """
         self.optout_rows.append(
             (held.phone, f"dialer:{self.campaign.name}", to_iso(self.at(call.answered_s or call.dialed_s)),
-             to_iso(self.at(call.ended_s)), self.store.actor, held.contact_id)
+             self.iso(call.ended_s), self.store.actor, held.contact_id)
         )  # fmt: skip
         if not isinstance(self.clock, VirtualClock):
             self.flush()
@@ -518,6 +535,9 @@ class DbRun:
     # --- the run --------------------------------------------------------------------------------------
     def run(self, trunk: Any, clock: Any, model: CallModel) -> dict[str, Any]:
         self.clock = clock
+        epoch = clock.at_seconds(0)
+        self._epoch_us = int(epoch.timestamp()) * 1_000_000 + epoch.microsecond
+        self._prefixes: dict[int, str] = {}
         start = clock.at_seconds(0) if isinstance(clock, VirtualClock) else clock.now()
         self.begin(start)
         dialing = self.definition.get("dialing") or {}

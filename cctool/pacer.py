@@ -57,7 +57,7 @@ class Pacer:
         prior_live: int = 0,
         prior_abandoned: int = 0,
         refresh_s: float = 60.0,
-        quantiles: int = 6,
+        quantiles: int = 4,
         max_lines_per_agent: float = 6.0,
     ):
         self.agents = agents

@@ -202,3 +202,22 @@ def test_a_paused_campaign_or_an_unknown_one_is_refused(store: Store, tmp_path: 
     with pytest.raises(UserError, match="paused"):
         run(store)
     assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
+
+
+def test_the_same_engine_runs_in_real_time_on_the_wall_clock(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a SIP trunk gets: the wall clock, real seconds (here a fast model so the test takes 2 s)."""
+    from cctool.clock import WallClock
+    from cctool.mocktrunk import CallModel, MockTrunk
+
+    fast = CallModel(ring_min_s=0.05, ring_max_s=0.2, busy_after_s=0.05, machine_detect_s=0.05, no_answer_s=0.3,
+                     aht_s=0.2, wrap_s=0.05)  # fmt: skip
+    monkeypatch.setattr(dialer, "make_trunk", lambda value, model, seed: (MockTrunk(fast, seed), WallClock()))
+    load_campaign(store, tmp_path)
+    add_contacts(store, 40)
+    summary = run_campaign(store, RunOptions("survey", trunk="sip.yaml", agents=3, for_s=2.0, seed=1))
+    assert summary["attempts"] > 10
+    row = store.conn.execute("SELECT trunk, sim_start, sim_end FROM dial_runs").fetchone()
+    assert row[0] == "sip.yaml" and (from_iso(row[2]) - from_iso(row[1])).total_seconds() >= 2.0
+    consistent(store, "survey")
