@@ -63,7 +63,7 @@ def test_a_run_killed_mid_way_resumes_with_no_attempt_lost_or_repeated(db_path: 
 
 
 def test_two_overlapping_runs_never_dial_the_same_contact_at_once(db_path: Path, tmp_path: Path) -> None:
-    prepared(db_path, tmp_path, 400)
+    prepared(db_path, tmp_path, 1200)  # more than one claim of 500
     first = dial(db_path, "--speed", "7200", "--seed", "1")
     second = dial(db_path, "--speed", "7200", "--seed", "2")
     for proc in (first, second):
