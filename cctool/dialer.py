@@ -117,6 +117,23 @@ class RunOptions:
     seed: int | None = 0
     speed: float | None = None
     mode: str | None = None  # the campaign's mode unless given
+    break_every_s: float | None = None  # each agent takes a break this often (staggered) ...
+    break_s: float = 900.0  # ... of this length
+
+
+def break_plan(
+    agents: int, for_s: float, every_s: float | None, length_s: float
+) -> list[tuple[int, float, float]]:
+    """(agent, at, length): each agent breaks every `every_s`, staggered so the team never breaks at once."""
+    if not every_s:
+        return []
+    plan = []
+    for agent in range(agents):
+        at = every_s + agent * every_s / agents
+        while at < for_s:
+            plan.append((agent, at, length_s))
+            at += every_s
+    return plan
 
 
 class Held:
@@ -562,13 +579,16 @@ class DbRun:
             seed=self.opts.seed,
             dispositions=list(self.definition.get("dispositions") or []) or None,
             on_tick=self.on_tick,
+            breaks=break_plan(self.opts.agents, self.opts.for_s, self.opts.break_every_s, self.opts.break_s),
         )
         self.engine = engine
         status = "failed"
         try:
             stats = engine.run(self.opts.for_s, self.opts.speed)
             status = "finished"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM from cron (the CLI turns it into this)
+            with contextlib.suppress(Exception):
+                trunk.close()  # cancel ringing calls, hang up answered ones; finished ones are recorded
             stats, status = engine.stats, "interrupted"
             self.finish(stats, status)
             raise
@@ -658,6 +678,8 @@ def run_campaign(store: Store, opts: RunOptions) -> dict[str, Any]:
         raise UserError(f"--agents must be at least 1 (got {opts.agents})")
     if opts.for_s <= 0:
         raise UserError("--for must be a positive duration such as 8h")
+    if opts.break_every_s is not None and not 0 < opts.break_s < opts.break_every_s:
+        raise UserError("--breaks EVERY:LENGTH needs 0 < LENGTH < EVERY, e.g. 2h:15m")
     if opts.mode is not None and opts.mode not in ("predictive", "progressive", "preview"):
         raise UserError(f"--mode {opts.mode!r}: use predictive, progressive or preview")
     campaign = campaign_store.get(store.conn, opts.campaign)

@@ -82,3 +82,28 @@ def test_two_overlapping_runs_never_dial_the_same_contact_at_once(db_path: Path,
         consistent(opened, "survey")
     finally:
         opened.close()
+
+
+def test_sigterm_ends_the_run_as_interrupted_with_its_attempts_written(db_path: Path, tmp_path: Path) -> None:
+    prepared(db_path, tmp_path, 300)
+    proc = dial(db_path, "--speed", "3600", "--seed", "1")
+    opened = open_store(db_path, actor="t", command="t")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if opened.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 10:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "Traceback" not in err
+        assert opened.conn.execute("SELECT status FROM dial_runs").fetchone()[0] == "interrupted"
+        assert (
+            opened.conn.execute(
+                "SELECT count(*) FROM dial_contacts WHERE lease_owner IS NOT NULL"
+            ).fetchone()[0]
+            == 0
+        )
+        consistent(opened, "survey")
+    finally:
+        opened.close()
