@@ -264,10 +264,12 @@ def _identity(doc: _Doc, data: dict[str, Any]) -> dict[str, Any]:
         doc.error(("name",), "name is missing or not a lower-case word (letters, digits, . _ -)")
     kind = data.get("kind")
     if kind not in KINDS:
-        doc.error(("kind",), f"kind {kind!r} is not one of {', '.join(KINDS)}")
+        given = f"kind {kind!r} is not" if "kind" in data else "missing kind: give"
+        doc.error(("kind",), f"{given} one of {', '.join(KINDS)}")
     preset_name = data.get("policy")
     if preset_name not in PRESETS:
-        doc.error(("policy",), f"policy {preset_name!r} is not one of {', '.join(PRESETS)}")
+        given = f"policy {preset_name!r} is not" if "policy" in data else "missing policy: give"
+        doc.error(("policy",), f"{given} one of {', '.join(PRESETS)}")
     for key in ("seller", "purpose"):
         value = data.get(key)
         if value is not None and not isinstance(value, str):

@@ -64,3 +64,8 @@ def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
         blocked = ", ".join(f"{reason} {count}" for reason, count in doc["blocked"].items()) or "none"
         opens = f"; next opens {doc['next_open_at']}" if doc["next_open_at"] else ""
         say(f"  preview now: {doc['dialable']} of {doc['in_segment']} dialable; blocked: {blocked}{opens}")
+        if not doc["in_segment"]:
+            tags = found.definition["segment"].get("tags_any") or found.definition["segment"].get("tags_all")
+            say(
+                f"  (no contact carries {tags} yet: import with `--tag {tags[0] if tags else 'TAG'}` to fill it)"
+            )

@@ -175,46 +175,11 @@ def decide(contact: ContactFacts, policy: CampaignPolicy, history: History, now:
         raise ValueError("decide() needs an aware datetime")
     now = now.astimezone(UTC)
     zones = [_zone(z) for z in contact.zones] or [_zone("UTC")]
-    failing: set[str] = _window_reason(now, zones, policy)
-
-    if not contact.valid_number:
-        failing.add("invalid_number")
-    if contact.erased:
-        failing.add("erased")
-    if policy.paused:
-        failing.add("campaign_paused")
-    if not policy.caller_id:
-        failing.add("no_caller_id")
-
-    # Only a callback the person asked for after opting out (or after being put on the list) reaches them.
-    asked = contact.callback_requested_at
-    if contact.opted_out_at is not None and not (asked and contact.opted_out_at < asked <= now):
-        failing.add("opted_out")
-    if contact.internal_dnc_since is not None and not (asked and contact.internal_dnc_since < asked <= now):
-        failing.add("dnc_internal")
-
-    if policy.kind == "marketing":
-        if contact.on_national_dnc:
-            failing.add("dnc_national")
-        if contact.marketing_consent == "revoke":
-            failing.add("consent_revoked")
-        elif contact.marketing_consent != "grant":
-            failing.add("no_consent")
-        if _stale_by(contact, policy, now):
-            failing.add("registry_stale")
-
     times = sorted(a.started_at for a in history.attempts if a.started_at <= now)
     abandoned = [a.started_at for a in history.attempts if a.outcome == "abandoned" and a.started_at <= now]
-    if policy.cap_total is not None and len(times) >= policy.cap_total:
-        failing.add("cap_total")
-    if policy.cap_24h is not None and sum(1 for t in times if t > now - DAY) >= policy.cap_24h:
-        failing.add("cap_24h")
-    if policy.cap_per_day is not None and _per_day_full(now, zones, times, policy.cap_per_day):
-        failing.add("cap_day")
-    if policy.min_gap is not None and times and now - times[-1] < policy.min_gap:
-        failing.add("min_gap")
-    if policy.abandon_lock > timedelta(0) and abandoned and now - max(abandoned) < policy.abandon_lock:
-        failing.add("abandon_lock")
+    failing = _window_reason(now, zones, policy)
+    failing |= _party_reasons(contact, policy, now)
+    failing |= _frequency_reasons(policy, zones, times, abandoned, now)
 
     reasons = tuple(r for r in REASONS if r in failing)
     next_at = None
@@ -230,6 +195,57 @@ def decide(contact: ContactFacts, policy: CampaignPolicy, history: History, now:
         local_time=now.astimezone(zones[0]),
         rules_checked=rules_for(policy),
     )
+
+
+def _party_reasons(contact: ContactFacts, policy: CampaignPolicy, now: datetime) -> set[str]:
+    """The rules about the person, the number and the campaign itself (none of them lifted by time)."""
+    failing: set[str] = set()
+    if not contact.valid_number:
+        failing.add("invalid_number")
+    if contact.erased:
+        failing.add("erased")
+    if policy.paused:
+        failing.add("campaign_paused")
+    if not policy.caller_id:
+        failing.add("no_caller_id")
+    # Only a callback the person asked for after opting out (or after being put on the list) reaches them.
+    asked = contact.callback_requested_at
+    if contact.opted_out_at is not None and not (asked and contact.opted_out_at < asked <= now):
+        failing.add("opted_out")
+    if contact.internal_dnc_since is not None and not (asked and contact.internal_dnc_since < asked <= now):
+        failing.add("dnc_internal")
+    if policy.kind == "marketing":
+        if contact.on_national_dnc:
+            failing.add("dnc_national")
+        if contact.marketing_consent == "revoke":
+            failing.add("consent_revoked")
+        elif contact.marketing_consent != "grant":
+            failing.add("no_consent")
+        if _stale_by(contact, policy, now):
+            failing.add("registry_stale")
+    return failing
+
+
+def _frequency_reasons(
+    policy: CampaignPolicy,
+    zones: Sequence[ZoneInfo],
+    times: Sequence[datetime],
+    abandoned: Sequence[datetime],
+    now: datetime,
+) -> set[str]:
+    """Caps, the minimum gap and the redial lock after an abandoned call, over earlier attempts."""
+    failing: set[str] = set()
+    if policy.cap_total is not None and len(times) >= policy.cap_total:
+        failing.add("cap_total")
+    if policy.cap_24h is not None and sum(1 for t in times if t > now - DAY) >= policy.cap_24h:
+        failing.add("cap_24h")
+    if policy.cap_per_day is not None and _per_day_full(now, zones, times, policy.cap_per_day):
+        failing.add("cap_day")
+    if policy.min_gap is not None and times and now - times[-1] < policy.min_gap:
+        failing.add("min_gap")
+    if policy.abandon_lock > timedelta(0) and abandoned and now - max(abandoned) < policy.abandon_lock:
+        failing.add("abandon_lock")
+    return failing
 
 
 def _stale_by(contact: ContactFacts, policy: CampaignPolicy, moment: datetime) -> bool:

@@ -69,10 +69,7 @@ SELECT c.phone, c.timezone, c.number_zones,
   (SELECT p.paused FROM campaigns p WHERE p.name = :campaign)
 FROM contacts c WHERE c.id = :id
 """
-_REGISTRY = (
-    "SELECT version, registry_date FROM dnc_registry_loads WHERE list = ? ORDER BY registry_date DESC, id DESC "
-    "LIMIT 1"
-)
+_REGISTRY = "SELECT version, registry_date FROM dnc_registry_loads WHERE list = ? ORDER BY id DESC LIMIT 1"
 _ATTEMPTS = (
     "SELECT started_at, outcome FROM attempts WHERE phone = ? AND campaign = ? "
     "AND julianday(started_at) <= julianday(?)"

@@ -257,3 +257,49 @@ def test_a_survey_script_may_not_carry_the_marketing_block(cli, folder: Path) ->
     )
     result = cli("campaign", "validate", write(folder, SURVEY))
     assert result.code == 1 and "line 2 of care.j2" in result.stderr and "must not carry" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("", "1: the file is empty"),
+        ("- a\n- b\n", "1: a campaign file must be a mapping"),
+        ("\ufeffname: x\n", "1: missing kind: give one of marketing, survey, followup"),
+        ("name: [unclosed\n", "2: YAML syntax error"),
+    ],
+)
+def test_odd_files_get_a_line_and_no_traceback(cli, folder: Path, content: str, expected: str) -> None:
+    path = write(folder, content)
+    result = cli("campaign", "validate", path)
+    assert result.code == 1 and f"{path}:{expected}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_human_output_of_validate_show_and_list(cli, folder: Path) -> None:
+    text = (
+        SURVEY.replace('end: "20:00"', 'end: "21:30"')
+        + "override:\n  - {rule: hours.end, reason: panel asked}\n"
+    )
+    path = write(folder, text)
+    shown = cli("campaign", "validate", path)
+    said = " ".join(shown.stdout.split())  # rich wraps lines to the terminal width
+    assert shown.code == 0 and "valid survey campaign 'care-call' under the uk preset" in said
+    assert "override hours.end: 21:00 -> 21:30 (panel asked)" in said
+    cli("campaign", "load", path)
+    show = cli("campaign", "show", "care-call")
+    said = " ".join(show.stdout.split())
+    assert show.code == 0 and "hours 09:00-21:30 on mon, tue, wed, thu, fri" in said
+    assert "override hours.end: 21:00 -> 21:30 (panel asked)" in said
+    assert cli("campaign", "list").code == 0
+
+
+def test_a_real_process_reports_errors_without_a_traceback(folder: Path, tmp_path: Path) -> None:
+    from .conftest import run_process
+
+    bad = write(folder, SURVEY.replace("min_gap: 4h", "min_gap: 10x"))
+    result = run_process("--db", str(tmp_path / "p.db"), "campaign", "validate", str(bad))
+    assert result.code == 1
+    assert result.stderr.splitlines() == [
+        f"{bad}:8: bad duration '10x' for caps.min_gap: use a number and a unit s, m, h or d (e.g. 30s, 10m, 2h, 1d)",
+        f"cctool: {bad}: 1 error, nothing stored",
+    ]
+    assert result.stdout == ""

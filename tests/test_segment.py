@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cctool import segment
 from cctool.store import Store
@@ -134,3 +136,102 @@ def test_unknown_filters_and_operators_are_reported_with_their_path() -> None:
     )
     paths = [p for p, _ in problems]
     assert ("colour",) in paths and ("fields", 0, "like") in paths and ("fields", 1) in paths
+
+
+# --- property: the compiled SQL selects exactly whom a plain Python reading of the filter selects -----
+
+TAGS = ["a", "b", "c", "d"]
+PHONES = ["+14155552671", "+12125550123", "+8613812345678", "+442079460000", "+8613912345678", "+14155552672"]
+
+
+def _reference(person: dict, spec: dict) -> bool:
+    tags = set(person["tags"])
+    if spec.get("tags_any") and not tags & set(spec["tags_any"]):
+        return False
+    if spec.get("tags_all") and not set(spec["tags_all"]) <= tags:
+        return False
+    if spec.get("tags_none") and tags & set(spec["tags_none"]):
+        return False
+    if spec.get("region") and person["region"] not in spec["region"]:
+        return False
+    if spec.get("imported_after") and person["created"] < spec["imported_after"]:
+        return False
+    if spec.get("imported_before") and not person["created"] < spec["imported_before"]:
+        return False
+    for condition in spec.get("fields", []):
+        value = person["plan"] if condition["field"] == "attributes.plan" else person["phone"]
+        if "equals" in condition and value != condition["equals"]:
+            return False
+        if "in" in condition and value not in condition["in"]:
+            return False
+        if "prefix" in condition and not (value or "").startswith(condition["prefix"]):
+            return False
+    return True
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    people=st.lists(
+        st.fixed_dictionaries(
+            {
+                "tags": st.lists(st.sampled_from(TAGS), unique=True, max_size=3),
+                "plan": st.sampled_from(["basic", "plus", None]),
+                "day": st.integers(min_value=1, max_value=28),
+            }
+        ),
+        min_size=1,
+        max_size=len(PHONES),
+    ),
+    spec=st.fixed_dictionaries(
+        {},
+        optional={
+            "tags_any": st.lists(st.sampled_from(TAGS), min_size=1, max_size=2),
+            "tags_all": st.lists(st.sampled_from(TAGS), min_size=1, max_size=2),
+            "tags_none": st.lists(st.sampled_from(TAGS), min_size=1, max_size=2),
+            "region": st.lists(st.sampled_from(["US", "CN", "GB"]), min_size=1, max_size=2),
+            "imported_after": st.sampled_from(["2026-02-05", "2026-02-15"]),
+            "imported_before": st.sampled_from(["2026-02-10", "2026-02-20"]),
+            "fields": st.lists(
+                st.one_of(
+                    st.builds(
+                        lambda v: {"field": "attributes.plan", "equals": v},
+                        st.sampled_from(["basic", "plus"]),
+                    ),
+                    st.builds(
+                        lambda v: {"field": "attributes.plan", "in": v},
+                        st.lists(st.sampled_from(["basic", "plus"]), min_size=1),
+                    ),
+                    st.builds(
+                        lambda v: {"field": "phone", "prefix": v},
+                        st.sampled_from(["+1", "+86", "+4420", "+1415"]),
+                    ),
+                ),
+                max_size=2,
+            ),
+        },
+    ),
+)
+def test_compiled_segments_select_what_the_filter_says(
+    tmp_path_factory, people: list[dict], spec: dict
+) -> None:
+    from cctool.store import open_store
+
+    store = open_store(tmp_path_factory.mktemp("seg") / "s.db", actor="t", command="t")
+    try:
+        expected = []
+        for phone, person in zip(PHONES, people):
+            created = f"2026-02-{person['day']:02d}"
+            attributes = {"plan": person["plan"]} if person["plan"] else {}
+            cid = add_contact(
+                store, phone, tags=person["tags"], attributes=attributes, created_at=created + "T00:00:00Z"
+            )
+            region = {"+1": "US", "+86": "CN", "+44": "GB"}[
+                phone[:3] if phone.startswith("+86") or phone.startswith("+44") else "+1"
+            ]
+            reading = {**person, "phone": phone, "region": region, "created": created}
+            if _reference(reading, spec):
+                expected.append(cid)
+        assert segment.check(spec) == []
+        assert segment.contact_ids(store.conn, spec) == expected
+    finally:
+        store.close()
