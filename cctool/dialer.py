@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import json
 import os
 import socket
 import sqlite3
@@ -351,7 +352,7 @@ class DbRun:
                 claimed = conn.execute(
                     "UPDATE callbacks SET status = 'claimed', claimed_by = ?, claimed_at = ? "
                     "WHERE id = ? AND status = 'scheduled'",
-                    (f"dialer:{self.run_id}", now_text, callback_id),
+                    (self.store.actor, now_text, callback_id),
                 ).rowcount
                 if claimed:
                     taken.append(callback_id)
@@ -404,14 +405,9 @@ class DbRun:
         if call.lead.callback_id is not None:
             reached = call.outcome == "answered"
             self.callback_rows.append(
-                (
-                    "done" if reached else "scheduled",
-                    call.disposition or call.outcome,
-                    ended if reached else None,
-                    next_at if not reached and next_at else None,
-                    call.lead.callback_id,
-                )
-            )
+                (call.lead.callback_id, reached, call.disposition or call.outcome, ended, next_at,
+                 len(self.attempt_rows) - 1)
+            )  # fmt: skip
         if state == "pending" and delay is not None:
             self._seq += 1
             heapq.heappush(self.retries, (call.ended_s + delay, self._seq, held))
@@ -466,9 +462,12 @@ class DbRun:
         if not (self.attempt_rows or self.blocked_rows or self.contact_rows or claim or self.held):
             return
         n_attempts, n_blocked = len(self.attempt_rows), len(self.blocked_rows)
+        first_id = 0
         with self.store.write() as conn:
             if self.attempt_rows:
                 conn.executemany(_INSERT_ATTEMPT, self.attempt_rows)
+                # one writer, one transaction: the batch's ids are consecutive up to the last one
+                first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - n_attempts + 1
             if self.blocked_rows:
                 conn.executemany(
                     "INSERT INTO blocked_dials (run_id, campaign, campaign_version, contact_id, phone, at, "
@@ -496,12 +495,8 @@ class DbRun:
                     {"channel": "call", "campaign": self.campaign.name, "run_id": self.run_id,
                      "contact_id": contact_id, "effective_at": effective, "via": "dnc_request disposition"},
                 )  # fmt: skip
-            if self.callback_rows:
-                conn.executemany(
-                    "UPDATE callbacks SET status = ?, outcome = ?, done_at = ?, due_at = coalesce(?, due_at) "
-                    "WHERE id = ?",
-                    self.callback_rows,
-                )
+            for callback_id, reached, outcome, ended, next_at, index in self.callback_rows:
+                self._close_callback(conn, callback_id, reached, outcome, ended, next_at, first_id + index)
             if time.monotonic() >= self._renew_at:  # renewing touches every held row: not every batch
                 self._renew_at = time.monotonic() + LEASE_S / 4
                 conn.execute(
@@ -529,6 +524,41 @@ class DbRun:
         self.attempt_rows, self.blocked_rows, self.callback_rows, self.optout_rows = [], [], [], []
         self.contact_rows, self.batch_counts = {}, {}
         self._last_flush_wall = time.monotonic()
+
+    def _close_callback(
+        self, conn: sqlite3.Connection, callback_id: int, reached: bool, outcome: str, ended: str,
+        next_at: str | None, attempt_id: int,
+    ) -> None:  # fmt: skip
+        """A served callback: done when the person was reached (its ticket gets a link), else due again."""
+        if not reached:
+            conn.execute(
+                "UPDATE callbacks SET status = 'scheduled', claimed_by = NULL, claimed_at = NULL, "
+                "due_at = coalesce(?, due_at), note = ? WHERE id = ? AND status = 'claimed'",
+                (next_at, f"not reached by the dialer ({outcome}, attempt {attempt_id})", callback_id),
+            )
+            return
+        try:  # the tickets area's service, when this cctool has it
+            from . import callbacks as callback_service  # type: ignore[attr-defined,unused-ignore]
+        except ImportError:
+            callback_service = None
+        if callback_service is not None and hasattr(callback_service, "mark_done"):
+            try:
+                callback_service.mark_done(self.store, callback_id, outcome, attempt_id, at=from_iso(ended))
+                return
+            except UserError:
+                pass  # e.g. claimed by someone else meanwhile: record it plainly below
+        conn.execute(
+            "UPDATE callbacks SET status = 'done', outcome = ?, done_at = ? WHERE id = ?",
+            (outcome, ended, callback_id),
+        )
+        self.store.audit("callback", callback_id, "done", {"outcome": outcome, "attempt": attempt_id})
+        ticket = conn.execute("SELECT ticket_id FROM callbacks WHERE id = ?", (callback_id,)).fetchone()
+        if ticket and ticket[0] is not None:
+            conn.execute(
+                "INSERT INTO ticket_events (ticket_id, at, actor, event, note, ref) VALUES (?, ?, ?, 'link', ?, ?)",
+                (ticket[0], ended, self.store.actor, f"callback done: {outcome}",
+                 json.dumps({"callback": callback_id, "attempt": attempt_id})),
+            )  # fmt: skip
 
     def engine_now(self) -> float:
         return self.clock.seconds if self.clock is not None else 0.0
