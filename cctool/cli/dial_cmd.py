@@ -115,6 +115,10 @@ def status(ctx: typer.Context, campaign: str = typer.Argument(..., help="Campaig
             out.print(
                 table("dispositions", ["disposition", "n"], [list(i) for i in doc["dispositions"].items()])
             )
+        if doc["blocked"]:
+            out.print(
+                table("refused at dial time", ["reasons", "n"], [list(i) for i in doc["blocked"].items()])
+            )
         out.print(
             f"abandonment ({ab['window']} window to {ab['until']}): {ab['abandoned']} / {ab['live_answers']} "
             f"live answers = {_pct(ab['rate'])} (cap {_pct(ab['cap'])})"
