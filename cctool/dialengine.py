@@ -214,6 +214,11 @@ class Engine:
         )
         return self.stats
 
+    @property
+    def stop_at(self) -> float:
+        """When dialing stops (clock seconds)."""
+        return self._stop_at
+
     def stop(self) -> None:
         """Dial nothing more; calls in flight finish."""
         self._stop_at = min(self._stop_at, self.clock.seconds)

@@ -280,7 +280,11 @@ class DbRun:
         return Lead(held.contact_id, held.phone, callback_id, requested, held)
 
     def finished(self, now_s: float) -> bool:
-        return self._db_empty and not self.fresh and not self.retries and not self.callbacks
+        """Nothing left to dial in this run: no fresh contact, no callback, no retry due before its end."""
+        if not self._db_empty or self.fresh or self.callbacks:
+            return False
+        end = self.engine.stop_at if self.engine is not None else float("inf")
+        return not self.retries or self.retries[0][0] >= end
 
     def _claim(self, conn: sqlite3.Connection, now_s: float) -> int:
         wall = iso_s(utcnow())
