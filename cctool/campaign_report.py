@@ -150,10 +150,12 @@ def chart_lines(report: dict[str, Any]) -> list[str]:
     cap = report["abandonment"]["cap"] or 0.03
     labels = "".join(str(h["hour_utc"] % 10) for h in hours)
     first = hours[0]["hour_utc"]
-    return [
-        f"hour (UTC, from {first:02d}h) {labels}",
-        f"abandonment (0..{cap:.0%}) {spark([h['abandon_rate'] for h in hours], cap)}  "
-        f"max {max(h['abandon_rate'] for h in hours):.2%}",
-        f"occupancy   (0..100%) {spark([h['occupancy'] for h in hours], 1.0)}  "
-        f"min {min((h['occupancy'] for h in hours if h['occupancy'] is not None), default=0):.1%}",
-    ]
+    labels_row = [
+        (f"hour (UTC, from {first:02d}h)", labels, ""),
+        (f"abandonment (0..{cap:.0%})", spark([h["abandon_rate"] for h in hours], cap),
+         f"max {max(h['abandon_rate'] for h in hours):.2%}"),
+        ("occupancy (0..100%)", spark([h["occupancy"] for h in hours], 1.0),
+         f"min {min((h['occupancy'] for h in hours if h['occupancy'] is not None), default=0):.1%}"),
+    ]  # fmt: skip
+    width = max(len(name) for name, _, _ in labels_row) + 1
+    return [f"{name:<{width}}{bars}  {note}".rstrip() for name, bars, note in labels_row]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import functools
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -207,8 +208,16 @@ class Engine:
         if self.calls:
             self._run_clock(self._stop_at + 3600.0 * 3, speed, stop=lambda: not self.calls)
         self.trunk.close()
-        self.stats.logged_in_s += self.n_agents * for_s - sum(self._break_taken.values())
+        # agents are logged in until the run stops dialing (early when nothing is left to dial)
+        self.stats.logged_in_s += self.n_agents * (min(self._stop_at, start + for_s) - start) - sum(
+            self._break_taken.values()
+        )
         return self.stats
+
+    @property
+    def stop_at(self) -> float:
+        """When dialing stops (clock seconds)."""
+        return self._stop_at
 
     def stop(self) -> None:
         """Dial nothing more; calls in flight finish."""
@@ -221,16 +230,14 @@ class Engine:
         if not speed:
             clock.run_until(end, stop)
             return
-        import time as _time
-
-        wall0, sim0 = _time.monotonic(), clock.seconds
+        wall0, sim0 = time.monotonic(), clock.seconds
         step = max(speed * 0.05, 0.05)
         while clock.seconds < end_s and not (stop is not None and stop()):
             target = min(clock.seconds + step, end_s)
             clock.run_until(clock.at_seconds(target), stop)
-            lag = (target - sim0) / speed - (_time.monotonic() - wall0)
+            lag = (target - sim0) / speed - (time.monotonic() - wall0)
             if lag > 0:
-                _time.sleep(lag)
+                time.sleep(lag)
 
     def _tick(self) -> None:
         if self._done:

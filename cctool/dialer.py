@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import json
 import os
 import socket
 import sqlite3
@@ -40,6 +41,7 @@ from .pacer import Pacer
 from .store import Store
 from .timeutil import from_iso, to_iso, utcnow
 
+_US = timedelta(microseconds=1)
 LEASE_S = 120.0  # wall seconds a claim lasts without renewal
 CLAIM_CHUNK = 500
 BATCH = 2000  # attempts per transaction at most
@@ -116,6 +118,23 @@ class RunOptions:
     seed: int | None = 0
     speed: float | None = None
     mode: str | None = None  # the campaign's mode unless given
+    break_every_s: float | None = None  # each agent takes a break this often (staggered) ...
+    break_s: float = 900.0  # ... of this length
+
+
+def break_plan(
+    agents: int, for_s: float, every_s: float | None, length_s: float
+) -> list[tuple[int, float, float]]:
+    """(agent, at, length): each agent breaks every `every_s`, staggered so the team never breaks at once."""
+    if not every_s:
+        return []
+    plan = []
+    for agent in range(agents):
+        at = every_s + agent * every_s / agents
+        while at < for_s:
+            plan.append((agent, at, length_s))
+            at += every_s
+    return plan
 
 
 class Held:
@@ -162,6 +181,22 @@ class DbRun:
     # --- time ---------------------------------------------------------------------------------------
     def at(self, seconds: float) -> datetime:
         return self.clock.at_seconds(seconds)
+
+    def iso(self, seconds: float) -> str:
+        """`to_iso(self.at(seconds))`, without datetime arithmetic (it runs twice per attempt)."""
+        us = self._epoch_us + timedelta(seconds=seconds) // _US
+        whole, micro = divmod(us, 1_000_000)
+        prefix = self._prefixes.get(whole)
+        if prefix is None:
+            if len(self._prefixes) > 4096:
+                self._prefixes.clear()
+            prefix = self._prefixes[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        return f"{prefix}.{micro:06d}Z" if micro else prefix + "Z"
+
+    def iso_ceil(self, seconds: float) -> str:
+        """`iso_s(self.at(seconds))`: whole seconds, rounded up."""
+        us = self._epoch_us + timedelta(seconds=seconds) // _US
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(-(-us // 1_000_000)))
 
     # --- start and end ------------------------------------------------------------------------------
     def begin(self, start: datetime) -> None:
@@ -245,7 +280,11 @@ class DbRun:
         return Lead(held.contact_id, held.phone, callback_id, requested, held)
 
     def finished(self, now_s: float) -> bool:
-        return self._db_empty and not self.fresh and not self.retries and not self.callbacks
+        """Nothing left to dial in this run: no fresh contact, no callback, no retry due before its end."""
+        if not self._db_empty or self.fresh or self.callbacks:
+            return False
+        end = self.engine.stop_at if self.engine is not None else float("inf")
+        return not self.retries or self.retries[0][0] >= end
 
     def _claim(self, conn: sqlite3.Connection, now_s: float) -> int:
         wall = iso_s(utcnow())
@@ -317,7 +356,7 @@ class DbRun:
                 claimed = conn.execute(
                     "UPDATE callbacks SET status = 'claimed', claimed_by = ?, claimed_at = ? "
                     "WHERE id = ? AND status = 'scheduled'",
-                    (f"dialer:{self.run_id}", now_text, callback_id),
+                    (self.store.actor, now_text, callback_id),
                 ).rowcount
                 if claimed:
                     taken.append(callback_id)
@@ -342,13 +381,13 @@ class DbRun:
         held.attempts += 1
         held.unflushed += 1
         c, check = self.campaign, call.check
-        started = self.at(call.dialed_s)
+        started = self.iso(call.dialed_s)
+        ended = self.iso(call.ended_s)
         state, delay = after_attempt(self.definition, held.attempts, call.outcome, call.disposition)
         agent = f"agent-{call.agent + 1:02d}" if call.agent is not None else None
         self.attempt_rows.append(
             (
-                self.run_id, c.name, c.version, held.contact_id, held.phone, to_iso(started),
-                to_iso(self.at(call.ended_s)),
+                self.run_id, c.name, c.version, held.contact_id, held.phone, started, ended,
                 check.local_time.isoformat() if check else None,
                 check.zone if check else None,
                 check.zone_source if check else None,
@@ -362,22 +401,17 @@ class DbRun:
             )
         )  # fmt: skip
         self.batch_counts[call.outcome] = self.batch_counts.get(call.outcome, 0) + 1
-        next_at = iso_s(self.at(call.ended_s + delay)) if delay is not None else None
+        next_at = self.iso_ceil(call.ended_s + delay) if delay is not None else None
         self.contact_rows[held.contact_id] = (
-            state, held.attempts, to_iso(started), next_at, call.outcome, call.disposition,
+            state, held.attempts, started, next_at, call.outcome, call.disposition,
             c.name, held.contact_id,
         )  # fmt: skip
         if call.lead.callback_id is not None:
             reached = call.outcome == "answered"
             self.callback_rows.append(
-                (
-                    "done" if reached else "scheduled",
-                    call.disposition or call.outcome,
-                    to_iso(self.at(call.ended_s)) if reached else None,
-                    next_at if not reached and next_at else None,
-                    call.lead.callback_id,
-                )
-            )
+                (call.lead.callback_id, reached, call.disposition or call.outcome, ended, next_at,
+                 len(self.attempt_rows) - 1)
+            )  # fmt: skip
         if state == "pending" and delay is not None:
             self._seq += 1
             heapq.heappush(self.retries, (call.ended_s + delay, self._seq, held))
@@ -391,7 +425,7 @@ class DbRun:
         c = self.campaign
         nxt = check.next_allowed_at
         self.blocked_rows.append(
-            (self.run_id, c.name, c.version, held.contact_id, held.phone, to_iso(self.at(now_s)),
+            (self.run_id, c.name, c.version, held.contact_id, held.phone, self.iso(now_s),
              ";".join(check.reasons), iso_s(nxt) if nxt else None)
         )  # fmt: skip
         reasons = set(check.reasons)
@@ -422,7 +456,7 @@ class DbRun:
         """
         self.optout_rows.append(
             (held.phone, f"dialer:{self.campaign.name}", to_iso(self.at(call.answered_s or call.dialed_s)),
-             to_iso(self.at(call.ended_s)), self.store.actor, held.contact_id)
+             self.iso(call.ended_s), self.store.actor, held.contact_id)
         )  # fmt: skip
         if not isinstance(self.clock, VirtualClock):
             self.flush()
@@ -432,9 +466,12 @@ class DbRun:
         if not (self.attempt_rows or self.blocked_rows or self.contact_rows or claim or self.held):
             return
         n_attempts, n_blocked = len(self.attempt_rows), len(self.blocked_rows)
+        first_id = 0
         with self.store.write() as conn:
             if self.attempt_rows:
                 conn.executemany(_INSERT_ATTEMPT, self.attempt_rows)
+                # one writer, one transaction: the batch's ids are consecutive up to the last one
+                first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - n_attempts + 1
             if self.blocked_rows:
                 conn.executemany(
                     "INSERT INTO blocked_dials (run_id, campaign, campaign_version, contact_id, phone, at, "
@@ -462,12 +499,8 @@ class DbRun:
                     {"channel": "call", "campaign": self.campaign.name, "run_id": self.run_id,
                      "contact_id": contact_id, "effective_at": effective, "via": "dnc_request disposition"},
                 )  # fmt: skip
-            if self.callback_rows:
-                conn.executemany(
-                    "UPDATE callbacks SET status = ?, outcome = ?, done_at = ?, due_at = coalesce(?, due_at) "
-                    "WHERE id = ?",
-                    self.callback_rows,
-                )
+            for callback_id, reached, outcome, ended, next_at, index in self.callback_rows:
+                self._close_callback(conn, callback_id, reached, outcome, ended, next_at, first_id + index)
             if time.monotonic() >= self._renew_at:  # renewing touches every held row: not every batch
                 self._renew_at = time.monotonic() + LEASE_S / 4
                 conn.execute(
@@ -496,6 +529,41 @@ class DbRun:
         self.contact_rows, self.batch_counts = {}, {}
         self._last_flush_wall = time.monotonic()
 
+    def _close_callback(
+        self, conn: sqlite3.Connection, callback_id: int, reached: bool, outcome: str, ended: str,
+        next_at: str | None, attempt_id: int,
+    ) -> None:  # fmt: skip
+        """A served callback: done when the person was reached (its ticket gets a link), else due again."""
+        if not reached:
+            conn.execute(
+                "UPDATE callbacks SET status = 'scheduled', claimed_by = NULL, claimed_at = NULL, "
+                "due_at = coalesce(?, due_at), note = ? WHERE id = ? AND status = 'claimed'",
+                (next_at, f"not reached by the dialer ({outcome}, attempt {attempt_id})", callback_id),
+            )
+            return
+        try:  # the tickets area's service, when this cctool has it
+            from . import callbacks as callback_service  # type: ignore[attr-defined,unused-ignore]
+        except ImportError:
+            callback_service = None
+        if callback_service is not None and hasattr(callback_service, "mark_done"):
+            try:
+                callback_service.mark_done(self.store, callback_id, outcome, attempt_id, at=from_iso(ended))
+                return
+            except UserError:
+                pass  # e.g. claimed by someone else meanwhile: record it plainly below
+        conn.execute(
+            "UPDATE callbacks SET status = 'done', outcome = ?, done_at = ? WHERE id = ?",
+            (outcome, ended, callback_id),
+        )
+        self.store.audit("callback", callback_id, "done", {"outcome": outcome, "attempt": attempt_id})
+        ticket = conn.execute("SELECT ticket_id FROM callbacks WHERE id = ?", (callback_id,)).fetchone()
+        if ticket and ticket[0] is not None:
+            conn.execute(
+                "INSERT INTO ticket_events (ticket_id, at, actor, event, note, ref) VALUES (?, ?, ?, 'link', ?, ?)",
+                (ticket[0], ended, self.store.actor, f"callback done: {outcome}",
+                 json.dumps({"callback": callback_id, "attempt": attempt_id})),
+            )  # fmt: skip
+
     def engine_now(self) -> float:
         return self.clock.seconds if self.clock is not None else 0.0
 
@@ -518,6 +586,9 @@ class DbRun:
     # --- the run --------------------------------------------------------------------------------------
     def run(self, trunk: Any, clock: Any, model: CallModel) -> dict[str, Any]:
         self.clock = clock
+        epoch = clock.at_seconds(0)
+        self._epoch_us = int(epoch.timestamp()) * 1_000_000 + epoch.microsecond
+        self._prefixes: dict[int, str] = {}
         start = clock.at_seconds(0) if isinstance(clock, VirtualClock) else clock.now()
         self.begin(start)
         dialing = self.definition.get("dialing") or {}
@@ -542,13 +613,16 @@ class DbRun:
             seed=self.opts.seed,
             dispositions=list(self.definition.get("dispositions") or []) or None,
             on_tick=self.on_tick,
+            breaks=break_plan(self.opts.agents, self.opts.for_s, self.opts.break_every_s, self.opts.break_s),
         )
         self.engine = engine
         status = "failed"
         try:
             stats = engine.run(self.opts.for_s, self.opts.speed)
             status = "finished"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM from cron (the CLI turns it into this)
+            with contextlib.suppress(Exception):
+                trunk.close()  # cancel ringing calls, hang up answered ones; finished ones are recorded
             stats, status = engine.stats, "interrupted"
             self.finish(stats, status)
             raise
@@ -638,6 +712,8 @@ def run_campaign(store: Store, opts: RunOptions) -> dict[str, Any]:
         raise UserError(f"--agents must be at least 1 (got {opts.agents})")
     if opts.for_s <= 0:
         raise UserError("--for must be a positive duration such as 8h")
+    if opts.break_every_s is not None and not 0 < opts.break_s < opts.break_every_s:
+        raise UserError("--breaks EVERY:LENGTH needs 0 < LENGTH < EVERY, e.g. 2h:15m")
     if opts.mode is not None and opts.mode not in ("predictive", "progressive", "preview"):
         raise UserError(f"--mode {opts.mode!r}: use predictive, progressive or preview")
     campaign = campaign_store.get(store.conn, opts.campaign)

@@ -20,11 +20,12 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    for the next one stays under the budget `beta`.
 4. **The budget** is adapted by the measured abandonment in the policy's window: a stochastic-approximation
    (integral) controller moves `log(beta)` up a little on every connected live answer and down a lot on
-   every abandoned one, so the measured rate settles at the target (75 % of the cap), plus a small
-   proportional term on the remaining allowance (`target * live - abandoned`).
-5. **Falling back.** Until 50 calls have been measured, and whenever the window's measured rate is within
-   10 % of the cap, it dials one line per free agent only (progressive), which cannot abandon. It never
-   leaves a free agent without a call on its way. There is no fixed team-size switch: for a small team
+   every abandoned one, so the measured rate settles at the target, plus a proportional term on the
+   remaining allowance (`target * live - abandoned`). The target keeps 1.5 standard deviations of the
+   measured rate below the cap (between 75 % and 93 % of it): small samples are noisy.
+5. **Falling back.** Until 50 calls have been measured, and whenever the window's measured rate comes
+   close to the cap (`hard_limit`), it dials one line per free agent only (progressive), which cannot
+   abandon. It never leaves a free agent without a call on its way. There is no fixed team-size switch: for a small team
    the risk of every extra line is high, so the same rule dials little more than one line per agent by
    itself, and more only when the agents about to be free make it safe.
 
@@ -57,11 +58,13 @@ class Pacer:
         prior_live: int = 0,
         prior_abandoned: int = 0,
         refresh_s: float = 60.0,
-        quantiles: int = 6,
+        quantiles: int = 4,
         max_lines_per_agent: float = 6.0,
     ):
         self.agents = agents
         self.cap = cap
+        self.target = target
+        self.margin_sd = 1.5  # the target rises toward the cap as the window's sample grows
         self.target_rate = cap * target
         self.live = prior_live  # live answers in the window
         self.abandoned = prior_abandoned
@@ -104,6 +107,10 @@ class Pacer:
     def observe_live(self, abandoned: bool) -> None:
         """A live answer was connected to an agent, or abandoned; moves the budget."""
         self.live += 1
+        if self.margin_sd:
+            room = self.cap - self.margin_sd * math.sqrt(self.cap / self.live)
+            self.target_rate = min(max(room, self.cap * self.target), self.cap * 0.93)
+            self.hard_limit = max(0.9, self.target_rate / self.cap + 0.04)
         if abandoned:
             self.abandoned += 1
             self.log_beta -= self.gain * (1.0 - self.target_rate) / self.target_rate

@@ -75,3 +75,19 @@ def test_the_demo_step_dials_each_campaign_for_a_day_and_reports(store: Store, t
     text = "\n".join(said)
     assert "survey" in text and "attempts" in text and "occupancy" in text and "abandonment (0..3%)" in text
     assert store.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 60
+
+
+def test_agents_take_staggered_breaks(cli, store: Store, tmp_path: Path) -> None:
+    load_campaign(store, tmp_path)
+    add_contacts(store, 400)
+    args = ["dial", "run", "survey", "--agents", "4", "--for", "4h", "--start", START.isoformat(), "--seed", "3",
+            "--mode", "progressive", "--json"]  # fmt: skip
+    without = cli(*args).json
+    store.conn.execute("DELETE FROM attempts")  # same contacts again, same seed
+    store.conn.execute("UPDATE dial_contacts SET state = 'pending', attempts = 0, next_at = NULL")
+    with_breaks = cli(*args, "--breaks", "1h:20m").json
+    # 4 agents x 3 breaks of 20 minutes = 4 of 16 agent-hours away: fewer calls, still busy when logged in
+    assert with_breaks["attempts"] < without["attempts"] * 0.9
+    assert with_breaks["occupancy"] > 0.5
+    bad = cli("dial", "run", "survey", "--breaks", "15m:1h")
+    assert bad.code == 1 and "--breaks" in bad.stderr

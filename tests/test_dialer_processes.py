@@ -63,7 +63,7 @@ def test_a_run_killed_mid_way_resumes_with_no_attempt_lost_or_repeated(db_path: 
 
 
 def test_two_overlapping_runs_never_dial_the_same_contact_at_once(db_path: Path, tmp_path: Path) -> None:
-    prepared(db_path, tmp_path, 400)
+    prepared(db_path, tmp_path, 1200)  # more than one claim of 500
     first = dial(db_path, "--speed", "7200", "--seed", "1")
     second = dial(db_path, "--speed", "7200", "--seed", "2")
     for proc in (first, second):
@@ -79,6 +79,31 @@ def test_two_overlapping_runs_never_dial_the_same_contact_at_once(db_path: Path,
                 "SELECT run_id FROM attempts WHERE contact_id = ? ORDER BY id", (contact_id,))]  # fmt: skip
             switches = sum(1 for a, b in zip(runs, runs[1:]) if a != b)
             assert switches <= 1, (contact_id, runs)
+        consistent(opened, "survey")
+    finally:
+        opened.close()
+
+
+def test_sigterm_ends_the_run_as_interrupted_with_its_attempts_written(db_path: Path, tmp_path: Path) -> None:
+    prepared(db_path, tmp_path, 300)
+    proc = dial(db_path, "--speed", "3600", "--seed", "1")
+    opened = open_store(db_path, actor="t", command="t")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if opened.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 10:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "Traceback" not in err
+        assert opened.conn.execute("SELECT status FROM dial_runs").fetchone()[0] == "interrupted"
+        assert (
+            opened.conn.execute(
+                "SELECT count(*) FROM dial_contacts WHERE lease_owner IS NOT NULL"
+            ).fetchone()[0]
+            == 0
+        )
         consistent(opened, "survey")
     finally:
         opened.close()

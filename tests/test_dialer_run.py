@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -172,24 +173,35 @@ def test_abandonment_stays_under_the_cap_over_a_long_run(store: Store, tmp_path:
     assert played == summary["abandoned"] > 0
 
 
-def test_due_callbacks_go_before_fresh_contacts(store: Store, tmp_path: Path) -> None:
+def test_due_callbacks_go_before_fresh_contacts_and_close_with_their_ticket(
+    store: Store, tmp_path: Path
+) -> None:
     load_campaign(store, tmp_path)
     ids = add_contacts(store, 30)
     last = ids[-1]
     with store.write() as conn:
         conn.execute(
-            "INSERT INTO callbacks (phone, contact_id, due_at, campaign, requested_by_customer, created_at, "
-            "created_by) VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, ?, 'survey', 1, ?, 't')",
+            "INSERT INTO tickets (phone, contact_id, kind, subject, created_at, updated_at, created_by) "
+            "VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, 'complaint', 'router', ?, ?, 't')",
+            (last, last, to_iso(START), to_iso(START)),
+        )
+        conn.execute(
+            "INSERT INTO callbacks (phone, contact_id, due_at, campaign, ticket_id, requested_by_customer, "
+            "created_at, created_by) VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, ?, 'survey', 1, 1, ?, "
+            "'t')",
             (last, last, to_iso(START - timedelta(minutes=5)), to_iso(START - timedelta(hours=1))),
         )
         store.audit("callback", None, "schedule", {})
-    run(store, seed=1, agents=1, for_s=600)
+    model = tmp_path / "answers.yaml"
+    model.write_text("live_rate: 1.0\nbusy_rate: 0\nmachine_rate: 0\n", encoding="utf-8")
+    run(store, seed=1, agents=1, for_s=600, model=model)
     first = store.conn.execute(
-        "SELECT contact_id, callback_id, callback_requested FROM attempts ORDER BY started_at, id LIMIT 1"
+        "SELECT id, contact_id, callback_id, callback_requested, outcome FROM attempts ORDER BY started_at, id LIMIT 1"
     ).fetchone()
-    assert first == (last, 1, 1)
-    status = store.conn.execute("SELECT status FROM callbacks WHERE id = 1").fetchone()[0]
-    assert status in ("done", "scheduled")
+    assert first[1:] == (last, 1, 1, "answered")
+    assert store.conn.execute("SELECT status FROM callbacks WHERE id = 1").fetchone()[0] == "done"
+    link = store.conn.execute("SELECT event, ref FROM ticket_events WHERE ticket_id = 1").fetchone()
+    assert link[0] == "link" and json.loads(link[1]) == {"callback": 1, "attempt": first[0]}
 
 
 def test_a_paused_campaign_or_an_unknown_one_is_refused(store: Store, tmp_path: Path) -> None:
@@ -202,3 +214,22 @@ def test_a_paused_campaign_or_an_unknown_one_is_refused(store: Store, tmp_path: 
     with pytest.raises(UserError, match="paused"):
         run(store)
     assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
+
+
+def test_the_same_engine_runs_in_real_time_on_the_wall_clock(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a SIP trunk gets: the wall clock, real seconds (here a fast model so the test takes 2 s)."""
+    from cctool.clock import WallClock
+    from cctool.mocktrunk import CallModel, MockTrunk
+
+    fast = CallModel(ring_min_s=0.05, ring_max_s=0.2, busy_after_s=0.05, machine_detect_s=0.05, no_answer_s=0.3,
+                     aht_s=0.2, wrap_s=0.05)  # fmt: skip
+    monkeypatch.setattr(dialer, "make_trunk", lambda value, model, seed: (MockTrunk(fast, seed), WallClock()))
+    load_campaign(store, tmp_path)
+    add_contacts(store, 40)
+    summary = run_campaign(store, RunOptions("survey", trunk="sip.yaml", agents=3, for_s=2.0, seed=1))
+    assert summary["attempts"] > 10
+    row = store.conn.execute("SELECT trunk, sim_start, sim_end FROM dial_runs").fetchone()
+    assert row[0] == "sip.yaml" and (from_iso(row[2]) - from_iso(row[1])).total_seconds() >= 2.0
+    consistent(store, "survey")

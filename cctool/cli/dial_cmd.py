@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import typer
@@ -17,6 +18,10 @@ app = typer.Typer(no_args_is_help=True)
 
 def _pct(value: float) -> str:
     return f"{value:.2%}"
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command("run")
@@ -37,12 +42,23 @@ def run(
     mode: str | None = typer.Option(
         None, "--mode", help="predictive, progressive or preview (else the campaign's)."
     ),
+    breaks: str | None = typer.Option(
+        None, "--breaks", help="EVERY:LENGTH, e.g. 2h:15m: each agent takes such breaks, staggered."
+    ),
 ) -> None:
     """Dial a campaign: every dial is checked at its instant; attempts are written as they finish."""
     try:
         for_s = parse_duration(for_).total_seconds()
     except ValueError as exc:
         raise UserError(f"--for: {exc}") from None
+    break_every = break_length = None
+    if breaks is not None:
+        every_text, _, length_text = breaks.partition(":")
+        try:
+            break_every = parse_duration(every_text).total_seconds()
+            break_length = parse_duration(length_text).total_seconds()
+        except ValueError:
+            raise UserError(f"--breaks {breaks!r}: use EVERY:LENGTH such as 2h:15m") from None
     if speed is not None and speed <= 0:
         raise UserError("--speed must be a positive number of simulated seconds per second")
     opts = dialer.RunOptions(
@@ -55,9 +71,15 @@ def run(
         seed=seed,
         speed=speed,
         mode=mode,
+        break_every_s=break_every,
+        break_s=break_length or 900.0,
     )
-    with store(ctx) as opened:
-        summary = dialer.run_campaign(opened, opts)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # cron's kill: finish the batch, then stop
+    try:
+        with store(ctx) as opened:
+            summary = dialer.run_campaign(opened, opts)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
     def human(out: Console) -> None:
         out.print(
@@ -92,6 +114,10 @@ def status(ctx: typer.Context, campaign: str = typer.Argument(..., help="Campaig
         if doc["dispositions"]:
             out.print(
                 table("dispositions", ["disposition", "n"], [list(i) for i in doc["dispositions"].items()])
+            )
+        if doc["blocked"]:
+            out.print(
+                table("refused at dial time", ["reasons", "n"], [list(i) for i in doc["blocked"].items()])
             )
         out.print(
             f"abandonment ({ab['window']} window to {ab['until']}): {ab['abandoned']} / {ab['live_answers']} "
