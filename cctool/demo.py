@@ -20,6 +20,7 @@ STEPS: list[tuple[str, str]] = [
     ("Consent and do-not-call lists", "dnc"),
     ("Campaigns: load and preview", "campaign_demo"),
     ("Tickets and callbacks", "tickets"),
+    ("A simulated day of dialing on the mock trunk", "dialer_demo"),
     ("Real SIP calls against a SIPp peer on loopback", "sip.demo"),
     ("Audit export: what an auditor receives, verified", "audit_demo"),
 ]
