@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from .clock import Clock
 from .mocktrunk import CallModel
 from .pacer import FixedRatioPacer, Pacer
-from .trunk import CallResult, Trunk
+from .trunk import CallResult, Trunk, TrunkFatal
 
 ABANDON_AFTER_S = 2.0  # a live answer must reach an agent within this
 MODES = ("predictive", "progressive", "preview")
@@ -189,6 +189,8 @@ class Engine:
         self._done = False
         self.pace_gap_s = 0.2  # at most one pacing decision per this many seconds, but on free agents
         self._break_taken: dict[int, float] = {}
+        self.fatal: TrunkFatal | None = None  # the trunk cannot go on (e.g. rejected credentials)
+        self._closing = False  # shutting down: calls that end now are recorded at once, no wrap-up
 
     # --- running ------------------------------------------------------------------------------------
     def run(self, for_s: float, speed: float | None = None) -> Stats:
@@ -201,13 +203,19 @@ class Engine:
             if 0 <= agent < self.n_agents:
                 clock.call_later(at, functools.partial(self._break_start, agent, length))
         clock.call_later(0.0, self._tick)
-        self._run_clock(self._stop_at, speed)
-        self._dialing = False
-        self._done = True
-        # drain: calls in flight finish (ringing, talk, wrap); nothing new is dialed
-        if self.calls:
-            self._run_clock(self._stop_at + 3600.0 * 3, speed, stop=lambda: not self.calls)
+        try:
+            self._run_clock(self._stop_at, speed, stop=lambda: self.fatal is not None)
+            self._dialing = False
+            self._done = True
+            # drain: calls in flight finish (ringing, talk, wrap); nothing new is dialed
+            if self.calls:
+                self._run_clock(self._stop_at + 3600.0 * 3, speed, stop=lambda: not self.calls)
+        except KeyboardInterrupt:
+            self.shutdown()
+            raise
         self.trunk.close()
+        if self.fatal is not None:
+            raise self.fatal
         # agents are logged in until the run stops dialing (early when nothing is left to dial)
         self.stats.logged_in_s += self.n_agents * (min(self._stop_at, start + for_s) - start) - sum(
             self._break_taken.values()
@@ -218,6 +226,11 @@ class Engine:
     def stop_at(self) -> float:
         """When dialing stops (clock seconds)."""
         return self._stop_at
+
+    def shutdown(self) -> None:
+        """Interrupted: dial nothing more, cancel ringing calls, hang up answered ones, record them all."""
+        self._dialing, self._done, self._closing = False, True, True
+        self.trunk.close()
 
     def stop(self) -> None:
         """Dial nothing more; calls in flight finish."""
@@ -330,7 +343,17 @@ class Engine:
         self.calls[call.no] = call
         self.ringing[call.dial_sec] = self.ringing.get(call.dial_sec, 0) + 1
         self.stats.dials += 1
-        self.trunk.dial(call.no, lead.phone, self.caller_id, self.ring_timeout_s)
+        try:
+            self.trunk.dial(call.no, lead.phone, self.caller_id, self.ring_timeout_s)
+        except TrunkFatal as exc:  # the call never started: undo it and stop the run
+            del self.calls[call.no]
+            self._stop_ringing(call)
+            self.stats.dials -= 1
+            if reserved is not None:
+                self.state[reserved] = IDLE
+                self.idle.append(reserved)
+            self.fatal = exc
+            self.stop()
 
     def _stop_ringing(self, call: Call) -> None:
         if call.ringing:
@@ -406,6 +429,9 @@ class Engine:
             self.state[agent] = WRAP
             self.wrapping[agent] = now
             self.pacer.observe_talk(call.talk_s)
+            if self._closing:  # no wrap-up timer will run any more: record the call now
+                self._wrap_end(call, agent)
+                return
             wrap = self.model.wrap_s
             call.timer = self.clock.call_later(wrap, lambda: self._wrap_end(call, agent))
             return

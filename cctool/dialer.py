@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from . import callbacks as callback_service
 from . import campaign_store, dialgate, segment
 from .campaign_store import StoredCampaign
 from .clock import VirtualClock, WallClock
@@ -40,6 +41,7 @@ from .mocktrunk import CallModel, MockTrunk
 from .pacer import Pacer
 from .store import Store
 from .timeutil import from_iso, to_iso, utcnow
+from .trunk import TrunkFatal
 
 _US = timedelta(microseconds=1)
 LEASE_S = 120.0  # wall seconds a claim lasts without renewal
@@ -541,16 +543,11 @@ class DbRun:
                 (next_at, f"not reached by the dialer ({outcome}, attempt {attempt_id})", callback_id),
             )
             return
-        try:  # the tickets area's service, when this cctool has it
-            from . import callbacks as callback_service  # type: ignore[attr-defined,unused-ignore]
-        except ImportError:
-            callback_service = None
-        if callback_service is not None and hasattr(callback_service, "mark_done"):
-            try:
-                callback_service.mark_done(self.store, callback_id, outcome, attempt_id, at=from_iso(ended))
-                return
-            except UserError:
-                pass  # e.g. claimed by someone else meanwhile: record it plainly below
+        try:  # the tickets area's service: claim, close, and link the ticket
+            callback_service.mark_done(self.store, callback_id, outcome, attempt_id, at=from_iso(ended))
+            return
+        except UserError:
+            pass  # e.g. claimed by someone else meanwhile: record it plainly below
         conn.execute(
             "UPDATE callbacks SET status = 'done', outcome = ?, done_at = ? WHERE id = ?",
             (outcome, ended, callback_id),
@@ -732,6 +729,8 @@ def run_campaign(store: Store, opts: RunOptions) -> dict[str, Any]:
     run.trunk_name = opts.trunk if opts.trunk == "mock" else Path(opts.trunk).name
     try:
         return run.run(trunk, clock, model)
+    except TrunkFatal as exc:  # e.g. "trunk rejected credentials": stop instead of burning the list
+        raise UserError(f"trunk {run.trunk_name}: {exc}") from None
     finally:
         if isinstance(clock, WallClock):
             clock.close()

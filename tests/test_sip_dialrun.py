@@ -1,15 +1,17 @@
 """`cctool dial run CAMPAIGN --trunk TRUNK.yaml` against SIPp: the dialer engine on a real SIP trunk.
 
-Runs once the dialer (cctool.dialengine) is merged; skipped before that. The CLI runs in a child
-process with a time limit, so a run that never ends fails the test instead of hanging it.
+The CLI runs in a child process with a time limit, so a run that never ends fails the test instead of
+hanging it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,11 +19,10 @@ import pytest
 
 from cctool.store import Store
 
+from . import dialer_support as support
 from .sippeers import running, start_sipp
 
 pytestmark = pytest.mark.sip
-pytest.importorskip("cctool.dialengine", reason="the dialer engine is not merged yet")
-support = pytest.importorskip("tests.dialer_support", reason="the dialer test helpers are not merged yet")
 
 
 def midday_zone(now: datetime | None = None) -> str:
@@ -72,11 +73,6 @@ def test_a_run_on_a_sip_trunk_records_each_attempt_with_its_sip_code_and_call_id
     assert len({call_id for _, _, call_id, _ in rows}) == 6
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the engine to catch TrunkFatal from trunk.dial() (on the wall clock asyncio swallows it "
-    "in the tick callback and the run waits for a call that never started); see the sip report",
-)
 def test_a_wrong_password_stops_the_run_with_one_line_after_one_attempt(
     store: Store, db_path: Path, tmp_path: Path
 ) -> None:
@@ -96,3 +92,30 @@ def test_a_wrong_password_stops_the_run_with_one_line_after_one_attempt(
     assert "not-the-password" not in result.stdout + result.stderr
     rows = store.conn.execute("SELECT outcome, sip_code FROM attempts").fetchall()
     assert rows == [("failed", 403)]
+
+
+def test_ctrl_c_hangs_up_every_answered_call_and_records_it(
+    store: Store, db_path: Path, tmp_path: Path
+) -> None:
+    support.load_campaign(store, tmp_path, mode="progressive", total=1)
+    add_contacts(store, 6)
+    peer = start_sipp("answer", 2, tmp_path)  # two calls, each waits for our BYE
+    (tmp_path / "model.yaml").write_text("aht_s: 600\ntalk_sigma: 0\nwrap_s: 1\n")
+    (tmp_path / "trunk.yaml").write_text(f"host: 127.0.0.1\nport: {peer.port}\nring_timeout: 5\n")
+    args = [sys.executable, "-m", "cctool", "--db", str(db_path), "dial", "run", "survey", "--trunk",
+            str(tmp_path / "trunk.yaml"), "--agents", "2", "--for", "10m", "--model", str(tmp_path / "model.yaml")]  # fmt: skip
+    with running(peer):
+        child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(4.0)  # started, both calls answered and talking (talk time is 10 minutes)
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=30)
+        finally:
+            child.kill()
+        assert child.returncode == 130, err
+        assert "Traceback" not in err
+        assert peer.wait(30) == 0, peer.tail()  # SIPp got a BYE for each call: no leaked dialog
+    rows = store.conn.execute("SELECT outcome, sip_code FROM attempts").fetchall()
+    assert rows == [("answered", 200), ("answered", 200)]
+    status = store.conn.execute("SELECT status FROM dial_runs").fetchone()[0]
+    assert status == "interrupted"
