@@ -9,11 +9,14 @@ says so. For data cctool produced, the result must be empty.
 from __future__ import annotations
 
 import csv
+import json
 import operator
+import select
+import sys
 from array import array
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -204,19 +207,51 @@ _ATTEMPT_FIELDS = (
 )
 
 
-def _attempt_rows(folder: Path) -> Iterator[tuple[str, ...]]:
+def _attempt_rows(lines: Iterable[str]) -> Iterator[tuple[str, ...]]:
     """attempts.csv rows as tuples of `_ATTEMPT_FIELDS` (an absent column reads as '')."""
+    reader = csv.reader(lines)
+    header = next(reader, [])
+    width = len(header)
+    pick = operator.itemgetter(*[header.index(n) if n in header else width for n in _ATTEMPT_FIELDS])
+    for values in reader:
+        values.append("")
+        yield pick(values)
+
+
+def _file_lines(folder: Path) -> Iterator[str]:
     path = folder / "attempts.csv"
     if not path.exists():
         return
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        width = len(header)
-        pick = operator.itemgetter(*[header.index(n) if n in header else width for n in _ATTEMPT_FIELDS])
-        for values in reader:
-            values.append("")
-            yield pick(values)
+        yield from handle
+
+
+def follow(path: Path, writer_done: Callable[[], bool]) -> Iterator[str]:
+    """The lines of a CSV file another process is still writing, each only once it is complete.
+
+    `writer_done` waits a little and says whether the writer has closed the file; the rest is then read
+    to its end. Lines are cut at "\n" only (never inside a UTF-8 character; a quoted field holding a
+    newline spans lines, which csv.reader joins again).
+    """
+    pending = b""
+    finished = False
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            if chunk:
+                pending += chunk
+                cut = pending.rfind(b"\n") + 1
+                if cut:
+                    lines = pending[:cut].decode("utf-8").split("\n")
+                    pending = pending[cut:]
+                    lines.pop()  # the empty text after the last newline
+                    yield from (line + "\n" for line in lines)
+                continue
+            if finished:
+                break
+            finished = writer_done()
+    if pending:
+        yield pending.decode("utf-8")
 
 
 def _as_row(values: tuple[str, ...]) -> dict[str, str]:
@@ -231,9 +266,15 @@ def _consented(history: list[tuple[datetime, str]] | None, moment: datetime) -> 
     return index > 0 and history[index - 1][1] == "grant"
 
 
-def recheck(folder: Path) -> list[dict[str, Any]]:
-    """Every violation the exported rows show; empty when the export is clean."""
+def recheck(folder: Path, attempt_lines: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Every violation the exported rows show; empty when the export is clean.
+
+    The other tables are read first; attempts.csv is then read once, from `attempt_lines` when given
+    (the exporter runs this in a second process that follows the file as it is written).
+    """
     folder = Path(folder)
+    if attempt_lines is None:
+        attempt_lines = _file_lines(folder)
     campaigns = {(c["campaign"], c["version"]): c for c in _read(folder, "campaigns.csv")}
     optouts: dict[str, _Intervals] = defaultdict(_Intervals)
     for row in _read(folder, "optouts.csv"):
@@ -255,7 +296,7 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
     live_by_day: Counter[tuple[str, str]] = Counter()
     abandoned_by_day: Counter[tuple[str, str]] = Counter()
     windows = {key: CallingWindow(campaign) for key, campaign in campaigns.items()}
-    for values in _attempt_rows(folder):
+    for values in _attempt_rows(attempt_lines):
         attempt_id, name, version, phone, ref, started, zones, outcome, registry, callback = values
         window = windows.get((name, version))
         if window is None:
@@ -325,3 +366,25 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
                     }
                 )
     return violations
+
+
+def _stdin_closed() -> bool:
+    """Waits up to 50 ms for the exporter to say (a line, or closing our stdin) that attempts.csv is whole."""
+    ready, _, _ = select.select([sys.stdin], [], [], 0.05)
+    return bool(ready)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m cctool.recheck FOLDER` prints the violations as JSON; with `--follow`, attempts.csv is
+    read while the exporter still writes it (the other files must be complete), until stdin says done."""
+    if argv[:1] == ["--follow"]:
+        folder = Path(argv[1])
+        violations = recheck(folder, follow(folder / "attempts.csv", _stdin_closed))
+    else:
+        violations = recheck(Path(argv[0]))
+    sys.stdout.write(json.dumps(violations, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
