@@ -88,17 +88,13 @@ class Sink:
             written += 1
         self.count += written
 
-    def write_all_with_json(self, pairs: Iterable[tuple[Sequence[Any], str]]) -> None:
-        """Rows that come with their JSON line already encoded (by SQLite, for the big tables)."""
-        writerow = self._csv.writerow
+    def write_with_json(
+        self, make_rows: Callable[[Callable[[str], object] | None], Iterable[Sequence[Any]]]
+    ) -> None:
+        """Rows written by csv.writer's own loop; `make_rows` gets the JSON file's `write` (None when no
+        JSON is asked for) and writes the rows' JSON lines itself, already encoded, in batches."""
         put = self._json_handle.write if self._json_handle is not None else None
-        written = 0
-        for row, line in pairs:
-            writerow(row)
-            if put is not None:
-                put(line)
-            written += 1
-        self.count += written
+        self._csv.writerows(make_rows(put))
 
     def _counted(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
         for row in rows:
@@ -123,8 +119,9 @@ class Exporter:
         self.checker: subprocess.Popen[bytes] | None = None
 
     def start_checker(self) -> None:
-        """Start the independent re-check in a second process (the machine's other core): it reads the
-        files already written, then follows attempts.csv while this process writes it."""
+        """Start the independent re-check in a second process (the machine's other core), early, while
+        this one is small. Once told (`checker_go`), it reads the files already written, then follows
+        attempts.csv while this process writes it."""
         try:
             self.checker = subprocess.Popen(
                 [sys.executable, "-m", "cctool.recheck", "--follow", str(self.request.out)],
@@ -135,11 +132,18 @@ class Exporter:
         except OSError:
             self.checker = None  # the checker then runs here, after the export
 
+    def checker_go(self) -> None:
+        """The checker's other files are complete and attempts.csv exists: it may start reading."""
+        self._tell_checker(b"go\n")
+
     def attempts_written(self) -> None:
+        self._tell_checker(b"done\n")
+
+    def _tell_checker(self, line: bytes) -> None:
         if self.checker is not None:
             try:
                 assert self.checker.stdin is not None
-                self.checker.stdin.write(b"done\n")
+                self.checker.stdin.write(line)
                 self.checker.stdin.flush()
             except OSError:
                 pass  # it has stopped: `violations` runs the check here
@@ -185,16 +189,21 @@ class Exporter:
         return sink.count
 
     def table_with_json(
-        self, name: str, columns: list[str], pairs: Iterable[tuple[Sequence[Any], str]]
+        self,
+        name: str,
+        columns: list[str],
+        make_rows: Callable[[Callable[[str], object] | None], Iterable[Sequence[Any]]],
+        count: Callable[[], int],
     ) -> int:
-        """Like `table`, for rows paired with their JSON line (written only when JSON is asked for)."""
+        """Like `table`, for the big table whose rows come with JSON lines they write themselves
+        (`Sink.write_with_json`); `count` says how many rows were written."""
         sink = Sink(self.request.out, name, columns, "json" in self.request.formats)
         try:
-            sink.write_all_with_json(pairs)
+            sink.write_with_json(make_rows)
         finally:
             sink.close()
-        self.counts[name] = sink.count
-        return sink.count
+        self.counts[name] = count()
+        return self.counts[name]
 
     def campaign_filter(self, column: str = "campaign") -> tuple[str, list[Any]]:
         """The SQL condition (and its parameter) that keeps only `--campaign`'s rows, if one was asked."""
@@ -433,6 +442,7 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
     conn = store.conn
     conn.execute("BEGIN")  # one read snapshot for every file
     try:
+        exporter.start_checker()
         sections = _sections(store)
         for section in sections:
             section(exporter)

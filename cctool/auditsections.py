@@ -94,7 +94,10 @@ def attempts(x: Exporter) -> None:
     # stays below the checker's own per-number record in peak memory.
     per_contact: dict[tuple[str, str], list[Any]] = {}
 
-    def rows() -> Iterator[Any]:
+    def rows(put_json: Callable[[str], object] | None) -> Iterator[Any]:
+        """The CSV rows, for csv.writer's own loop; their JSON lines go out in batches beside them."""
+        lines: list[str] = []
+        add = lines.append
         for r in cursor:
             started = r[i_started]
             seen = per_contact.get((r[i_campaign], r[0]))
@@ -116,21 +119,18 @@ def attempts(x: Exporter) -> None:
                     r[i_outcome],
                 )
             ] += 1
-            row = (*r[1:before], masked, reference, *r[before:width])
             if want_json:
-                yield (
-                    row,
-                    f'{{"phone":{encode_json_string(masked)},"phone_ref":"{reference}",{r[width][1:]}\n',
-                )
-            else:
-                yield row
+                add(f'{{"phone":{encode_json_string(masked)},"phone_ref":"{reference}",{r[width][1:]}\n')
+                if len(lines) >= 2048 and put_json is not None:
+                    put_json("".join(lines))
+                    lines.clear()
+            yield (*r[1:before], masked, reference, *r[before:width])
+        if lines and put_json is not None:
+            put_json("".join(lines))
 
     (x.request.out / "attempts.csv").touch()  # for the checker to follow from its first line
-    x.start_checker()
-    if want_json:
-        x.table_with_json("attempts", ATTEMPT_COLUMNS, rows())
-    else:
-        x.table("attempts", ATTEMPT_COLUMNS, rows())
+    x.checker_go()
+    x.table_with_json("attempts", ATTEMPT_COLUMNS, rows, lambda: sum(tally.values()))
     x.attempts_written()
     _note_attempt_figures(x, tally, where, params)
     x.facts["per_contact"] = per_contact

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import operator
+import os
 import select
 import sys
 from array import array
@@ -424,15 +425,25 @@ def recheck(folder: Path, attempt_lines: Iterable[str] | None = None) -> list[di
 
 def _stdin_closed() -> bool:
     """Waits up to 50 ms for the exporter to say (a line, or closing our stdin) that attempts.csv is whole."""
-    ready, _, _ = select.select([sys.stdin], [], [], 0.05)
+    ready, _, _ = select.select([0], [], [], 0.05)
     return bool(ready)
 
 
+def _wait_for_line() -> None:
+    """Blocks until the exporter writes a line (or closes stdin), reading no byte past it."""
+    while os.read(0, 1) not in (b"\n", b""):
+        pass
+
+
 def main(argv: list[str]) -> int:
-    """`python -m cctool.recheck FOLDER` prints the violations as JSON; with `--follow`, attempts.csv is
-    read while the exporter still writes it (the other files must be complete), until stdin says done."""
+    """`python -m cctool.recheck FOLDER` prints the violations as JSON.
+
+    With `--follow`, the exporter starts this process early (while it is still small), says "go" once
+    the other files are complete, and "done" once attempts.csv is: that file is read while it grows.
+    """
     if argv[:1] == ["--follow"]:
         folder = Path(argv[1])
+        _wait_for_line()
         violations = recheck(folder, follow(folder / "attempts.csv", _stdin_closed))
     else:
         violations = recheck(Path(argv[0]))
