@@ -250,8 +250,18 @@ def _versions_used(x: Exporter) -> set[tuple[str, int]]:
     """The campaign versions the period's attempts and refusals ran under (before attempts.csv is written:
     the checker reads campaigns.csv first)."""
     where, params = x.campaign_filter()
-    found = x.store.conn.execute(
-        f"SELECT DISTINCT campaign, campaign_version FROM attempts WHERE started_at >= ? AND started_at < ?"
+    conn = x.store.conn
+    in_period = conn.execute(
+        "SELECT count(*) FROM attempts WHERE started_at >= ? AND started_at < ?",
+        [x.request.since, x.request.until],
+    ).fetchone()[0]
+    # When the period holds much of the table, reading the table in its own order beats following the
+    # time index (a row lookup per attempt, in random order when rows were not written in time order).
+    scan = (
+        " NOT INDEXED" if in_period * 4 >= conn.execute("SELECT count(*) FROM attempts").fetchone()[0] else ""
+    )
+    found = conn.execute(
+        f"SELECT DISTINCT campaign, campaign_version FROM attempts{scan} WHERE started_at >= ? AND started_at < ?"
         f"{where} UNION SELECT DISTINCT campaign, campaign_version FROM blocked_dials WHERE at >= ? AND at < ?"
         f"{where}",
         [x.request.since, x.request.until, *params, x.request.since, x.request.until, *params],
