@@ -1,7 +1,8 @@
 """Benchmark: `cctool audit export` of 1M attempts against a raw SELECT streamed to csv.writer.
 
 Budget (issue 7): <= 15 s and <= 200 MB peak RSS. Each measured job runs in its own child process,
-which reports its wall time and its own peak RSS (resource.getrusage), so the figures do not mix.
+which reports its wall time and its peak RSS (resource.getrusage), so the figures do not mix. The
+export's re-check runs in a process of its own: its peak is added to the exporter's.
 
     python -m bench.export [--attempts N] [--keep DIR] [--strict]
 """
@@ -129,20 +130,47 @@ def child(kind: str, db: str, out: str) -> None:
             writer.writerow([d[0] for d in cursor.description])
             writer.writerows(cursor)
     elapsed = time.perf_counter() - began
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": elapsed, "rss_mb": rss_mb}))
+    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the export runs its re-check in a second process: count its peak too (the sum is an upper bound
+    # of what both held at once)
+    checker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "rss_mb": own_mb + checker_mb, "own_mb": own_mb}))
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants now (Linux /proc; 0 where unreadable)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(status.split("VmRSS:")[1].split()[0]) / 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def measure(kind: str, db: Path, out: Path) -> dict[str, float]:
-    done = subprocess.run(
+    """Run one job in a child; besides its own figures, sample (every 20 ms) the memory that it and its
+    own child processes (the export's checker) hold at once."""
+    with subprocess.Popen(
         [sys.executable, "-m", "bench.export", "--child", kind, str(db), str(out)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{kind} failed: {done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    ) as job:
+        together = 0.0
+        while job.poll() is None:
+            together = max(together, _tree_rss_mb(job.pid))
+            time.sleep(0.02)
+        stdout, stderr = job.communicate()
+    if job.returncode != 0:
+        raise SystemExit(f"{kind} failed: {stderr.strip()[-500:]}")
+    figures: dict[str, float] = json.loads(stdout.strip().splitlines()[-1])
+    figures["together_mb"] = together
+    return figures
 
 
 def main(argv: list[str]) -> int:
@@ -165,12 +193,20 @@ def main(argv: list[str]) -> int:
     export = measure("export", db, folder / "export")
     csv_only = measure("export-csv", db, folder / "export-csv")
     summary = json.loads((folder / "export" / "summary.json").read_text())
-    print(f"{'job':<34}{'seconds':>10}{'peak RSS MB':>14}")
-    print(f"{'raw SELECT -> csv.writer':<34}{baseline['seconds']:>10.2f}{baseline['rss_mb']:>14.0f}")
-    print(f"{'cctool audit export':<34}{export['seconds']:>10.2f}{export['rss_mb']:>14.0f}")
-    print(f"{'  ... --format csv':<34}{csv_only['seconds']:>10.2f}{csv_only['rss_mb']:>14.0f}")
+    print(f"{'job':<34}{'seconds':>10}{'peak RSS MB':>14}{'own + checker':>16}{'at once':>10}")
+    for label, job in (
+        ("raw SELECT -> csv.writer", baseline),
+        ("cctool audit export", export),
+        ("  ... --format csv", csv_only),
+    ):
+        print(
+            f"{label:<34}{job['seconds']:>10.2f}{job['rss_mb']:>14.0f}"
+            f"{job['own_mb']:>8.0f} + {job['rss_mb'] - job['own_mb']:<5.0f}{job['together_mb']:>10.0f}"
+        )
     ratio = export["seconds"] / baseline["seconds"]
     print(f"export / baseline time: {ratio:.1f}x; violations found: {len(summary['violations'])}")
+    print("peak RSS MB = the exporter's peak plus the checker process's peak (an upper bound); at once =")
+    print("the most both held together, sampled every 20 ms.")
     ok = export["seconds"] <= BUDGET_S and export["rss_mb"] <= BUDGET_MB
     print(f"budget <= {BUDGET_S:.0f} s and <= {BUDGET_MB:.0f} MB: {'met' if ok else 'NOT MET'}")
     return 1 if args.strict and not ok else 0

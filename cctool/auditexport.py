@@ -17,6 +17,8 @@ import json
 import os
 import re
 import secrets
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -86,17 +88,13 @@ class Sink:
             written += 1
         self.count += written
 
-    def write_all_with_json(self, pairs: Iterable[tuple[Sequence[Any], str]]) -> None:
-        """Rows that come with their JSON line already encoded (by SQLite, for the big tables)."""
-        writerow = self._csv.writerow
+    def write_with_json(
+        self, make_rows: Callable[[Callable[[str], object] | None], Iterable[Sequence[Any]]]
+    ) -> None:
+        """Rows written by csv.writer's own loop; `make_rows` gets the JSON file's `write` (None when no
+        JSON is asked for) and writes the rows' JSON lines itself, already encoded, in batches."""
         put = self._json_handle.write if self._json_handle is not None else None
-        written = 0
-        for row, line in pairs:
-            writerow(row)
-            if put is not None:
-                put(line)
-            written += 1
-        self.count += written
+        self._csv.writerows(make_rows(put))
 
     def _counted(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
         for row in rows:
@@ -118,6 +116,56 @@ class Exporter:
         self.counts: dict[str, int] = {}
         # What a section learnt while streaming its rows, for later sections and the summarisers.
         self.facts: dict[str, Any] = {}
+        self.checker: subprocess.Popen[bytes] | None = None
+
+    def start_checker(self) -> None:
+        """Start the independent re-check in a second process (the machine's other core), early, while
+        this one is small. Once told (`checker_go`), it reads the files already written, then follows
+        attempts.csv while this process writes it."""
+        try:
+            self.checker = subprocess.Popen(
+                [sys.executable, "-m", "cctool.recheck", "--follow", str(self.request.out)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError:
+            self.checker = None  # the checker then runs here, after the export
+
+    def checker_go(self) -> None:
+        """The checker's other files are complete and attempts.csv exists: it may start reading."""
+        self._tell_checker(b"go\n")
+
+    def attempts_written(self) -> None:
+        self._tell_checker(b"done\n")
+
+    def _tell_checker(self, line: bytes) -> None:
+        if self.checker is not None:
+            try:
+                assert self.checker.stdin is not None
+                self.checker.stdin.write(line)
+                self.checker.stdin.flush()
+            except OSError:
+                pass  # it has stopped: `violations` runs the check here
+
+    def violations(self) -> list[dict[str, Any]]:
+        """The re-check's result: from the second process, or (if it could not run) computed here."""
+        if self.checker is not None:
+            out, _err = self.checker.communicate()
+            self.checker = None
+            if _err == b"" and out:
+                try:
+                    found: list[dict[str, Any]] = json.loads(out)
+                    return found
+                except ValueError:
+                    pass
+        return recheck.recheck(self.request.out)
+
+    def close_checker(self) -> None:
+        if self.checker is not None:
+            self.checker.kill()
+            self.checker.communicate()
+            self.checker = None
 
     def phone(self, e164: str | None) -> str:
         return (e164 or "") if self.request.unmask else mask_phone(e164)
@@ -141,16 +189,21 @@ class Exporter:
         return sink.count
 
     def table_with_json(
-        self, name: str, columns: list[str], pairs: Iterable[tuple[Sequence[Any], str]]
+        self,
+        name: str,
+        columns: list[str],
+        make_rows: Callable[[Callable[[str], object] | None], Iterable[Sequence[Any]]],
+        count: Callable[[], int],
     ) -> int:
-        """Like `table`, for rows paired with their JSON line (written only when JSON is asked for)."""
+        """Like `table`, for the big table whose rows come with JSON lines they write themselves
+        (`Sink.write_with_json`); `count` says how many rows were written."""
         sink = Sink(self.request.out, name, columns, "json" in self.request.formats)
         try:
-            sink.write_all_with_json(pairs)
+            sink.write_with_json(make_rows)
         finally:
             sink.close()
-        self.counts[name] = sink.count
-        return sink.count
+        self.counts[name] = count()
+        return self.counts[name]
 
     def campaign_filter(self, column: str = "campaign") -> tuple[str, list[Any]]:
         """The SQL condition (and its parameter) that keeps only `--campaign`'s rows, if one was asked."""
@@ -338,6 +391,25 @@ def _sections(store: Store) -> list[Callable[[Exporter], None]]:
     return sections
 
 
+def _count_order() -> list[Callable[[Exporter], None]]:
+    from . import auditsections as s
+
+    return [
+        *BASE_SECTIONS,
+        s.attempts,
+        s.blocked,
+        s.campaigns,
+        s.overrides,
+        s.abandonment,
+        s.contact_attempts,
+        s.dnc_registry,
+        s.dnc_national_matches,
+        s.tickets,
+        s.ticket_events,
+        s.callbacks,
+    ]
+
+
 # (table that must exist, section) pairs registered by the campaign, dialer and ticket areas.
 EXTRA_SECTIONS: list[tuple[str, Callable[[Exporter], None]]] = []
 # Functions that add chart series and summary figures from the written files: (summary, charts, exporter).
@@ -370,12 +442,20 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
     conn = store.conn
     conn.execute("BEGIN")  # one read snapshot for every file
     try:
-        for section in _sections(store):
+        exporter.start_checker()
+        sections = _sections(store)
+        for section in sections:
             section(exporter)
         head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    except BaseException:
+        exporter.close_checker()
+        raise
     finally:
         conn.execute("COMMIT")
-    violations = recheck.recheck(request.out)
+    violations = exporter.violations()
+    # counts in the sections' documented order (the checker's inputs are written first)
+    order = {section.__name__: i for i, section in enumerate(_count_order())}
+    counts = dict(sorted(exporter.counts.items(), key=lambda item: order.get(item[0], len(order))))
     summary: dict[str, Any] = {
         "from": request.start.isoformat(),
         "to": request.end.isoformat(),
@@ -386,7 +466,7 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
         "exported_by": store.actor,
         "audit_head": head[1] if head else audit.GENESIS,
         "audit_head_seq": head[0] if head else 0,
-        "counts": dict(exporter.counts),
+        "counts": counts,
         "violations": violations,
     }
     charts: dict[str, Any] = {}

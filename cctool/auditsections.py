@@ -90,19 +90,25 @@ def attempts(x: Exporter) -> None:
     # (campaign, version, UTC day, registry version, local hour, outcome) -> attempts: counted while
     # streaming, cheaper than a second pass that SQLite would have to sort.
     tally: Counter[tuple[str, int, str, str, str, str]] = Counter()
-    # (campaign, number) -> [attempts, first, last]; rows come in time order. Freed once written, so it
+    # (campaign, number) -> [attempts, first, last, masked, ref]; rows come in time order. Freed once written, so it
     # stays below the checker's own per-number record in peak memory.
     per_contact: dict[tuple[str, str], list[Any]] = {}
 
-    def rows() -> Iterator[Any]:
+    def rows(put_json: Callable[[str], object] | None) -> Iterator[Any]:
+        """The CSV rows, for csv.writer's own loop; their JSON lines go out in batches beside them."""
+        lines: list[str] = []
+        add = lines.append
         for r in cursor:
             started = r[i_started]
             seen = per_contact.get((r[i_campaign], r[0]))
             if seen is None:
-                per_contact[(r[i_campaign], r[0])] = [1, started, started]
+                # the masked number and its reference are kept with the count: masked once per number
+                masked, reference = phone(r[0]), ref(r[0])
+                per_contact[(r[i_campaign], r[0])] = [1, started, started, masked, reference]
             else:
                 seen[0] += 1
                 seen[2] = started
+                masked, reference = seen[3], seen[4]
             tally[
                 (
                     r[i_campaign],
@@ -113,20 +119,19 @@ def attempts(x: Exporter) -> None:
                     r[i_outcome],
                 )
             ] += 1
-            masked, reference = phone(r[0]), ref(r[0])
-            row = (*r[1:before], masked, reference, *r[before:width])
             if want_json:
-                yield (
-                    row,
-                    f'{{"phone":{encode_json_string(masked)},"phone_ref":"{reference}",{r[width][1:]}\n',
-                )
-            else:
-                yield row
+                add(f'{{"phone":{encode_json_string(masked)},"phone_ref":"{reference}",{r[width][1:]}\n')
+                if len(lines) >= 2048 and put_json is not None:
+                    put_json("".join(lines))
+                    lines.clear()
+            yield (*r[1:before], masked, reference, *r[before:width])
+        if lines and put_json is not None:
+            put_json("".join(lines))
 
-    if want_json:
-        x.table_with_json("attempts", ATTEMPT_COLUMNS, rows())
-    else:
-        x.table("attempts", ATTEMPT_COLUMNS, rows())
+    (x.request.out / "attempts.csv").touch()  # for the checker to follow from its first line
+    x.checker_go()
+    x.table_with_json("attempts", ATTEMPT_COLUMNS, rows, lambda: sum(tally.values()))
+    x.attempts_written()
     _note_attempt_figures(x, tally, where, params)
     x.facts["per_contact"] = per_contact
 
@@ -137,18 +142,16 @@ def _note_attempt_figures(
     """Versions used, attempts per registry version, UTC day, local hour and outcome in the period, and
     live answers and abandoned calls per campaign and UTC day from 29 days before it (SQLite sums the
     days before the period, so that a 30-day abandonment window at the start of the period is whole)."""
-    used: set[tuple[str, int]] = set()
     per_registry: Counter[str] = Counter()
     local_hours: Counter[str] = Counter()
     per_day: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     live: Counter[tuple[str, str]] = Counter()
     abandoned: Counter[tuple[str, str]] = Counter()
-    for (campaign, version, day, registry, hour, outcome), count in tally.items():
+    for (campaign, _version, day, registry, hour, outcome), count in tally.items():
         if outcome in LIVE_OUTCOMES:
             live[(campaign, day)] += count
             abandoned[(campaign, day)] += count if outcome == "abandoned" else 0
-        used.add((campaign, version))
         per_registry[registry] += count
         local_hours[hour] += count
         per_day[day] += count
@@ -163,7 +166,6 @@ def _note_attempt_figures(
         live[(campaign, day)] += live_answers
         abandoned[(campaign, day)] += abandoned_calls
     x.facts.update(
-        versions_used=used,
         attempts_per_registry=per_registry,
         local_hours=local_hours,
         attempts_per_day=per_day,
@@ -180,12 +182,10 @@ def blocked(x: Exporter) -> None:
         f"SELECT * FROM blocked_dials WHERE at >= ? AND at < ?{where} ORDER BY at, id",
         [x.request.since, x.request.until, *params],
     )
-    used: set[tuple[str, int]] = x.facts.setdefault("versions_used", set())
     reasons: Counter[str] = Counter()
 
     def out() -> Any:
         for r in rows:
-            used.add((r["campaign"], r["campaign_version"]))
             reasons.update(reason for reason in r["reasons"].split(";") if reason)
             yield [
                 r["id"],
@@ -246,9 +246,32 @@ CAMPAIGN_COLUMNS = [
 ]
 
 
+def _versions_used(x: Exporter) -> set[tuple[str, int]]:
+    """The campaign versions the period's attempts and refusals ran under (before attempts.csv is written:
+    the checker reads campaigns.csv first)."""
+    where, params = x.campaign_filter()
+    conn = x.store.conn
+    in_period = conn.execute(
+        "SELECT count(*) FROM attempts WHERE started_at >= ? AND started_at < ?",
+        [x.request.since, x.request.until],
+    ).fetchone()[0]
+    # When the period holds much of the table, reading the table in its own order beats following the
+    # time index (a row lookup per attempt, in random order when rows were not written in time order).
+    scan = (
+        " NOT INDEXED" if in_period * 4 >= conn.execute("SELECT count(*) FROM attempts").fetchone()[0] else ""
+    )
+    found = conn.execute(
+        f"SELECT DISTINCT campaign, campaign_version FROM attempts{scan} WHERE started_at >= ? AND started_at < ?"
+        f"{where} UNION SELECT DISTINCT campaign, campaign_version FROM blocked_dials WHERE at >= ? AND at < ?"
+        f"{where}",
+        [x.request.since, x.request.until, *params, x.request.since, x.request.until, *params],
+    )
+    return {(name, version) for name, version in found}
+
+
 def campaigns(x: Exporter) -> None:
     """Every campaign version an attempt or a refusal of the period ran under, with its effective figures."""
-    used = sorted(x.facts.get("versions_used", set()))
+    used = sorted(_versions_used(x))
     found: list[dict[str, Any]] = []
     for name, version in used:
         row = x.store.conn.execute(
@@ -343,15 +366,14 @@ def contact_attempts(x: Exporter) -> None:
     """Attempts per contact and campaign in the period, beside the caps of the campaign's latest version."""
     latest = _latest_versions(x.facts.get("campaigns", []))
     counted: dict[tuple[str, str], list[Any]] = x.facts.pop("per_contact", {})
-    rows = sorted(
-        ((campaign, phone, *seen) for (campaign, phone), seen in counted.items()),
-        key=lambda row: (row[0], -row[2]),
-    )
-    counted.clear()
+    # only the keys are sorted (no new row per contact: this runs at the export's peak of memory)
+    order = sorted(counted, key=lambda key: (key[0], -counted[key][0]))
     per_campaign: dict[str, dict[str, Any]] = {}
 
     def out() -> Any:
-        for campaign, phone, count, first, last in rows:
+        for key in order:
+            campaign = key[0]
+            count, first, last, masked, reference = counted[key]
             figures = per_campaign.setdefault(campaign, {"contacts": 0, "attempts": 0, "max": 0})
             figures["contacts"] += 1
             figures["attempts"] += count
@@ -359,8 +381,8 @@ def contact_attempts(x: Exporter) -> None:
             caps = latest.get(campaign, {})
             yield (
                 campaign,
-                x.phone(phone),
-                x.ref(phone),
+                masked,
+                reference,
                 count,
                 first,
                 last,
@@ -427,13 +449,20 @@ def dnc_national_matches(x: Exporter) -> None:
     `dnc_national` holds only the newest copy, so matches are exact for attempts checked against that
     copy; attempts checked against an older copy cannot be re-matched (dnc_registry.csv says which).
     """
-    version = x.facts.get("current_registry")
+    current = x.store.conn.execute(
+        "SELECT version, count FROM dnc_registry_loads WHERE loaded_at < ? ORDER BY loaded_at DESC, id DESC "
+        "LIMIT 1",
+        [x.request.until],
+    ).fetchone()
+    version, listed = current if current else (None, 0)
     where, params = x.campaign_filter("a.campaign")
     in_period = "a.started_at >= ? AND a.started_at < ? AND a.registry_version = ?"
     # Walk the smaller side: the registry copy (seeking each number's attempts by the phone index), or
     # the period's attempts (looking each number up in the copy).
-    listed = x.facts.get("current_registry_count", 0)
-    attempted = sum(x.facts.get("outcomes", Counter()).values())
+    attempted = x.store.conn.execute(
+        f"SELECT count(*) FROM attempts a WHERE a.started_at >= ? AND a.started_at < ?{where}",
+        [x.request.since, x.request.until, *params],
+    ).fetchone()[0]
     sql = (
         "SELECT n.phone FROM dnc_national n WHERE EXISTS (SELECT 1 FROM attempts a INDEXED BY "
         f"attempts_phone_time WHERE a.phone = n.phone AND {in_period}{where}) ORDER BY 1"
@@ -451,15 +480,17 @@ def dnc_national_matches(x: Exporter) -> None:
     )
 
 
+# The files the checker reads beside attempts.csv come first, so that it can run while attempts.csv is
+# being written (`Exporter.start_checker`).
 SECTIONS: list[Callable[[Exporter], None]] = [
+    campaigns,
+    dnc_national_matches,
     attempts,
     blocked,
-    campaigns,
     overrides,
     abandonment,
     contact_attempts,
     dnc_registry,
-    dnc_national_matches,
     tickets,
     ticket_events,
     callbacks,

@@ -9,11 +9,15 @@ says so. For data cctool produced, the result must be empty.
 from __future__ import annotations
 
 import csv
+import json
 import operator
+import os
+import select
+import sys
 from array import array
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +71,8 @@ class CallingWindow:
 
     def __init__(self, campaign: dict[str, str]):
         self.start, self.end = _clock(campaign["hours_start"]), _clock(campaign["hours_end"])
+        self.start_s = self.start.hour * 3600 + self.start.minute * 60
+        self.end_s = self.end.hour * 3600 + self.end.minute * 60
         self.days = {d.strip() for d in campaign.get("days", "").split(",") if d.strip()} or set(WEEKDAYS)
         self.weekdays = {WEEKDAYS.index(d) for d in self.days if d in WEEKDAYS}
         self.marketing = campaign.get("kind") == "marketing"
@@ -110,6 +116,49 @@ def _hours_ok(moment: datetime, zones: tuple[ZoneInfo, ...], window: CallingWind
 
 
 _ZONE_LISTS: dict[str, tuple[ZoneInfo, ...]] = {}
+_CAP_FIELDS = ("cap_per_day", "cap_24h", "cap_total", "min_gap_s")
+
+
+class _HourTable:
+    """Local clock and weekday at the start of each UTC hour, per list of zones, worked out once.
+
+    A million attempts fall in a few thousand (zones, UTC hour) pairs. When no zone changes its offset
+    during the hour and no local midnight falls in it, a call's local time of day is the hour's plus
+    the minutes and seconds past the UTC hour: arithmetic, not a zoneinfo conversion per call. Any other
+    case (and any unusual time text) takes the full conversion of `_hours_ok`.
+    """
+
+    def __init__(self) -> None:
+        # (zones, "YYYY-MM-DDTHH") -> (epoch of the hour, ((local seconds of day, weekday), ...) or None)
+        self._hours: dict[tuple[str, str], tuple[float, tuple[tuple[int, int], ...] | None]] = {}
+
+    def _hour(self, zones: str, hour: str) -> tuple[float, tuple[tuple[int, int], ...] | None]:
+        start = datetime.fromisoformat(hour + ":00:00+00:00")
+        clocks: list[tuple[int, int]] = []
+        for zone in _ZONE_LISTS.get(zones) or _zone_list(zones):
+            first, last = start.astimezone(zone), (start + timedelta(seconds=3599)).astimezone(zone)
+            seconds = first.hour * 3600 + first.minute * 60 + first.second
+            if first.utcoffset() != last.utcoffset() or seconds + 3599 >= 86400:
+                return start.timestamp(), None
+            clocks.append((seconds, first.weekday()))
+        found = self._hours[(zones, hour)] = (start.timestamp(), tuple(clocks))
+        return found
+
+    def check(self, started: str, zones: str, window: CallingWindow) -> tuple[float, bool]:
+        """(epoch seconds of the call, whether it is inside the window in every zone)."""
+        if len(started) == 20 and started[13] == ":" and started[16] == ":" and started[19] == "Z":
+            found = self._hours.get((zones, started[:13])) or self._hour(zones, started[:13])
+            epoch, clocks = found
+            if clocks is not None and started[14:16].isdigit() and started[17:19].isdigit():
+                past = int(started[14:16]) * 60 + int(started[17:19])
+                epoch += past
+                for seconds, weekday in clocks:
+                    local = seconds + past
+                    if not (window.start_s <= local < window.end_s) or weekday not in window.weekdays:
+                        return epoch, False
+                return epoch, bool(clocks)
+        moment = _utc(started)
+        return moment.timestamp(), _hours_ok(moment, _ZONE_LISTS.get(zones) or _zone_list(zones), window)
 
 
 def _zone_list(zones: str) -> tuple[ZoneInfo, ...]:
@@ -204,36 +253,74 @@ _ATTEMPT_FIELDS = (
 )
 
 
-def _attempt_rows(folder: Path) -> Iterator[tuple[str, ...]]:
+def _attempt_rows(lines: Iterable[str]) -> Iterator[tuple[str, ...]]:
     """attempts.csv rows as tuples of `_ATTEMPT_FIELDS` (an absent column reads as '')."""
+    reader = csv.reader(lines)
+    header = next(reader, [])
+    width = len(header)
+    pick = operator.itemgetter(*[header.index(n) if n in header else width for n in _ATTEMPT_FIELDS])
+    for values in reader:
+        values.append("")
+        yield pick(values)
+
+
+def _file_lines(folder: Path) -> Iterator[str]:
     path = folder / "attempts.csv"
     if not path.exists():
         return
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        width = len(header)
-        pick = operator.itemgetter(*[header.index(n) if n in header else width for n in _ATTEMPT_FIELDS])
-        for values in reader:
-            values.append("")
-            yield pick(values)
+        yield from handle
+
+
+def follow(path: Path, writer_done: Callable[[], bool]) -> Iterator[str]:
+    """The lines of a CSV file another process is still writing, each only once it is complete.
+
+    `writer_done` waits a little and says whether the writer has closed the file; the rest is then read
+    to its end. Lines are cut at "\n" only (never inside a UTF-8 character; a quoted field holding a
+    newline spans lines, which csv.reader joins again).
+    """
+    pending = b""
+    finished = False
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            if chunk:
+                pending += chunk
+                cut = pending.rfind(b"\n") + 1
+                if cut:
+                    lines = pending[:cut].decode("utf-8").split("\n")
+                    pending = pending[cut:]
+                    lines.pop()  # the empty text after the last newline
+                    yield from (line + "\n" for line in lines)
+                continue
+            if finished:
+                break
+            finished = writer_done()
+    if pending:
+        yield pending.decode("utf-8")
 
 
 def _as_row(values: tuple[str, ...]) -> dict[str, str]:
     return dict(zip(_ATTEMPT_FIELDS, values))
 
 
-def _consented(history: list[tuple[datetime, str]] | None, moment: datetime) -> bool:
-    """The latest marketing consent record at or before `moment` is a grant."""
+def _consented(history: tuple[tuple[float, str], ...] | None, moment: float) -> bool:
+    """The latest marketing consent record at or before `moment` (epoch seconds) is a grant."""
     if not history:
         return False
     index = bisect_right(history, (moment, "\uffff"))
     return index > 0 and history[index - 1][1] == "grant"
 
 
-def recheck(folder: Path) -> list[dict[str, Any]]:
-    """Every violation the exported rows show; empty when the export is clean."""
+def recheck(folder: Path, attempt_lines: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Every violation the exported rows show; empty when the export is clean.
+
+    The other tables are read first; attempts.csv is then read once, from `attempt_lines` when given
+    (the exporter runs this in a second process that follows the file as it is written).
+    """
     folder = Path(folder)
+    if attempt_lines is None:
+        attempt_lines = _file_lines(folder)
     campaigns = {(c["campaign"], c["version"]): c for c in _read(folder, "campaigns.csv")}
     optouts: dict[str, _Intervals] = defaultdict(_Intervals)
     for row in _read(folder, "optouts.csv"):
@@ -243,19 +330,28 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
         end = _utc(row["removed_at"]) if row.get("removed_at") else None
         internal[row["phone_ref"]].periods.append((_utc(row["added_at"]), end))
     national = {(r["phone_ref"], r["registry_version"]) for r in _read(folder, "dnc_national_matches.csv")}
-    consents: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    # phone_ref -> marketing consent records (epoch seconds, action), kept as compact tuples
+    consents: dict[str, Any] = {}
     for row in _read(folder, "consents.csv"):
         if row["purpose"] == "marketing":
-            consents[row["phone_ref"]].append((_utc(row["given_at"]), row["action"]))
-    for history in consents.values():
-        history.sort()  # at equal times a revoke sorts after the grant, so it wins
+            record = (_utc(row["given_at"]).timestamp(), sys.intern(row["action"]))
+            consents[row["phone_ref"]] = (*consents.get(row["phone_ref"], ()), record)
+    for ref, history in consents.items():
+        consents[ref] = tuple(sorted(history))  # at equal times a revoke sorts after the grant, so it wins
 
     violations: list[dict[str, Any]] = []
     by_contact: dict[tuple[str, str], _ContactAttempts] = {}
     live_by_day: Counter[tuple[str, str]] = Counter()
     abandoned_by_day: Counter[tuple[str, str]] = Counter()
     windows = {key: CallingWindow(campaign) for key, campaign in campaigns.items()}
-    for values in _attempt_rows(folder):
+    latest: dict[str, dict[str, str]] = {}
+    for (name, version), campaign in campaigns.items():
+        if name not in latest or int(version) > int(latest[name]["version"]):
+            latest[name] = campaign
+    # Each number's attempt times are kept only for campaigns with a cap to check them against.
+    capped = {name: any(c.get(k) for k in _CAP_FIELDS) for name, c in latest.items()}
+    hours = _HourTable()
+    for values in _attempt_rows(attempt_lines):
         attempt_id, name, version, phone, ref, started, zones, outcome, registry, callback = values
         window = windows.get((name, version))
         if window is None:
@@ -263,16 +359,19 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
                 _violation("unknown_campaign", _as_row(values), "attempt of a campaign version not exported")
             )
             continue
-        moment = _utc(started)
-        if not _hours_ok(moment, _ZONE_LISTS.get(zones) or _zone_list(zones), window):
+        epoch, hours_ok = hours.check(started, zones, window)
+        if not hours_ok:
             violations.extend(check_hours(_as_row(values), window))
+        moment = None  # as a datetime, only for the numbers with an opt-out or a DNC entry
         opted_out = optouts.get(ref)
-        if opted_out is not None and opted_out.covers(moment) and callback != "1":
+        if opted_out is not None and callback != "1":
+            moment = datetime.fromtimestamp(epoch, UTC)
+        if opted_out is not None and moment is not None and opted_out.covers(moment):
             violations.append(
                 _violation("opted_out", _as_row(values), "number had opted out before this call")
             )
         listed = internal.get(ref)
-        if listed is not None and listed.covers(moment):
+        if listed is not None and listed.covers(moment or datetime.fromtimestamp(epoch, UTC)):
             violations.append(
                 _violation("dnc_internal", _as_row(values), "number was on the internal do-not-call list")
             )
@@ -281,16 +380,17 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
                 violations.append(
                     _violation("dnc_national", _as_row(values), "number is on the registry copy checked")
                 )
-            if not _consented(consents.get(ref), moment):
+            if not _consented(consents.get(ref), epoch):
                 violations.append(
                     _violation("no_consent", _as_row(values), "no marketing consent in force at the time")
                 )
-        group = by_contact.get((name, ref))
-        if group is None:
-            zone = next((z for z in zones.split(";") if z), "UTC")
-            group = by_contact[(name, ref)] = _ContactAttempts(phone, zone)
-        group.times.append(moment.timestamp())
-        group.ids.append(int(attempt_id))
+        if capped[name]:
+            group = by_contact.get((name, ref))
+            if group is None:
+                zone = next((z for z in zones.split(";") if z), "UTC")
+                group = by_contact[(name, ref)] = _ContactAttempts(phone, sys.intern(zone))
+            group.times.append(epoch)
+            group.ids.append(int(attempt_id))
         if outcome in LIVE_OUTCOMES:
             day_key = (name, started[:10])
             live_by_day[day_key] += 1
@@ -301,10 +401,6 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
         live[name][date.fromisoformat(day)] = count
         abandoned[name][date.fromisoformat(day)] = abandoned_by_day[(name, day)]
 
-    latest: dict[str, dict[str, str]] = {}
-    for (name, version), campaign in campaigns.items():
-        if name not in latest or int(version) > int(latest[name]["version"]):
-            latest[name] = campaign
     for (name, _ref), group in by_contact.items():
         violations.extend(check_caps(group, name, latest[name]))
     for name in live:
@@ -325,3 +421,35 @@ def recheck(folder: Path) -> list[dict[str, Any]]:
                     }
                 )
     return violations
+
+
+def _stdin_closed() -> bool:
+    """Waits up to 50 ms for the exporter to say (a line, or closing our stdin) that attempts.csv is whole."""
+    ready, _, _ = select.select([0], [], [], 0.05)
+    return bool(ready)
+
+
+def _wait_for_line() -> None:
+    """Blocks until the exporter writes a line (or closes stdin), reading no byte past it."""
+    while os.read(0, 1) not in (b"\n", b""):
+        pass
+
+
+def main(argv: list[str]) -> int:
+    """`python -m cctool.recheck FOLDER` prints the violations as JSON.
+
+    With `--follow`, the exporter starts this process early (while it is still small), says "go" once
+    the other files are complete, and "done" once attempts.csv is: that file is read while it grows.
+    """
+    if argv[:1] == ["--follow"]:
+        folder = Path(argv[1])
+        _wait_for_line()
+        violations = recheck(folder, follow(folder / "attempts.csv", _stdin_closed))
+    else:
+        violations = recheck(Path(argv[0]))
+    sys.stdout.write(json.dumps(violations, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
