@@ -407,6 +407,7 @@ def import_contacts(
 
 def _detach_all(conn: sqlite3.Connection) -> None:
     """Let go of the staging files once the transaction is over (committed or rolled back)."""
+    conn.execute("DROP TABLE IF EXISTS temp.import_skip")
     for _, name, _ in conn.execute("PRAGMA database_list").fetchall():
         if name.startswith("stage"):
             conn.execute(f"DETACH DATABASE {name}")
@@ -461,19 +462,6 @@ class _Writer:
                 + new_consents
             )
             return
-        conn.execute(
-            f"INSERT INTO main.contact_tags (contact_id, tag) SELECT c.id, t.tag FROM {t} t "
-            f"JOIN {r} r ON r.idx = t.idx JOIN main.contacts c ON c.phone = r.phone "
-            f"WHERE c.id >= ? AND t.idx NOT IN (SELECT idx FROM {d})",
-            (first,),
-        )
-        conn.execute(
-            "INSERT INTO main.consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
-            f"SELECT k.phone, 'marketing', k.action, k.source, k.evidence, k.given_at, k.recorded_at, k.actor "
-            f"FROM {k} k JOIN main.contacts c ON c.phone = k.phone "
-            f"WHERE c.id >= ? AND k.idx NOT IN (SELECT idx FROM {d}) ORDER BY k.idx",
-            (first,),
-        )
         columns = "r.idx, c.id, r.phone, r.region, r.number_type, r.number_zones, r.timezone, r.name, r.email, r.attributes"
         if clean:  # only the repeats within the block
             query = f"SELECT {columns} FROM {d} d JOIN {r} r ON r.idx = d.idx JOIN main.contacts c ON c.phone = r.phone"
@@ -485,6 +473,29 @@ class _Writer:
             )
             args = (first,)
         known = conn.execute(query + " ORDER BY r.idx", args).fetchall()
+        # Every other row made a contact, in row order: its id is `first` plus its index less the rows
+        # skipped before it, which temp.import_skip answers with one index seek (no phone lookups).
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS import_skip (idx INTEGER PRIMARY KEY, skipped INTEGER NOT NULL)"
+        )
+        conn.execute("DELETE FROM temp.import_skip")
+        conn.executemany(
+            "INSERT INTO temp.import_skip VALUES (?, ?)", [(row[0], n + 1) for n, row in enumerate(known)]
+        )
+        new_id = (
+            "? + {0}.idx - 1 - COALESCE((SELECT s.skipped FROM temp.import_skip s WHERE s.idx < {0}.idx "
+            "ORDER BY s.idx DESC LIMIT 1), 0)"
+        )
+        conn.execute(
+            f"INSERT INTO main.contact_tags (contact_id, tag) SELECT {new_id.format('t')}, t.tag FROM {t} t "
+            "WHERE t.idx NOT IN (SELECT idx FROM temp.import_skip)",
+            (first,),
+        )
+        conn.execute(
+            "INSERT INTO main.consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
+            "SELECT phone, 'marketing', action, source, evidence, given_at, recorded_at, actor FROM "
+            f"{k} k WHERE k.idx NOT IN (SELECT idx FROM temp.import_skip) ORDER BY k.idx"
+        )
         if known:
             self._known(known, schema, counts)
 
