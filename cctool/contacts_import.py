@@ -44,7 +44,7 @@ _TAG_SPLIT = re.compile(r"[,;|，；]")
 # A parallel pool only pays for itself on big files.
 PARALLEL_MIN_CHARS = 4 << 20
 
-# (phone, region, number_type, number_zones, timezone, name, email, attributes, source, created, updated)
+# (phone, region, number_type, number_zones, timezone, name, email, attributes); source and times are the import's
 Row = tuple[Any, ...]
 
 
@@ -76,9 +76,8 @@ class Parsed:
     read: int = 0
     chars: int = 0
     rows: list[Row] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
     tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    consents: dict[int, tuple[str, ...]] = field(default_factory=dict)  # rows for the consents table
+    consents: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # (phone, action, line)
     rejects: list[tuple[int, str, list[str]]] = field(default_factory=list)
 
 
@@ -132,11 +131,9 @@ def parse_block(block: str, first_line: int) -> Parsed:
     # Attributes as JSON by hand: sorted keys, json.dumps' separators, C string encoder.
     attributes = [(i, encode_json(name)) for i, name in sorted(spec.attributes, key=lambda a: a[1])]
     extra_tags, erased = spec.extra_tags_set, spec.erased
-    source, now = spec.source, spec.now
-    file_name, evidence, actor = spec.consent_from
     zone_json: dict[tuple[str, ...], str] = {}
     reader = csv.reader(io.StringIO(block, newline=""), delimiter=spec.delimiter)
-    rows, lines, rejects, row_tags, consents = out.rows, out.lines, out.rejects, out.tags, out.consents
+    rows, rejects, row_tags, consents = out.rows, out.rejects, out.tags, out.consents
     consumed = read = 0
     for record in reader:
         line = first_line + consumed
@@ -165,7 +162,7 @@ def parse_block(block: str, first_line: int) -> Parsed:
                 if consent is None:
                     rejects.append((line, "bad_consent", record))
                     continue
-                consents[len(rows)] = (phone, consent, file_name, evidence + str(line), now, now, actor)
+                consents[len(rows)] = (phone, consent, line)
         attrs = "{}"
         if attributes:
             pairs = [
@@ -189,12 +186,8 @@ def parse_block(block: str, first_line: int) -> Parsed:
                 (record[name_i].strip() if name_i < width else "") or None,
                 (record[email_i].strip() if email_i < width else "") or None,
                 attrs,
-                source,
-                now,
-                now,
             )
         )
-        lines.append(line)
     out.read = read
     return out
 
@@ -233,21 +226,18 @@ def stage_block(parsed: Parsed, path: str) -> Staged:
         conn.execute("BEGIN")
         conn.execute(
             "CREATE TABLE r (idx INTEGER PRIMARY KEY, phone, region, number_type, number_zones, timezone, "
-            "name, email, attributes, source, created_at, updated_at)"
+            "name, email, attributes)"
         )
         conn.execute("CREATE TABLE t (idx INTEGER, tag TEXT)")
-        conn.execute(
-            "CREATE TABLE k (idx INTEGER PRIMARY KEY, phone, action, source, evidence, given_at, "
-            "recorded_at, actor)"
-        )
+        conn.execute("CREATE TABLE k (idx INTEGER PRIMARY KEY, phone, action, line)")
         conn.execute("CREATE TABLE d (idx INTEGER PRIMARY KEY)")
-        conn.executemany("INSERT INTO r VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO r VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany(
             "INSERT INTO t VALUES (?, ?)",
             [(i + 1, tag) for i, tags in parsed.tags.items() for tag in tags],
         )
         conn.executemany(
-            "INSERT INTO k VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO k VALUES (?, ?, ?, ?)",
             [(i + 1, *consent) for i, consent in parsed.consents.items()],
         )
         conn.executemany("INSERT INTO d VALUES (?)", dups)
@@ -371,7 +361,7 @@ def import_contacts(
                 (path.name, f"import {import_id} row ", store.actor),
                 staging,
             )
-            writer = _Writer(conn, now)
+            writer = _Writer(conn, spec)
             total, done = max(len(contact_file.body), 1), 0
             with closing(parsed_blocks(contact_file, spec, header_lines + 1)) as blocks:
                 for staged in blocks:
@@ -417,6 +407,13 @@ def _header_newlines(contact_file: ContactFile) -> int:
     return sum(cell.count("\n") for cell in contact_file.header)
 
 
+# Consent rows for new numbers, straight from a staging table k (evidence: "import <id> row <line>").
+NEW_CONSENTS = (
+    "INSERT INTO main.consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
+    "SELECT k.phone, 'marketing', k.action, ?, ? || k.line, ?, ?, ?"
+)
+
+
 class _Writer:
     """Applies staged blocks to the database.
 
@@ -426,8 +423,12 @@ class _Writer:
     update rules in Python.
     """
 
-    def __init__(self, conn: sqlite3.Connection, now: str):
-        self.conn, self.now = conn, now
+    def __init__(self, conn: sqlite3.Connection, spec: Spec):
+        self.conn, self.now = conn, spec.now
+        file_name, evidence, actor = spec.consent_from
+        # what every consent row of this import shares: source, evidence prefix, given, recorded, actor
+        self.consent_args = (file_name, evidence, spec.now, spec.now, actor)
+        self.source = spec.source
         self.next_id = (conn.execute("SELECT MAX(id) FROM main.contacts").fetchone()[0] or 0) + 1
         self.first_new_id = self.next_id  # ids from here on were created by this import
         # consent rows above this id were written by this import
@@ -448,7 +449,7 @@ class _Writer:
         self.attached += 1
         conn.execute(f"ATTACH DATABASE ? AS {schema}", (staged.path,))
         r, t, k, d = (f"{schema}.{name}" for name in "rtkd")
-        inserted = insert_contacts(conn, schema, first)
+        inserted = insert_contacts(conn, StagedBlock(schema, self.source, self.now), first)
         self.next_id = first + inserted
         counts["imported"] += inserted
         clean = inserted == staged.rows - staged.dups  # every first-in-block number was new
@@ -456,11 +457,7 @@ class _Writer:
             conn.execute(
                 f"INSERT INTO main.contact_tags (contact_id, tag) SELECT idx + ? - 1, tag FROM {t}", (first,)
             )
-            new_consents = f"SELECT phone, 'marketing', action, source, evidence, given_at, recorded_at, actor FROM {k} ORDER BY idx"
-            conn.execute(
-                "INSERT INTO main.consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
-                + new_consents
-            )
+            conn.execute(f"{NEW_CONSENTS} FROM {k} k ORDER BY idx", self.consent_args)
             return
         columns = "r.idx, c.id, r.phone, r.region, r.number_type, r.number_zones, r.timezone, r.name, r.email, r.attributes"
         if clean:  # only the repeats within the block
@@ -492,9 +489,8 @@ class _Writer:
             (first,),
         )
         conn.execute(
-            "INSERT INTO main.consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
-            "SELECT phone, 'marketing', action, source, evidence, given_at, recorded_at, actor FROM "
-            f"{k} k WHERE k.idx NOT IN (SELECT idx FROM temp.import_skip) ORDER BY k.idx"
+            f"{NEW_CONSENTS} FROM {k} k WHERE k.idx NOT IN (SELECT idx FROM temp.import_skip) ORDER BY k.idx",
+            self.consent_args,
         )
         if known:
             self._known(known, schema, counts)
@@ -511,11 +507,12 @@ class _Writer:
             for idx, tag in conn.execute(f"SELECT idx, tag FROM {schema}.t WHERE idx IN ({marks})", batch):
                 tags.setdefault(idx, []).append(tag)
             for idx, *consent in conn.execute(
-                f"SELECT idx, phone, action, source, evidence, given_at, recorded_at, actor FROM {schema}.k "
-                f"WHERE idx IN ({marks})",
+                f"SELECT idx, phone, action, line FROM {schema}.k WHERE idx IN ({marks})",
                 batch,
             ):
-                consents[idx] = tuple(consent)
+                phone, action, line = consent
+                file_name, evidence, given, recorded, actor = self.consent_args
+                consents[idx] = (phone, action, file_name, evidence + str(line), given, recorded, actor)
         merges: list[tuple[Any, ...]] = []
         merge_tags: list[tuple[int, str]] = []
         pending, known_seen = self.pending, self.known_seen
@@ -659,15 +656,25 @@ class _Known:
             self.consent = consent
 
 
-def insert_contacts(conn: sqlite3.Connection, schema: str, first_id: int) -> int:
+@dataclass(frozen=True)
+class StagedBlock:
+    """An attached staging database and the values its rows share."""
+
+    schema: str
+    source: str
+    now: str
+
+
+def insert_contacts(conn: sqlite3.Connection, block: StagedBlock, first_id: int) -> int:
     """Insert a staged block's new numbers in row order; returns how many. Ids follow on from `first_id`
     (checked, not assumed). Rows whose number the book already has are skipped by the UNIQUE phone
     (OR IGNORE), and so are the block's own repeats (table d)."""
     cursor = conn.execute(
         "INSERT OR IGNORE INTO main.contacts (phone, region, number_type, number_zones, timezone, name, email, "
         "attributes, source, created_at, updated_at) SELECT phone, region, number_type, number_zones, timezone, "
-        f"name, email, attributes, source, created_at, updated_at FROM {schema}.r "
-        f"WHERE idx NOT IN (SELECT idx FROM {schema}.d) ORDER BY idx"
+        f"name, email, attributes, ?, ?, ? FROM {block.schema}.r "
+        f"WHERE idx NOT IN (SELECT idx FROM {block.schema}.d) ORDER BY idx",
+        (block.source, block.now, block.now),
     )
     count = cursor.rowcount
     last = conn.execute("SELECT MAX(id) FROM main.contacts").fetchone()[0] or 0
