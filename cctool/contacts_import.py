@@ -1,11 +1,15 @@
 """`contacts import`: a CRM export into contacts, in one transaction, with a rejects file.
 
 Work is split the way the cost falls. Parsing CSV and classifying numbers is pure CPU and runs in
-worker processes, one block of the file each (blocks end on record boundaries). The main process
-deduplicates by E.164 and writes: new numbers in bulk (`executemany`), known numbers through the
-update rules one by one (new tags added, non-empty fields replace, consent recorded when it changes).
-Everything happens inside one `BEGIN IMMEDIATE` transaction, so a crash or Ctrl-C leaves the database
-as it was; a dry run is the same transaction rolled back.
+worker processes, one block of the file each (blocks end on record boundaries). Each worker writes
+its block's valid rows, tags and consent answers into its own throw-away SQLite file (journal and
+sync off, outside the database, deleted at the end), so no rows travel back through a pipe. The main
+process attaches each staging file and applies it with set-based SQL: new numbers, their tags and
+consent rows go in with INSERT ... SELECT (ids in file order); only the rows naming a number already
+in the book, or one met earlier in the file, are read back and go through the update rules in Python
+(new tags added, non-empty fields replace, consent recorded when it changes). Everything happens
+inside one `BEGIN IMMEDIATE` transaction, so a crash or Ctrl-C leaves the database as it was; a dry
+run is the same transaction rolled back.
 """
 
 from __future__ import annotations
@@ -132,6 +136,10 @@ def parse_block(block: str, first_line: int) -> Parsed:
     attributes = [(i, encode_json(name)) for i, name in sorted(spec.attributes, key=lambda a: a[1])]
     extra_tags, erased = spec.extra_tags_set, spec.erased
     zone_json: dict[tuple[str, ...], str] = {}
+    tag_sets: dict[str, tuple[str, ...]] = {}
+    single = len(attributes) == 1
+    single_i, single_key = attributes[0] if single else (far, "")
+    single_json: dict[str, str] = {}
     reader = csv.reader(io.StringIO(block, newline=""), delimiter=spec.delimiter)
     rows, rejects, row_tags, consents = out.rows, out.rejects, out.tags, out.consents
     consumed = read = 0
@@ -164,7 +172,13 @@ def parse_block(block: str, first_line: int) -> Parsed:
                     continue
                 consents[len(rows)] = (phone, consent, line)
         attrs = "{}"
-        if attributes:
+        if single:  # one extra column, usually few values (a city, a plan): encode each value once
+            value = record[single_i].strip() if single_i < width else ""
+            if value:
+                attrs = single_json.get(value) or single_json.setdefault(
+                    value, "{" + f"{single_key}: {encode_json(value)}" + "}"
+                )
+        elif attributes:
             pairs = [
                 f"{key}: {encode_json(v)}" for i, key in attributes if i < width and (v := record[i].strip())
             ]
@@ -175,7 +189,10 @@ def parse_block(block: str, first_line: int) -> Parsed:
             zjson = zone_json[zones] = json.dumps(list(zones))
         tags = record[tags_i].strip() if tags_i < width else ""
         if tags or extra_tags:
-            row_tags[len(rows)] = tuple(sorted(extra_tags.union(split_tags(tags))))
+            tag_set = tag_sets.get(tags)
+            if tag_set is None:  # a file repeats few tag cells: split and sort each once
+                tag_set = tag_sets[tags] = tuple(sorted(extra_tags.union(split_tags(tags))))
+            row_tags[len(rows)] = tag_set
         rows.append(
             (
                 phone,
