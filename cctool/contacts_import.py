@@ -425,6 +425,8 @@ def _header_newlines(contact_file: ContactFile) -> int:
 
 
 # Consent rows for new numbers, straight from a staging table k (evidence: "import <id> row <line>").
+# Inserted in phone order, which keeps the consents_phone index inserts local (a block holds each new
+# number once, so no number's own records change order).
 NEW_CONSENTS = (
     "INSERT INTO main.consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
     "SELECT k.phone, 'marketing', k.action, ?, ? || k.line, ?, ?, ?"
@@ -474,7 +476,7 @@ class _Writer:
             conn.execute(
                 f"INSERT INTO main.contact_tags (contact_id, tag) SELECT idx + ? - 1, tag FROM {t}", (first,)
             )
-            conn.execute(f"{NEW_CONSENTS} FROM {k} k ORDER BY idx", self.consent_args)
+            conn.execute(f"{NEW_CONSENTS} FROM {k} k ORDER BY phone", self.consent_args)
             return
         columns = "r.idx, c.id, r.phone, r.region, r.number_type, r.number_zones, r.timezone, r.name, r.email, r.attributes"
         if clean:  # only the repeats within the block
@@ -506,7 +508,7 @@ class _Writer:
             (first,),
         )
         conn.execute(
-            f"{NEW_CONSENTS} FROM {k} k WHERE k.idx NOT IN (SELECT idx FROM temp.import_skip) ORDER BY k.idx",
+            f"{NEW_CONSENTS} FROM {k} k WHERE k.idx NOT IN (SELECT idx FROM temp.import_skip) ORDER BY k.phone",
             self.consent_args,
         )
         if known:
