@@ -138,9 +138,20 @@ def import_in_child(db: Path, csv_path: Path) -> dict:
     return json.loads(proc.stdout)
 
 
+def _own_peak_mb() -> float:
+    """This process's peak RSS. ru_maxrss survives exec on Linux, so it would report the bench parent's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(db: Path, csv_path: Path) -> int:
     rate, counts, main_us, kids_us = cctool_import(db, csv_path)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _own_peak_mb()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         json.dumps(
