@@ -1,11 +1,15 @@
 """`contacts import`: a CRM export into contacts, in one transaction, with a rejects file.
 
 Work is split the way the cost falls. Parsing CSV and classifying numbers is pure CPU and runs in
-worker processes, one block of the file each (blocks end on record boundaries). The main process
-deduplicates by E.164 and writes: new numbers in bulk (`executemany`), known numbers through the
-update rules one by one (new tags added, non-empty fields replace, consent recorded when it changes).
-Everything happens inside one `BEGIN IMMEDIATE` transaction, so a crash or Ctrl-C leaves the database
-as it was; a dry run is the same transaction rolled back.
+worker processes, one block of the file each (blocks end on record boundaries). Each worker writes
+its block's valid rows, tags and consent answers into its own throw-away SQLite file (journal and
+sync off, outside the database, deleted at the end), so no rows travel back through a pipe. The main
+process attaches each staging file and applies it with set-based SQL: new numbers, their tags and
+consent rows go in with INSERT ... SELECT (ids in file order); only the rows naming a number already
+in the book, or one met earlier in the file, are read back and go through the update rules in Python
+(new tags added, non-empty fields replace, consent recorded when it changes). Everything happens
+inside one `BEGIN IMMEDIATE` transaction, so a crash or Ctrl-C leaves the database as it was; a dry
+run is the same transaction rolled back.
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import sqlite3
+import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring as encode_json
 from pathlib import Path
 from typing import Any
 
+from . import csvread
 from .csvread import ContactFile, open_contact_file, parse_maps
 from .errors import UsageError
 from .phonefast import Classifier
@@ -40,7 +48,7 @@ _TAG_SPLIT = re.compile(r"[,;|，；]")
 # A parallel pool only pays for itself on big files.
 PARALLEL_MIN_CHARS = 4 << 20
 
-# (phone, region, number_type, number_zones, timezone, name, email, attributes, source, created, updated)
+# (phone, region, number_type, number_zones, timezone, name, email, attributes); source and times are the import's
 Row = tuple[Any, ...]
 
 
@@ -58,6 +66,7 @@ class Spec:
     erased: frozenset[str]
     # (file name, evidence prefix, actor) for consent rows: built here, in the workers, not in the writer
     consent_from: tuple[str, str, str] = ("", "", "")
+    staging: str = ""  # folder for the blocks' staging databases
 
     @property
     def extra_tags_set(self) -> frozenset[str]:
@@ -71,9 +80,8 @@ class Parsed:
     read: int = 0
     chars: int = 0
     rows: list[Row] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
     tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    consents: dict[int, tuple[str, ...]] = field(default_factory=dict)  # rows for the consents table
+    consents: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # (phone, action, line)
     rejects: list[tuple[int, str, list[str]]] = field(default_factory=list)
 
 
@@ -127,11 +135,13 @@ def parse_block(block: str, first_line: int) -> Parsed:
     # Attributes as JSON by hand: sorted keys, json.dumps' separators, C string encoder.
     attributes = [(i, encode_json(name)) for i, name in sorted(spec.attributes, key=lambda a: a[1])]
     extra_tags, erased = spec.extra_tags_set, spec.erased
-    source, now = spec.source, spec.now
-    file_name, evidence, actor = spec.consent_from
     zone_json: dict[tuple[str, ...], str] = {}
+    tag_sets: dict[str, tuple[str, ...]] = {}
+    single = len(attributes) == 1
+    single_i, single_key = attributes[0] if single else (far, "")
+    single_json: dict[str, str] = {}
     reader = csv.reader(io.StringIO(block, newline=""), delimiter=spec.delimiter)
-    rows, lines, rejects, row_tags, consents = out.rows, out.lines, out.rejects, out.tags, out.consents
+    rows, rejects, row_tags, consents = out.rows, out.rejects, out.tags, out.consents
     consumed = read = 0
     for record in reader:
         line = first_line + consumed
@@ -160,9 +170,15 @@ def parse_block(block: str, first_line: int) -> Parsed:
                 if consent is None:
                     rejects.append((line, "bad_consent", record))
                     continue
-                consents[len(rows)] = (phone, consent, file_name, evidence + str(line), now, now, actor)
+                consents[len(rows)] = (phone, consent, line)
         attrs = "{}"
-        if attributes:
+        if single:  # one extra column, usually few values (a city, a plan): encode each value once
+            value = record[single_i].strip() if single_i < width else ""
+            if value:
+                attrs = single_json.get(value) or single_json.setdefault(
+                    value, "{" + f"{single_key}: {encode_json(value)}" + "}"
+                )
+        elif attributes:
             pairs = [
                 f"{key}: {encode_json(v)}" for i, key in attributes if i < width and (v := record[i].strip())
             ]
@@ -173,7 +189,10 @@ def parse_block(block: str, first_line: int) -> Parsed:
             zjson = zone_json[zones] = json.dumps(list(zones))
         tags = record[tags_i].strip() if tags_i < width else ""
         if tags or extra_tags:
-            row_tags[len(rows)] = tuple(sorted(extra_tags.union(split_tags(tags))))
+            tag_set = tag_sets.get(tags)
+            if tag_set is None:  # a file repeats few tag cells: split and sort each once
+                tag_set = tag_sets[tags] = tuple(sorted(extra_tags.union(split_tags(tags))))
+            row_tags[len(rows)] = tag_set
         rows.append(
             (
                 phone,
@@ -184,24 +203,83 @@ def parse_block(block: str, first_line: int) -> Parsed:
                 (record[name_i].strip() if name_i < width else "") or None,
                 (record[email_i].strip() if email_i < width else "") or None,
                 attrs,
-                source,
-                now,
-                now,
             )
         )
-        lines.append(line)
     out.read = read
     return out
 
 
-def _parse_task(task: tuple[str, int]) -> Parsed:
-    return parse_block(*task)
+@dataclass
+class Staged:
+    """One block, parsed and written to its own staging database: only this small summary travels back."""
+
+    path: str
+    read: int
+    chars: int
+    rows: int
+    dups: int  # rows repeating a number seen earlier in the same block
+    rejects: list[tuple[int, str, list[str]]]
 
 
-def _tasks(contact_file: ContactFile, first_line: int) -> Iterator[tuple[str, int]]:
+def stage_block(parsed: Parsed, path: str) -> Staged:
+    """Write a parsed block to a throw-away SQLite file the writer reads with INSERT ... SELECT.
+
+    Table r holds the rows (idx = row index + 1), t their tags, k their consent rows and d the rows
+    that repeat a number met earlier in the block. The file is outside the database, so an interrupted
+    import leaves the database untouched; journal and sync are off because nothing here must survive.
+    """
+    rows = parsed.rows
+    seen: set[str] = set()
+    dups = []
+    for index, row in enumerate(rows, 1):
+        if row[0] in seen:
+            dups.append((index,))
+        else:
+            seen.add(row[0])
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("BEGIN")
+        conn.execute(
+            "CREATE TABLE r (idx INTEGER PRIMARY KEY, phone, region, number_type, number_zones, timezone, "
+            "name, email, attributes)"
+        )
+        conn.execute("CREATE TABLE t (idx INTEGER, tag TEXT)")
+        conn.execute("CREATE TABLE k (idx INTEGER PRIMARY KEY, phone, action, line)")
+        conn.execute("CREATE TABLE d (idx INTEGER PRIMARY KEY)")
+        conn.executemany("INSERT INTO r VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO t VALUES (?, ?)",
+            [(i + 1, tag) for i, tags in parsed.tags.items() for tag in tags],
+        )
+        conn.executemany(
+            "INSERT INTO k VALUES (?, ?, ?, ?)",
+            [(i + 1, *consent) for i, consent in parsed.consents.items()],
+        )
+        conn.executemany("INSERT INTO d VALUES (?)", dups)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return Staged(path, parsed.read, parsed.chars, len(rows), len(dups), parsed.rejects)
+
+
+def _parse_task(task: tuple[str, int, int]) -> Staged:
+    block, line, number = task
+    assert _SPEC is not None
+    return stage_block(parse_block(block, line), os.path.join(_SPEC.staging, f"block{number}.db"))
+
+
+# SQLite attaches at most 10 databases to a connection, and a staging file stays attached until the
+# import's transaction ends: the body is cut into at most this many blocks.
+MAX_BLOCKS = 8
+
+
+def _tasks(contact_file: ContactFile, first_line: int) -> Iterator[tuple[str, int, int]]:
     line = first_line
-    for block in contact_file.blocks():
-        yield block, line
+    size = max(csvread.BLOCK_CHARS, -(-len(contact_file.body) // MAX_BLOCKS))
+    for number, block in enumerate(contact_file.blocks(size)):
+        yield block, line, number
         line += block.count("\n")
 
 
@@ -210,7 +288,7 @@ def _workers() -> int:
     return int(wanted) if wanted else (os.cpu_count() or 1)
 
 
-def parsed_blocks(contact_file: ContactFile, spec: Spec, first_line: int) -> Iterator[Parsed]:
+def parsed_blocks(contact_file: ContactFile, spec: Spec, first_line: int) -> Generator[Staged, None, None]:
     """Parsed blocks in file order: in worker processes for big files, here for small ones."""
     tasks = _tasks(contact_file, first_line)
     workers = _workers()
@@ -281,6 +359,7 @@ def import_contacts(
     counts = dict.fromkeys(COUNT_KEYS, 0)
     reject_rows: list[tuple[int, str, list[str]]] = []
     import_id = None
+    staging = tempfile.mkdtemp(prefix="cctool-import-")
     try:
         with store.write():
             erased = frozenset(
@@ -297,17 +376,19 @@ def import_contacts(
                 now,
                 erased,
                 (path.name, f"import {import_id} row ", store.actor),
+                staging,
             )
-            writer = _Writer(conn, now)
+            writer = _Writer(conn, spec)
             total, done = max(len(contact_file.body), 1), 0
-            for parsed in parsed_blocks(contact_file, spec, header_lines + 1):
-                writer.apply(parsed, counts)
-                reject_rows.extend(parsed.rejects)
-                counts["read"] += parsed.read
-                counts["rejected"] += len(parsed.rejects)
-                done += parsed.chars
-                if progress is not None:
-                    progress(done, total)
+            with closing(parsed_blocks(contact_file, spec, header_lines + 1)) as blocks:
+                for staged in blocks:
+                    writer.apply(staged, counts)
+                    reject_rows.extend(staged.rejects)
+                    counts["read"] += staged.read
+                    counts["rejected"] += len(staged.rejects)
+                    done += staged.chars
+                    if progress is not None:
+                        progress(done, total)
             writer.finish(counts)
             _close_import(store, import_id, contact_file, source, counts, extra_tags, region, rejects_path)
             if reject_rows and rejects_path is not None:
@@ -316,6 +397,9 @@ def import_contacts(
                 raise _DryRun
     except _DryRun:
         import_id = None
+    finally:
+        _detach_all(conn)
+        shutil.rmtree(staging, ignore_errors=True)
     written = rejects_path if reject_rows and rejects_path is not None else None
     return ImportResult(
         counts,
@@ -328,117 +412,185 @@ def import_contacts(
     )
 
 
+def _detach_all(conn: sqlite3.Connection) -> None:
+    """Let go of the staging files once the transaction is over (committed or rolled back)."""
+    conn.execute("DROP TABLE IF EXISTS temp.import_skip")
+    for _, name, _ in conn.execute("PRAGMA database_list").fetchall():
+        if name.startswith("stage"):
+            conn.execute(f"DETACH DATABASE {name}")
+
+
 def _header_newlines(contact_file: ContactFile) -> int:
     return sum(cell.count("\n") for cell in contact_file.header)
 
 
-class _Writer:
-    """Applies parsed rows to the database: bulk inserts for new numbers, the update rules for known ones."""
+# Consent rows for new numbers, straight from a staging table k (evidence: "import <id> row <line>").
+# Inserted in phone order, which keeps the consents_phone index inserts local (a block holds each new
+# number once, so no number's own records change order).
+NEW_CONSENTS = (
+    "INSERT INTO main.consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
+    "SELECT k.phone, 'marketing', k.action, ?, ? || k.line, ?, ?, ?"
+)
 
-    def __init__(self, conn: sqlite3.Connection, now: str):
-        self.conn, self.now = conn, now
-        self.seen: dict[str, int] = {}
-        self.db_has_contacts = conn.execute("SELECT EXISTS (SELECT 1 FROM contacts)").fetchone()[0] == 1
-        self.next_id = (conn.execute("SELECT MAX(id) FROM contacts").fetchone()[0] or 0) + 1
+
+class _Writer:
+    """Applies staged blocks to the database.
+
+    The common case is set-based SQL over the attached staging file: new numbers, their tags and their
+    consent rows go in with INSERT ... SELECT, no Python per row. Only the rows that meet a number
+    already in the book, or repeat one met earlier in the file, are read back and go through the
+    update rules in Python.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, spec: Spec):
+        self.conn, self.now = conn, spec.now
+        file_name, evidence, actor = spec.consent_from
+        # what every consent row of this import shares: source, evidence prefix, given, recorded, actor
+        self.consent_args = (file_name, evidence, spec.now, spec.now, actor)
+        self.source = spec.source
+        self.next_id = (conn.execute("SELECT MAX(id) FROM main.contacts").fetchone()[0] or 0) + 1
         self.first_new_id = self.next_id  # ids from here on were created by this import
+        # consent rows above this id were written by this import
+        self.consent_floor = conn.execute("SELECT MAX(id) FROM main.consents").fetchone()[0] or 0
+        self.known_seen: set[str] = set()  # numbers already in the book that the file has named
         self.consent_rows: list[tuple[str, ...]] = []  # written after each block
-        self.consent_now: dict[str, str] = {}  # the action this file last set per new phone
+        self.consent_now: dict[str, str | None] = {}  # the action this file last set, for repeated numbers
         self.pending: dict[int, _Known] = {}  # numbers already in the book, applied in finish()
+        self.attached = 0
         self.cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: the phone index stays in memory
 
-    def _existing(self, phones: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for start in range(0, len(phones), 500):
-            batch = phones[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            found.update(self.conn.execute(f"SELECT phone, id FROM contacts WHERE phone IN ({marks})", batch))
-        return found
-
-    def apply(self, parsed: Parsed, counts: dict[str, int]) -> None:
-        rows, seen = parsed.rows, self.seen
-        existing = self._existing([r[0] for r in rows]) if self.db_has_contacts else {}
-        fresh: list[Row] = []
-        known: list[tuple[int, int, bool]] = []  # (row index, contact id, first time in this file)
-        new_ids: dict[int, int] = {}  # row index -> id, for the fresh rows
-        next_id = self.next_id
-        tags, consents = parsed.tags, parsed.consents
-        for index, row in enumerate(rows):
-            phone = row[0]
-            contact_id = seen.get(phone)
-            if contact_id is not None:
-                known.append((index, contact_id, False))
-                continue
-            if existing:
-                contact_id = existing.get(phone)
-                if contact_id is not None:
-                    seen[phone] = contact_id
-                    known.append((index, contact_id, True))
-                    continue
-            seen[phone] = new_ids[index] = next_id
-            fresh.append(row)
-            next_id += 1
-        if len(new_ids) == len(rows):  # the usual block: every row new, ids in row order
-            base = self.next_id
-            fresh_tags = [(base + i, tag) for i, row_tags in tags.items() for tag in row_tags]
+    def apply(self, staged: Staged, counts: dict[str, int]) -> None:
+        if not staged.rows:
+            return
+        conn, first = self.conn, self.next_id
+        schema = f"stage{self.attached}"
+        self.attached += 1
+        conn.execute(f"ATTACH DATABASE ? AS {schema}", (staged.path,))
+        r, t, k, d = (f"{schema}.{name}" for name in "rtkd")
+        inserted = insert_contacts(conn, StagedBlock(schema, self.source, self.now), first)
+        self.next_id = first + inserted
+        counts["imported"] += inserted
+        clean = inserted == staged.rows - staged.dups  # every first-in-block number was new
+        if clean and not staged.dups:  # the usual block: every row new, ids in row order
+            conn.execute(
+                f"INSERT INTO main.contact_tags (contact_id, tag) SELECT idx + ? - 1, tag FROM {t}", (first,)
+            )
+            conn.execute(f"{NEW_CONSENTS} FROM {k} k ORDER BY phone", self.consent_args)
+            return
+        columns = "r.idx, c.id, r.phone, r.region, r.number_type, r.number_zones, r.timezone, r.name, r.email, r.attributes"
+        if clean:  # only the repeats within the block
+            query = f"SELECT {columns} FROM {d} d JOIN {r} r ON r.idx = d.idx JOIN main.contacts c ON c.phone = r.phone"
+            args: tuple[int, ...] = ()
         else:
-            fresh_tags = [
-                (new_ids[i], tag) for i, row_tags in tags.items() if i in new_ids for tag in row_tags
-            ]
-        for index, consent in consents.items():
-            if index in new_ids:
-                self._consent(consent)
-        insert_contacts(self.conn, fresh, self.next_id)
-        self.next_id = next_id
-        if fresh_tags:
-            self.conn.executemany("INSERT INTO contact_tags (contact_id, tag) VALUES (?, ?)", fresh_tags)
-        counts["imported"] += len(fresh)
+            query = (
+                f"SELECT {columns} FROM {r} r JOIN main.contacts c ON c.phone = r.phone "
+                f"WHERE c.id < ? OR r.idx IN (SELECT idx FROM {d})"
+            )
+            args = (first,)
+        known = conn.execute(query + " ORDER BY r.idx", args).fetchall()
+        # Every other row made a contact, in row order: its id is `first` plus its index less the rows
+        # skipped before it, which temp.import_skip answers with one index seek (no phone lookups).
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS import_skip (idx INTEGER PRIMARY KEY, skipped INTEGER NOT NULL)"
+        )
+        conn.execute("DELETE FROM temp.import_skip")
+        conn.executemany(
+            "INSERT INTO temp.import_skip VALUES (?, ?)", [(row[0], n + 1) for n, row in enumerate(known)]
+        )
+        new_id = (
+            "? + {0}.idx - 1 - COALESCE((SELECT s.skipped FROM temp.import_skip s WHERE s.idx < {0}.idx "
+            "ORDER BY s.idx DESC LIMIT 1), 0)"
+        )
+        conn.execute(
+            f"INSERT INTO main.contact_tags (contact_id, tag) SELECT {new_id.format('t')}, t.tag FROM {t} t "
+            "WHERE t.idx NOT IN (SELECT idx FROM temp.import_skip)",
+            (first,),
+        )
+        conn.execute(
+            f"{NEW_CONSENTS} FROM {k} k WHERE k.idx NOT IN (SELECT idx FROM temp.import_skip) ORDER BY k.phone",
+            self.consent_args,
+        )
+        if known:
+            self._known(known, schema, counts)
+
+    def _known(self, known: list[tuple[Any, ...]], schema: str, counts: dict[str, int]) -> None:
+        """Rows naming a number the book had, or one this file named before: the update rules."""
+        conn = self.conn
+        indexes = [row[0] for row in known]
+        tags: dict[int, list[str]] = {}
+        consents: dict[int, tuple[str, ...]] = {}
+        for start in range(0, len(indexes), 500):
+            batch = indexes[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for idx, tag in conn.execute(f"SELECT idx, tag FROM {schema}.t WHERE idx IN ({marks})", batch):
+                tags.setdefault(idx, []).append(tag)
+            for idx, *consent in conn.execute(
+                f"SELECT idx, phone, action, line FROM {schema}.k WHERE idx IN ({marks})",
+                batch,
+            ):
+                phone, action, line = consent
+                file_name, evidence, given, recorded, actor = self.consent_args
+                consents[idx] = (phone, action, file_name, evidence + str(line), given, recorded, actor)
         merges: list[tuple[Any, ...]] = []
         merge_tags: list[tuple[int, str]] = []
-        pending = self.pending
-        for index, contact_id, first in known:
-            row = rows[index]
-            if not first:
-                counts["duplicates_in_file"] += 1
+        pending, known_seen = self.pending, self.known_seen
+        for idx, contact_id, *row in known:
+            phone = row[0]
+            row_tags = tags.get(idx, ())
+            consent = consents.get(idx)
             if contact_id >= self.first_new_id:
                 # A repeat of a number this import created: merge in SQL, in bulk, without reading it back.
+                counts["duplicates_in_file"] += 1
                 merges.append((row[5], row[6], row[4], row[7], row[7], contact_id))
-                merge_tags.extend((contact_id, tag) for tag in tags.get(index, ()))
-                if index in consents and self.consent_now.get(row[0]) != consents[index][1]:
-                    self._consent(consents[index])
+                merge_tags.extend((contact_id, tag) for tag in row_tags)
+                if consent is not None and self._consent_now(phone) != consent[1]:
+                    self.consent_rows.append(consent)
+                    self.consent_now[phone] = consent[1]
                 continue
             # A number already in the book: gather what the whole file says, compare once at the end,
             # so that a re-import changes nothing even when the file repeats a number with other values.
+            if phone in known_seen:
+                counts["duplicates_in_file"] += 1
+            else:
+                known_seen.add(phone)
             entry = pending.get(contact_id)
             if entry is None:
-                entry = pending[contact_id] = _Known(row[0])
-            entry.add(row, tags.get(index, ()), consents.get(index))
+                entry = pending[contact_id] = _Known(phone)
+            entry.add(tuple(row), tuple(row_tags), consent)
         if merges:
-            self.conn.executemany(
-                "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email), "
+            conn.executemany(
+                "UPDATE main.contacts SET name = COALESCE(?, name), email = COALESCE(?, email), "
                 "timezone = COALESCE(?, timezone), "
                 "attributes = CASE WHEN ? = '{}' THEN attributes ELSE json_patch(attributes, ?) END WHERE id = ?",
                 merges,
             )
         if merge_tags:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", merge_tags
+            conn.executemany(
+                "INSERT OR IGNORE INTO main.contact_tags (contact_id, tag) VALUES (?, ?)", merge_tags
             )
         self._write_consents()
+
+    def _consent_now(self, phone: str) -> str | None:
+        """The marketing consent this import last recorded for a number it created (None: none yet)."""
+        if phone not in self.consent_now:
+            found = self.conn.execute(
+                "SELECT action FROM main.consents WHERE phone = ? AND purpose = 'marketing' AND id > ? "
+                "ORDER BY id DESC LIMIT 1",
+                (phone, self.consent_floor),
+            ).fetchone()
+            self.consent_now[phone] = found[0] if found else None
+        return self.consent_now[phone]
 
     def _write_consents(self) -> None:
         if self.consent_rows:
             # Consent from a file: its source is the file, its evidence the import and the row.
             self.conn.executemany(
-                "INSERT INTO consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
+                "INSERT INTO main.consents (phone, purpose, action, source, evidence, given_at, recorded_at, actor) "
                 "VALUES (?, 'marketing', ?, ?, ?, ?, ?, ?)",
                 self.consent_rows,
             )
             self.consent_rows = []
-
-    def _consent(self, consent: tuple[str, ...]) -> None:
-        self.consent_rows.append(consent)
-        self.consent_now[consent[0]] = consent[1]
 
     def finish(self, counts: dict[str, int]) -> None:
         """Apply the update rules to the numbers that were already in the book, in batches."""
@@ -523,18 +675,31 @@ class _Known:
             self.consent = consent
 
 
-def insert_contacts(conn: sqlite3.Connection, rows: list[Row], first_id: int) -> None:
-    """Insert new contacts; ids follow on from `first_id` in order (checked, not assumed)."""
-    if not rows:
-        return
-    conn.executemany(
-        "INSERT INTO contacts (phone, region, number_type, number_zones, timezone, name, email, attributes, "
-        "source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
+@dataclass(frozen=True)
+class StagedBlock:
+    """An attached staging database and the values its rows share."""
+
+    schema: str
+    source: str
+    now: str
+
+
+def insert_contacts(conn: sqlite3.Connection, block: StagedBlock, first_id: int) -> int:
+    """Insert a staged block's new numbers in row order; returns how many. Ids follow on from `first_id`
+    (checked, not assumed). Rows whose number the book already has are skipped by the UNIQUE phone
+    (OR IGNORE), and so are the block's own repeats (table d)."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO main.contacts (phone, region, number_type, number_zones, timezone, name, email, "
+        "attributes, source, created_at, updated_at) SELECT phone, region, number_type, number_zones, timezone, "
+        f"name, email, attributes, ?, ?, ? FROM {block.schema}.r "
+        f"WHERE idx NOT IN (SELECT idx FROM {block.schema}.d) ORDER BY idx",
+        (block.source, block.now, block.now),
     )
-    last = conn.execute("SELECT MAX(id) FROM contacts").fetchone()[0]
-    if last != first_id + len(rows) - 1:  # pragma: no cover - only if rowids were exhausted
+    count = cursor.rowcount
+    last = conn.execute("SELECT MAX(id) FROM main.contacts").fetchone()[0] or 0
+    if count and last != first_id + count - 1:  # pragma: no cover - only if rowids were exhausted
         raise RuntimeError("contact ids were not assigned in sequence; import rolled back")
+    return count
 
 
 def _open_import(store: Store, contact_file: ContactFile, source: str, now: str) -> int:

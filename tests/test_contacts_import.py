@@ -150,11 +150,12 @@ def test_a_failure_half_way_leaves_the_database_as_it_was(
     monkeypatch.setattr(csvread, "BLOCK_CHARS", 4096)  # many blocks
     real_insert, inserted = contacts_import.insert_contacts, []
 
-    def crash_after_500(conn, batch, first_id):
-        real_insert(conn, batch, first_id)
-        inserted.extend(batch)
+    def crash_after_500(conn, block, first_id):
+        count = real_insert(conn, block, first_id)
+        inserted.extend(range(count))
         if len(inserted) > 500:
             raise RuntimeError("disk on fire")
+        return count
 
     monkeypatch.setattr(contacts_import, "insert_contacts", crash_after_500)
     with pytest.raises(RuntimeError, match="disk on fire"):
@@ -172,8 +173,8 @@ def test_ctrl_c_during_an_import_keeps_nothing_and_says_so(
     before = snapshot(db_path)
     real_insert = contacts_import.insert_contacts
 
-    def interrupted(conn, batch, first_id):
-        real_insert(conn, batch, first_id)
+    def interrupted(conn, block, first_id):
+        real_insert(conn, block, first_id)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(contacts_import, "insert_contacts", interrupted)
