@@ -64,8 +64,17 @@ def test_a_run_killed_mid_way_resumes_with_no_attempt_lost_or_repeated(db_path: 
 
 def test_two_overlapping_runs_never_dial_the_same_contact_at_once(db_path: Path, tmp_path: Path) -> None:
     prepared(db_path, tmp_path, 1200)  # more than one claim of 500
-    first = dial(db_path, "--speed", "7200", "--seed", "1")
-    second = dial(db_path, "--speed", "7200", "--seed", "2")
+    first = dial(db_path, "--speed", "1800", "--seed", "1")
+    watcher = open_store(db_path, actor="t", command="t")
+    try:  # the second run starts while the first is surely dialing and holding its claim
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and first.poll() is None:
+            if watcher.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 0:
+                break
+            time.sleep(0.1)
+    finally:
+        watcher.close()
+    second = dial(db_path, "--speed", "1800", "--seed", "2")
     for proc in (first, second):
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
