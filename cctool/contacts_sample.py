@@ -85,7 +85,8 @@ def _us_uk_rows(rng: random.Random, count: int) -> list[list[str]]:
                 f"{rng.choice(FIRST)} {rng.choice(LAST)}",
                 f"customer{i}@example.com" if rng.random() < 0.6 else "",
                 tags,
-                rng.choice(["yes", "no", "", ""]),
+                # most people due a renewal said yes to offers on the web form; others rarely answered
+                rng.choice(["yes", "yes", "yes", "no"] if "renewal-due" in tags else ["yes", "no", "", ""]),
                 rng.choice(["", "", "America/Chicago"]) if phone.startswith("(") else "",
                 str(rng.randint(1, 120)),
             ]
