@@ -35,7 +35,7 @@ The pacer is pure: no clock, no I/O; the engine passes the state in and reports 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 _BINS = 64  # one-second bins of ring time (calls ring at most ~60 s)
 _WRAP_BINS = 601
@@ -60,6 +60,7 @@ class Pacer:
         refresh_s: float = 60.0,
         quantiles: int = 4,
         max_lines_per_agent: float = 6.0,
+        max_channels: int | None = None,
     ):
         self.agents = agents
         self.cap = cap
@@ -68,13 +69,17 @@ class Pacer:
         self.target_rate = cap * target
         self.live = prior_live  # live answers in the window
         self.abandoned = prior_abandoned
-        self.log_beta = math.log(cap)
-        self.gain = 0.005
-        self.kp = 0.15
-        self.hard_limit = 0.9  # fraction of the cap at which it dials progressive only
+        self.log_beta = math.log(0.022)
+        self.gain = 0.002
+        self.kp = 0.2
+        self.boost_max = 1.0
+        self.margin_base = 1.0
+        self.margin_k = 0.3
+        self.hard_room = 1.0  # progressive only while fewer abandoned calls than this are left under the cap
         self.refresh_s = refresh_s
         self.quantiles = quantiles
         self.max_lines = max(1, int(agents * max_lines_per_agent))
+        self.max_channels = max_channels  # the trunk's concurrent calls: ringing, waiting and talking
         # Measured distributions (with a weak prior so the first minutes are not blind).
         self.live_ring = [0.0] * _BINS  # count of live answers by ring second
         self.other_end = [0.0] * _BINS  # count of other calls by the second they stopped ringing
@@ -107,16 +112,21 @@ class Pacer:
     def observe_live(self, abandoned: bool) -> None:
         """A live answer was connected to an agent, or abandoned; moves the budget."""
         self.live += 1
-        if self.margin_sd:
-            room = self.cap - self.margin_sd * math.sqrt(self.cap / self.live)
-            self.target_rate = min(max(room, self.cap * self.target), self.cap * 0.93)
-            self.hard_limit = max(0.9, self.target_rate / self.cap + 0.04)
+        self.target_rate = max(self.cap - self.margin() / self.live, self.cap * 0.5)
         if abandoned:
             self.abandoned += 1
             self.log_beta -= self.gain * (1.0 - self.target_rate) / self.target_rate
         else:
             self.log_beta += self.gain
-        self.log_beta = min(max(self.log_beta, math.log(1e-4)), math.log(0.5))
+        self.log_beta = min(max(self.log_beta, math.log(1e-3)), math.log(0.2))
+
+    def margin(self) -> float:
+        """Abandoned calls kept in reserve below the cap: a few, growing like the spread of the count."""
+        return self.margin_base + self.margin_k * math.sqrt(self.cap * self.live)
+
+    def allowance(self) -> float:
+        """Abandoned calls the window can still take before it reaches the cap less the margin."""
+        return self.cap * self.live - self.abandoned - self.margin()
 
     def observe_talk(self, talk_s: float) -> None:
         x = math.log(max(talk_s, 1.0))
@@ -201,8 +211,7 @@ class Pacer:
 
     # --- the decision -------------------------------------------------------------------------------
     def beta(self) -> float:
-        allowance = self.target_rate * self.live - self.abandoned
-        boost = max(min(self.kp * allowance, 2.0), -4.0)
+        boost = max(min(self.kp * self.allowance(), self.boost_max), -4.0)
         return min(math.exp(self.log_beta + boost), 0.5)
 
     def lines(
@@ -212,7 +221,7 @@ class Pacer:
         waiting: int,
         free: int,
         wrap_starts: Iterable[float],
-        talk_starts: Iterable[float],
+        talk_starts: Collection[float],
     ) -> int:
         """How many new calls to dial at `now` (seconds).
 
@@ -223,10 +232,14 @@ class Pacer:
             self._refresh()
             self._next_refresh = now + self.refresh_s
         in_flight = sum(ringing.values())
-        uncovered = max(free - waiting - in_flight, 0)  # progressive floor: never leave an agent unserved
-        if self.measured_calls < 50 or self.abandoned >= self.hard_limit * self.cap * self.live > 0:
+        channels = self.max_lines - in_flight
+        if self.max_channels is not None:  # every ringing, waiting and talking call holds a channel
+            channels = min(channels, self.max_channels - in_flight - waiting - len(talk_starts))
+        # progressive floor: never leave an agent unserved (as far as the channels go)
+        uncovered = max(min(free - waiting - in_flight, channels), 0)
+        if self.measured_calls < 50 or self.abandoned + self.hard_room > self.cap * self.live:
             return uncovered
-        room = self.max_lines - in_flight
+        room = channels
         if room <= 0:
             return 0
         points, q, g = self.r_points, self.q, self.g
