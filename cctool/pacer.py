@@ -17,17 +17,25 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    live answers that came before it. Both counts are sums of independent Bernoulli variables, so their
    difference is taken as normal (mean and variance add); the probability is averaged over `r` at the
    quantiles of the live ring time. The pacer dials the 1st, 2nd, ... extra call while that probability
-   for the next one stays under the budget `beta`.
-4. **The budget** is adapted by the measured abandonment in the policy's window: a stochastic-approximation
-   (integral) controller moves `log(beta)` up a little on every connected live answer and down a lot on
-   every abandoned one, so the measured rate settles at the target, plus a proportional term on the
-   remaining allowance (`target * live - abandoned`). The target keeps 1.5 standard deviations of the
-   measured rate below the cap (between 75 % and 93 % of it): small samples are noisy.
-5. **Falling back.** Until 50 calls have been measured, and whenever the window's measured rate comes
-   close to the cap (`hard_limit`), it dials one line per free agent only (progressive), which cannot
-   abandon. It never leaves a free agent without a call on its way. There is no fixed team-size switch: for a small team
-   the risk of every extra line is high, so the same rule dials little more than one line per agent by
-   itself, and more only when the agents about to be free make it safe.
+   for the next one stays under the budget `beta`, divided by `1 + 0.5 x idle agents`: measured in the
+   benchmark model, risk taken while agents sit idle buys little (the extra line mostly turns a few
+   seconds of idle time into an abandoned call), risk taken dialing ahead of agents about to leave
+   wrap-up buys more, so the budget goes there.
+4. **The budget spends the window's allowance.** The cap is a budget over the whole window (30 days, or
+   the day), not a rate per minute: what matters is the count, `abandoned <= cap x live answers`. The
+   allowance left is `cap x live - abandoned - margin`, with a margin of `1 + 0.3 x sqrt(cap x live)`
+   abandoned calls (the spread of the count grows like its square root; feedback keeps it small).
+   `log(beta)` is an integral term (up a little, 0.002, on every connected live answer, down
+   `0.002 x (1 - t) / t` on every abandoned one, so the rate settles at `t = cap - margin / live`) plus
+   `0.2 x allowance` (at most +1): beta rises while the window has room and falls fast as it runs out.
+5. **Falling back.** Until 50 calls have been measured, and whenever fewer than one abandoned call is
+   left under the cap (`abandoned + 1 > cap x live`), it dials one line per free agent only
+   (progressive), which cannot abandon; so only a call already in flight can take the window's
+   measured rate over the cap, at any moment, not only at the end. It never leaves a free agent without a call on its way, and never asks
+   for more lines than the trunk's channels allow (`max_channels`: ringing, waiting and talking calls
+   each hold one). There is no fixed team-size switch: for a small team the risk of every extra line
+   is high, so the same rule dials little more than one line per agent by itself, and more only when
+   the agents about to be free make it safe.
 
 The pacer is pure: no clock, no I/O; the engine passes the state in and reports outcomes back.
 """
@@ -53,7 +61,6 @@ class Pacer:
         self,
         agents: int,
         cap: float = 0.03,
-        target: float = 0.75,
         *,
         prior_live: int = 0,
         prior_abandoned: int = 0,
@@ -64,18 +71,18 @@ class Pacer:
     ):
         self.agents = agents
         self.cap = cap
-        self.target = target
-        self.margin_sd = 1.5  # the target rises toward the cap as the window's sample grows
-        self.target_rate = cap * target
         self.live = prior_live  # live answers in the window
         self.abandoned = prior_abandoned
-        self.log_beta = math.log(0.022)
-        self.gain = 0.002
-        self.kp = 0.2
-        self.boost_max = 1.0
-        self.margin_base = 1.0
+        # the budget: log(beta) = integral term + kp x (allowance left in the window), see beta()
+        self.log_beta = math.log(0.022)  # the integral term, from about where this model settles
+        self.gain = 0.002  # integral step per connected live answer
+        self.kp = 0.2  # proportional gain per abandoned call of allowance
+        self.boost_max = 1.0  # at most e times the integral term however much allowance is left
+        self.margin_base = 1.0  # abandoned calls kept in reserve: 1 + 0.3 x sqrt(cap x live answers)
         self.margin_k = 0.3
         self.hard_room = 1.0  # progressive only while fewer abandoned calls than this are left under the cap
+        self.idle_cut = 0.5  # the budget is divided by 1 + idle_cut x idle agents
+        self.target_rate = max(cap - self.margin() / max(prior_live, 1), cap * 0.5)
         self.refresh_s = refresh_s
         self.quantiles = quantiles
         self.max_lines = max(1, int(agents * max_lines_per_agent))
@@ -287,7 +294,9 @@ class Pacer:
                 p = rate * h  # few of many talking agents end within seconds: Poisson
                 mean[k] += p
                 var[k] += p
-        budget = self.beta()
+        # an extra line while agents sit idle mostly buys an abandoned call for seconds of idle time:
+        # measured, the budget is better spent dialing ahead of agents about to leave wrap-up
+        budget = self.beta() / (1.0 + self.idle_cut * max(free - waiting, 0))
         k_n = len(points)
         n = 0
         while n < room:
