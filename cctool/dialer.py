@@ -593,7 +593,13 @@ class DbRun:
         self._window = self.campaign.abandon_window or "30d"
         self._day = start.date()
         live, abandoned = window_counts(self.conn, self.campaign.name, self._window, start)
-        pacer = Pacer(self.opts.agents, cap, prior_live=live, prior_abandoned=abandoned)
+        pacer = Pacer(
+            self.opts.agents,
+            cap,
+            prior_live=live,
+            prior_abandoned=abandoned,
+            max_channels=getattr(trunk, "max_channels", None),
+        )
         engine = Engine(
             clock,
             trunk,

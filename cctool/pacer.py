@@ -17,17 +17,25 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    live answers that came before it. Both counts are sums of independent Bernoulli variables, so their
    difference is taken as normal (mean and variance add); the probability is averaged over `r` at the
    quantiles of the live ring time. The pacer dials the 1st, 2nd, ... extra call while that probability
-   for the next one stays under the budget `beta`.
-4. **The budget** is adapted by the measured abandonment in the policy's window: a stochastic-approximation
-   (integral) controller moves `log(beta)` up a little on every connected live answer and down a lot on
-   every abandoned one, so the measured rate settles at the target, plus a proportional term on the
-   remaining allowance (`target * live - abandoned`). The target keeps 1.5 standard deviations of the
-   measured rate below the cap (between 75 % and 93 % of it): small samples are noisy.
-5. **Falling back.** Until 50 calls have been measured, and whenever the window's measured rate comes
-   close to the cap (`hard_limit`), it dials one line per free agent only (progressive), which cannot
-   abandon. It never leaves a free agent without a call on its way. There is no fixed team-size switch: for a small team
-   the risk of every extra line is high, so the same rule dials little more than one line per agent by
-   itself, and more only when the agents about to be free make it safe.
+   for the next one stays under the budget `beta`, divided by `1 + 0.5 x idle agents`: measured in the
+   benchmark model, risk taken while agents sit idle buys little (the extra line mostly turns a few
+   seconds of idle time into an abandoned call), risk taken dialing ahead of agents about to leave
+   wrap-up buys more, so the budget goes there.
+4. **The budget spends the window's allowance.** The cap is a budget over the whole window (30 days, or
+   the day), not a rate per minute: what matters is the count, `abandoned <= cap x live answers`. The
+   allowance left is `cap x live - abandoned - margin`, with a margin of `1 + 0.3 x sqrt(cap x live)`
+   abandoned calls (the spread of the count grows like its square root; feedback keeps it small).
+   `log(beta)` is an integral term (up a little, 0.002, on every connected live answer, down
+   `0.002 x (1 - t) / t` on every abandoned one, so the rate settles at `t = cap - margin / live`) plus
+   `0.2 x allowance` (at most +1): beta rises while the window has room and falls fast as it runs out.
+5. **Falling back.** Until 50 calls have been measured, and whenever fewer than one abandoned call is
+   left under the cap (`abandoned + 1 > cap x live`), it dials one line per free agent only
+   (progressive), which cannot abandon; so only a call already in flight can take the window's
+   measured rate over the cap, at any moment, not only at the end. It never leaves a free agent without a call on its way, and never asks
+   for more lines than the trunk's channels allow (`max_channels`: ringing, waiting and talking calls
+   each hold one). There is no fixed team-size switch: for a small team the risk of every extra line
+   is high, so the same rule dials little more than one line per agent by itself, and more only when
+   the agents about to be free make it safe.
 
 The pacer is pure: no clock, no I/O; the engine passes the state in and reports outcomes back.
 """
@@ -35,7 +43,7 @@ The pacer is pure: no clock, no I/O; the engine passes the state in and reports 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 _BINS = 64  # one-second bins of ring time (calls ring at most ~60 s)
 _WRAP_BINS = 601
@@ -53,28 +61,32 @@ class Pacer:
         self,
         agents: int,
         cap: float = 0.03,
-        target: float = 0.75,
         *,
         prior_live: int = 0,
         prior_abandoned: int = 0,
         refresh_s: float = 60.0,
         quantiles: int = 4,
         max_lines_per_agent: float = 6.0,
+        max_channels: int | None = None,
     ):
         self.agents = agents
         self.cap = cap
-        self.target = target
-        self.margin_sd = 1.5  # the target rises toward the cap as the window's sample grows
-        self.target_rate = cap * target
         self.live = prior_live  # live answers in the window
         self.abandoned = prior_abandoned
-        self.log_beta = math.log(cap)
-        self.gain = 0.005
-        self.kp = 0.15
-        self.hard_limit = 0.9  # fraction of the cap at which it dials progressive only
+        # the budget: log(beta) = integral term + kp x (allowance left in the window), see beta()
+        self.log_beta = math.log(0.022)  # the integral term, from about where this model settles
+        self.gain = 0.002  # integral step per connected live answer
+        self.kp = 0.2  # proportional gain per abandoned call of allowance
+        self.boost_max = 1.0  # at most e times the integral term however much allowance is left
+        self.margin_base = 1.0  # abandoned calls kept in reserve: 1 + 0.3 x sqrt(cap x live answers)
+        self.margin_k = 0.3
+        self.hard_room = 1.0  # progressive only while fewer abandoned calls than this are left under the cap
+        self.idle_cut = 0.5  # the budget is divided by 1 + idle_cut x idle agents
+        self.target_rate = max(cap - self.margin() / max(prior_live, 1), cap * 0.5)
         self.refresh_s = refresh_s
         self.quantiles = quantiles
         self.max_lines = max(1, int(agents * max_lines_per_agent))
+        self.max_channels = max_channels  # the trunk's concurrent calls: ringing, waiting and talking
         # Measured distributions (with a weak prior so the first minutes are not blind).
         self.live_ring = [0.0] * _BINS  # count of live answers by ring second
         self.other_end = [0.0] * _BINS  # count of other calls by the second they stopped ringing
@@ -107,16 +119,21 @@ class Pacer:
     def observe_live(self, abandoned: bool) -> None:
         """A live answer was connected to an agent, or abandoned; moves the budget."""
         self.live += 1
-        if self.margin_sd:
-            room = self.cap - self.margin_sd * math.sqrt(self.cap / self.live)
-            self.target_rate = min(max(room, self.cap * self.target), self.cap * 0.93)
-            self.hard_limit = max(0.9, self.target_rate / self.cap + 0.04)
+        self.target_rate = max(self.cap - self.margin() / self.live, self.cap * 0.5)
         if abandoned:
             self.abandoned += 1
             self.log_beta -= self.gain * (1.0 - self.target_rate) / self.target_rate
         else:
             self.log_beta += self.gain
-        self.log_beta = min(max(self.log_beta, math.log(1e-4)), math.log(0.5))
+        self.log_beta = min(max(self.log_beta, math.log(1e-3)), math.log(0.2))
+
+    def margin(self) -> float:
+        """Abandoned calls kept in reserve below the cap: a few, growing like the spread of the count."""
+        return self.margin_base + self.margin_k * math.sqrt(self.cap * self.live)
+
+    def allowance(self) -> float:
+        """Abandoned calls the window can still take before it reaches the cap less the margin."""
+        return self.cap * self.live - self.abandoned - self.margin()
 
     def observe_talk(self, talk_s: float) -> None:
         x = math.log(max(talk_s, 1.0))
@@ -201,8 +218,7 @@ class Pacer:
 
     # --- the decision -------------------------------------------------------------------------------
     def beta(self) -> float:
-        allowance = self.target_rate * self.live - self.abandoned
-        boost = max(min(self.kp * allowance, 2.0), -4.0)
+        boost = max(min(self.kp * self.allowance(), self.boost_max), -4.0)
         return min(math.exp(self.log_beta + boost), 0.5)
 
     def lines(
@@ -212,7 +228,7 @@ class Pacer:
         waiting: int,
         free: int,
         wrap_starts: Iterable[float],
-        talk_starts: Iterable[float],
+        talk_starts: Collection[float],
     ) -> int:
         """How many new calls to dial at `now` (seconds).
 
@@ -223,10 +239,14 @@ class Pacer:
             self._refresh()
             self._next_refresh = now + self.refresh_s
         in_flight = sum(ringing.values())
-        uncovered = max(free - waiting - in_flight, 0)  # progressive floor: never leave an agent unserved
-        if self.measured_calls < 50 or self.abandoned >= self.hard_limit * self.cap * self.live > 0:
+        channels = self.max_lines - in_flight
+        if self.max_channels is not None:  # every ringing, waiting and talking call holds a channel
+            channels = min(channels, self.max_channels - in_flight - waiting - len(talk_starts))
+        # progressive floor: never leave an agent unserved (as far as the channels go)
+        uncovered = max(min(free - waiting - in_flight, channels), 0)
+        if self.measured_calls < 50 or self.abandoned + self.hard_room > self.cap * self.live:
             return uncovered
-        room = self.max_lines - in_flight
+        room = channels
         if room <= 0:
             return 0
         points, q, g = self.r_points, self.q, self.g
@@ -274,7 +294,9 @@ class Pacer:
                 p = rate * h  # few of many talking agents end within seconds: Poisson
                 mean[k] += p
                 var[k] += p
-        budget = self.beta()
+        # an extra line while agents sit idle mostly buys an abandoned call for seconds of idle time:
+        # measured, the budget is better spent dialing ahead of agents about to leave wrap-up
+        budget = self.beta() / (1.0 + self.idle_cut * max(free - waiting, 0))
         k_n = len(points)
         n = 0
         while n < room:

@@ -70,6 +70,22 @@ def test_with_the_window_at_the_cap_it_dials_one_line_per_free_agent(s: dict) ->
     assert lines == max(min(s["free"], s["agents"]) - s["waiting"] - in_flight, 0)
 
 
+@settings(max_examples=300, deadline=None)
+@given(states, st.integers(1, 80), st.integers(0, 5000), st.integers(0, 150))
+def test_it_never_dials_more_than_the_lines_and_channels_allow(
+    s: dict, channels: int, live: int, abandoned: int
+) -> None:
+    pacer = trained(s["agents"], live, abandoned)
+    pacer.max_channels = channels
+    pacer.log_beta = math.log(0.5)  # the most daring budget
+    lines = ask(pacer, s)
+    in_flight = sum(s["ringing"].values())
+    held = in_flight + s["waiting"] + len(s["talks"])  # ringing, waiting for an agent, talking
+    assert lines >= 0
+    assert lines <= max(channels - held, 0)
+    assert in_flight + lines <= max(pacer.max_lines, in_flight)
+
+
 @settings(max_examples=200, deadline=None)
 @given(states, st.integers(1, 30))
 def test_more_calls_already_ringing_never_means_more_new_calls(s: dict, more: int) -> None:
