@@ -179,6 +179,8 @@ class DbRun:
         self._renew_at = time.monotonic() + LEASE_S / 4
         self._stop_reason: str | None = None
         self.engine: Engine | None = None
+        # the dial-time decision: records loaded per claimed block, re-read when someone else wrote
+        self.dial_gate = dialgate.Gate(self.conn, campaign)
 
     # --- time ---------------------------------------------------------------------------------------
     def at(self, seconds: float) -> datetime:
@@ -311,6 +313,7 @@ class DbRun:
             (Held(cid, phone, attempts[cid]) for cid, phone in phones), key=lambda h: -h.contact_id
         )
         self.fresh.extend(claimed)
+        self.dial_gate.load([held.contact_id for held in claimed])
         for held in claimed:
             self.held[held.contact_id] = held
         return len(claimed)
@@ -328,6 +331,7 @@ class DbRun:
         if not rows:
             return
         self.flush()
+        before = self.conn.total_changes
         with self.store.write() as conn:
             taken = []
             for callback_id, contact_id, phone, requested in rows:
@@ -365,16 +369,13 @@ class DbRun:
                     self.callbacks.append((held, callback_id, bool(requested)))
             if taken:
                 self.store.audit("dial_run", self.run_id, "callbacks_claimed", {"callbacks": taken})
+        self.dial_gate.mine(before)  # leases and callback claims: nothing the decision reads
 
     # --- the gate -----------------------------------------------------------------------------------
     def gate(self, lead: Lead, now_s: float) -> Any:
         assert lead.contact_id is not None
-        return dialgate.check_dial(
-            self.conn,
-            self.campaign,
-            lead.contact_id,
-            self.at(now_s),
-            callback_requested=lead.callback_requested,
+        return self.dial_gate.check(
+            lead.contact_id, self.at(now_s), callback_requested=lead.callback_requested
         )
 
     # --- the sink -----------------------------------------------------------------------------------
@@ -469,11 +470,15 @@ class DbRun:
             return
         n_attempts, n_blocked = len(self.attempt_rows), len(self.blocked_rows)
         first_id = 0
+        before = self.conn.total_changes
         with self.store.write() as conn:
             if self.attempt_rows:
                 conn.executemany(_INSERT_ATTEMPT, self.attempt_rows)
                 # one writer, one transaction: the batch's ids are consecutive up to the last one
                 first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - n_attempts + 1
+                record = self.dial_gate.record_attempt  # the gate's view of this campaign's attempts
+                for row in self.attempt_rows:
+                    record(row[4], row[5], row[15])
             if self.blocked_rows:
                 conn.executemany(
                     "INSERT INTO blocked_dials (run_id, campaign, campaign_version, contact_id, phone, at, "
@@ -494,6 +499,7 @@ class DbRun:
                     "VALUES (?, 'call', ?, ?, ?, ?)",
                     (phone, source, requested, effective, actor),
                 )
+                self.dial_gate.forget(phone)
                 self.store.audit(
                     "optout",
                     cur.lastrowid,
@@ -530,6 +536,7 @@ class DbRun:
         self.attempt_rows, self.blocked_rows, self.callback_rows, self.optout_rows = [], [], [], []
         self.contact_rows, self.batch_counts = {}, {}
         self._last_flush_wall = time.monotonic()
+        self.dial_gate.mine(before)  # attempts and opt-outs were reported to the gate as they were written
 
     def _close_callback(
         self, conn: sqlite3.Connection, callback_id: int, reached: bool, outcome: str, ended: str,
