@@ -600,6 +600,7 @@ class DbRun:
         self._window = self.campaign.abandon_window or "30d"
         self._day = start.date()
         live, abandoned = window_counts(self.conn, self.campaign.name, self._window, start)
+        self.dial_gate.start()
         pacer = Pacer(self.opts.agents, cap, prior_live=live, prior_abandoned=abandoned)
         engine = Engine(
             clock,

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import compliance
 from .campaign_store import StoredCampaign
-from .compliance import ContactFacts, History, RegistryCopy
+from .compliance import Attempt, ContactFacts, History, RegistryCopy
 from .errors import UserError
 from .timeutil import is_zone, to_iso
 
@@ -251,7 +251,7 @@ class Gate:
         self._rules = campaign.rules()
         self._rules_by_pause: dict[bool, compliance.CampaignPolicy] = {}
         self._facts: dict[int, _Facts] = {}
-        self._history: dict[str, list[tuple[int, datetime, str]]] = {}  # phone -> (key, started, outcome)
+        self._history: dict[str, list[tuple[int, Attempt]]] = {}  # phone -> (key, attempt)
         self._by_phone: dict[str, int] = {}
         self._version: int | None = None
         self._changes = -1
@@ -273,8 +273,14 @@ class Gate:
             self._by_phone.clear()
             self._shared_loaded = False
 
+    def start(self) -> None:
+        """Note the database's state before anything is loaded (a run calls it before its first claim)."""
+        self._current()
+
     def load(self, contact_ids: list[int]) -> None:
         """Read the records of these contacts (a claimed block) in a few batched queries."""
+        if self._version is None:
+            self.start()
         for i in range(0, len(contact_ids), _GATE_CHUNK):
             chunk = contact_ids[i : i + _GATE_CHUNK]
             try:
@@ -327,7 +333,7 @@ class Gate:
             [self.campaign.name, *phones],
         ):
             moment = _utc(started)
-            history[phone].append((_ms(moment), moment, outcome))
+            history[phone].append((_ms(moment), Attempt(moment, outcome)))
 
     def _load_shared(self) -> None:
         row = self.conn.execute(
@@ -342,7 +348,7 @@ class Gate:
         history = self._history.get(phone)
         if history is not None:
             moment = _utc(started_at)
-            history.append((_ms(moment), moment, outcome))
+            history.append((_ms(moment), Attempt(moment, outcome)))
 
     def mine(self, before: int) -> None:
         """This connection's changes since `total_changes` was `before` were the run's own, reported.
@@ -397,9 +403,7 @@ class Gate:
         if (optout_at or dnc_since or suppressed) and callback_requested:
             # a callback that may lift an opt-out: rare, and read exactly as check_dial does
             raise ValueError("callback dial")
-        history = History.of(
-            (started, outcome) for key, started, outcome in self._history.get(facts.phone, ()) if key <= at
-        )
+        history = History(tuple([a for key, a in self._history.get(facts.phone, ()) if key <= at]))
         erased_suppression = "eras" in suppressed.lower()
         other_suppression = bool(suppressed) and not erased_suppression
         registry = self._registry
