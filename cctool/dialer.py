@@ -86,13 +86,25 @@ def owner_id() -> str:
 
 
 # --- the contact's state after an attempt: a pure function ------------------------------------------
-def after_attempt(
-    definition: dict[str, Any], attempts: int, outcome: str, disposition: str | None
-) -> tuple[str, float | None]:
-    """(state, seconds until the next try) for a contact after an attempt with this outcome."""
+def retry_plan(definition: dict[str, Any]) -> tuple[dict[str, float], float, int]:
+    """(retry delay per outcome, redial lock after an abandoned call, total attempts cap) of a campaign."""
     retry = {**DEFAULT_RETRY_S, **{k: v for k, v in (definition.get("retry_s") or {}).items() if v}}
     lock = float((definition.get("dialing") or {}).get("abandon_lock_s") or 0)
     cap = (definition.get("caps") or {}).get("total") or DEFAULT_MAX_ATTEMPTS
+    return retry, lock, cap
+
+
+def after_attempt(
+    definition: dict[str, Any],
+    attempts: int,
+    outcome: str,
+    disposition: str | None,
+    plan: tuple[dict[str, float], float, int] | None = None,
+) -> tuple[str, float | None]:
+    """(state, seconds until the next try) for a contact after an attempt with this outcome.
+
+    `plan`: `retry_plan(definition)`, computed once by a run instead of at every attempt."""
+    retry, lock, cap = plan or retry_plan(definition)
     if outcome == "answered":
         if disposition == "dnc_request":
             return "suppressed", None
@@ -181,6 +193,8 @@ class DbRun:
         self.engine: Engine | None = None
         # the dial-time decision: records loaded per claimed block, re-read when someone else wrote
         self.dial_gate = dialgate.Gate(self.conn, campaign)
+        self._plan = retry_plan(self.definition)
+        self._joined: dict[tuple[str, ...], str] = {}  # ';'-joined zones and rules, as written per attempt
 
     # --- time ---------------------------------------------------------------------------------------
     def at(self, seconds: float) -> datetime:
@@ -386,17 +400,20 @@ class DbRun:
         c, check = self.campaign, call.check
         started = self.iso(call.dialed_s)
         ended = self.iso(call.ended_s)
-        state, delay = after_attempt(self.definition, held.attempts, call.outcome, call.disposition)
+        state, delay = after_attempt(
+            self.definition, held.attempts, call.outcome, call.disposition, self._plan
+        )
         agent = f"agent-{call.agent + 1:02d}" if call.agent is not None else None
+        zones, rules = (self._join(check.zones), self._join(check.rules_checked)) if check else (None, "")
         self.attempt_rows.append(
             (
                 self.run_id, c.name, c.version, held.contact_id, held.phone, started, ended,
                 check.local_time.isoformat() if check else None,
                 check.zone if check else None,
                 check.zone_source if check else None,
-                ";".join(check.zones) if check else None,
+                zones,
                 c.caller_id, (check.registry_version or "") if check else "",
-                ";".join(check.rules_checked) if check else "",
+                rules,
                 self.trunk_name, call.outcome, call.disposition,
                 _r(call.ring_s), _r(call.talk_s), _r(call.wrap_s), agent, _r(call.connect_delay_s),
                 int(call.abandoned), int(call.safe_harbour), call.lead.callback_id,
@@ -422,6 +439,13 @@ class DbRun:
             self.opt_out(held, call)
         elif len(self.attempt_rows) >= BATCH:
             self.flush()
+
+    def _join(self, names: tuple[str, ...]) -> str:
+        """`';'.join(names)`, once per distinct tuple (the same few zones and rules come back every dial)."""
+        text = self._joined.get(names)
+        if text is None:
+            text = self._joined[names] = ";".join(names)
+        return text
 
     def blocked(self, lead: Lead, check: Any, now_s: float) -> None:
         held: Held = lead.extra
