@@ -126,6 +126,7 @@ def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone).replace(tzinfo=None)
 
 
+@lru_cache(maxsize=64)  # policies are frozen: a run asks the same one for every dial
 def rules_for(policy: CampaignPolicy) -> tuple[str, ...]:
     """The rules a decision under this policy evaluates (recorded with every attempt)."""
     rules = ["outside_hours", "day_not_allowed", "dnc_internal", "opted_out"]

@@ -86,13 +86,25 @@ def owner_id() -> str:
 
 
 # --- the contact's state after an attempt: a pure function ------------------------------------------
-def after_attempt(
-    definition: dict[str, Any], attempts: int, outcome: str, disposition: str | None
-) -> tuple[str, float | None]:
-    """(state, seconds until the next try) for a contact after an attempt with this outcome."""
+def retry_plan(definition: dict[str, Any]) -> tuple[dict[str, float], float, int]:
+    """(retry delay per outcome, redial lock after an abandoned call, total attempts cap) of a campaign."""
     retry = {**DEFAULT_RETRY_S, **{k: v for k, v in (definition.get("retry_s") or {}).items() if v}}
     lock = float((definition.get("dialing") or {}).get("abandon_lock_s") or 0)
     cap = (definition.get("caps") or {}).get("total") or DEFAULT_MAX_ATTEMPTS
+    return retry, lock, cap
+
+
+def after_attempt(
+    definition: dict[str, Any],
+    attempts: int,
+    outcome: str,
+    disposition: str | None,
+    plan: tuple[dict[str, float], float, int] | None = None,
+) -> tuple[str, float | None]:
+    """(state, seconds until the next try) for a contact after an attempt with this outcome.
+
+    `plan`: `retry_plan(definition)`, computed once by a run instead of at every attempt."""
+    retry, lock, cap = plan or retry_plan(definition)
     if outcome == "answered":
         if disposition == "dnc_request":
             return "suppressed", None
@@ -179,6 +191,10 @@ class DbRun:
         self._renew_at = time.monotonic() + LEASE_S / 4
         self._stop_reason: str | None = None
         self.engine: Engine | None = None
+        # the dial-time decision: records loaded per claimed block, re-read when someone else wrote
+        self.dial_gate = dialgate.Gate(self.conn, campaign)
+        self._plan = retry_plan(self.definition)
+        self._joined: dict[tuple[str, ...], str] = {}  # ';'-joined zones and rules, as written per attempt
 
     # --- time ---------------------------------------------------------------------------------------
     def at(self, seconds: float) -> datetime:
@@ -311,6 +327,7 @@ class DbRun:
             (Held(cid, phone, attempts[cid]) for cid, phone in phones), key=lambda h: -h.contact_id
         )
         self.fresh.extend(claimed)
+        self.dial_gate.load([held.contact_id for held in claimed])
         for held in claimed:
             self.held[held.contact_id] = held
         return len(claimed)
@@ -328,6 +345,7 @@ class DbRun:
         if not rows:
             return
         self.flush()
+        before = self.conn.total_changes
         with self.store.write() as conn:
             taken = []
             for callback_id, contact_id, phone, requested in rows:
@@ -365,16 +383,13 @@ class DbRun:
                     self.callbacks.append((held, callback_id, bool(requested)))
             if taken:
                 self.store.audit("dial_run", self.run_id, "callbacks_claimed", {"callbacks": taken})
+        self.dial_gate.mine(before)  # leases and callback claims: nothing the decision reads
 
     # --- the gate -----------------------------------------------------------------------------------
     def gate(self, lead: Lead, now_s: float) -> Any:
         assert lead.contact_id is not None
-        return dialgate.check_dial(
-            self.conn,
-            self.campaign,
-            lead.contact_id,
-            self.at(now_s),
-            callback_requested=lead.callback_requested,
+        return self.dial_gate.check(
+            lead.contact_id, self.at(now_s), callback_requested=lead.callback_requested
         )
 
     # --- the sink -----------------------------------------------------------------------------------
@@ -385,17 +400,20 @@ class DbRun:
         c, check = self.campaign, call.check
         started = self.iso(call.dialed_s)
         ended = self.iso(call.ended_s)
-        state, delay = after_attempt(self.definition, held.attempts, call.outcome, call.disposition)
+        state, delay = after_attempt(
+            self.definition, held.attempts, call.outcome, call.disposition, self._plan
+        )
         agent = f"agent-{call.agent + 1:02d}" if call.agent is not None else None
+        zones, rules = (self._join(check.zones), self._join(check.rules_checked)) if check else (None, "")
         self.attempt_rows.append(
             (
                 self.run_id, c.name, c.version, held.contact_id, held.phone, started, ended,
                 check.local_time.isoformat() if check else None,
                 check.zone if check else None,
                 check.zone_source if check else None,
-                ";".join(check.zones) if check else None,
+                zones,
                 c.caller_id, (check.registry_version or "") if check else "",
-                ";".join(check.rules_checked) if check else "",
+                rules,
                 self.trunk_name, call.outcome, call.disposition,
                 _r(call.ring_s), _r(call.talk_s), _r(call.wrap_s), agent, _r(call.connect_delay_s),
                 int(call.abandoned), int(call.safe_harbour), call.lead.callback_id,
@@ -421,6 +439,13 @@ class DbRun:
             self.opt_out(held, call)
         elif len(self.attempt_rows) >= BATCH:
             self.flush()
+
+    def _join(self, names: tuple[str, ...]) -> str:
+        """`';'.join(names)`, once per distinct tuple (the same few zones and rules come back every dial)."""
+        text = self._joined.get(names)
+        if text is None:
+            text = self._joined[names] = ";".join(names)
+        return text
 
     def blocked(self, lead: Lead, check: Any, now_s: float) -> None:
         held: Held = lead.extra
@@ -469,11 +494,15 @@ class DbRun:
             return
         n_attempts, n_blocked = len(self.attempt_rows), len(self.blocked_rows)
         first_id = 0
+        before = self.conn.total_changes
         with self.store.write() as conn:
             if self.attempt_rows:
                 conn.executemany(_INSERT_ATTEMPT, self.attempt_rows)
                 # one writer, one transaction: the batch's ids are consecutive up to the last one
                 first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - n_attempts + 1
+                record = self.dial_gate.record_attempt  # the gate's view of this campaign's attempts
+                for row in self.attempt_rows:
+                    record(row[4], row[5], row[15])
             if self.blocked_rows:
                 conn.executemany(
                     "INSERT INTO blocked_dials (run_id, campaign, campaign_version, contact_id, phone, at, "
@@ -494,6 +523,7 @@ class DbRun:
                     "VALUES (?, 'call', ?, ?, ?, ?)",
                     (phone, source, requested, effective, actor),
                 )
+                self.dial_gate.forget(phone)
                 self.store.audit(
                     "optout",
                     cur.lastrowid,
@@ -530,6 +560,7 @@ class DbRun:
         self.attempt_rows, self.blocked_rows, self.callback_rows, self.optout_rows = [], [], [], []
         self.contact_rows, self.batch_counts = {}, {}
         self._last_flush_wall = time.monotonic()
+        self.dial_gate.mine(before)  # attempts and opt-outs were reported to the gate as they were written
 
     def _close_callback(
         self, conn: sqlite3.Connection, callback_id: int, reached: bool, outcome: str, ended: str,
@@ -593,6 +624,7 @@ class DbRun:
         self._window = self.campaign.abandon_window or "30d"
         self._day = start.date()
         live, abandoned = window_counts(self.conn, self.campaign.name, self._window, start)
+        self.dial_gate.start()
         pacer = Pacer(
             self.opts.agents,
             cap,

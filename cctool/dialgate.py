@@ -14,10 +14,11 @@ import re
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from . import compliance
 from .campaign_store import StoredCampaign
-from .compliance import ContactFacts, History, RegistryCopy
+from .compliance import Attempt, ContactFacts, History, RegistryCopy
 from .errors import UserError
 from .timeutil import is_zone, to_iso
 
@@ -179,3 +180,262 @@ def check_dial(
         rules_checked=decision.rules_checked,
         phone=phone,
     )
+
+
+# --- the same decision for a whole run: facts loaded per claimed block, re-read only when they changed --
+def _ms(moment: datetime) -> int:
+    """The instant as SQLite's `julianday()` compares it: whole milliseconds, rounded half up."""
+    delta = moment - _EPOCH
+    return ((delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds + 500) // 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _key(text: str) -> int:
+    return _ms(_utc(text))
+
+
+class _Facts:
+    """One contact's records as loaded, with each time as its comparison key (see `_ms`)."""
+
+    __slots__ = (
+        "phone",
+        "zones",
+        "source",
+        "erased_key",
+        "national",
+        "dnc",
+        "optouts",
+        "consents",
+        "suppressions",
+    )
+
+    def __init__(self, phone: str, timezone: str | None, number_zones: str | None, erased_at: str | None):
+        self.phone = phone
+        self.zones, self.source = resolve_zones(phone, timezone, number_zones)
+        self.erased_key = _key(erased_at) if erased_at is not None else None
+        self.national = False
+        self.dnc: list[tuple[int, int | None, str]] = []  # (added, removed, added_at text)
+        self.optouts: list[tuple[int, str]] = []  # (effective, effective_at text)
+        self.consents: list[tuple[int, int, str]] = []  # (given, id, action)
+        self.suppressions: list[tuple[int, str]] = []  # (created, reason)
+
+
+_GATE_CHUNK = 400  # ids per IN (...) list, under SQLite's variable limit
+
+
+class Gate:
+    """`check_dial` for one run, giving the identical `DialCheck`, without re-running every query per dial.
+
+    A run dials thousands of contacts it has claimed. Their records are read once, for the whole claimed
+    block (`load`), and kept with this campaign's earlier attempts to each number. At the dial only the
+    time-dependent part is evaluated (which opt-out, list entry, consent or suppression is in force at that
+    instant) before the pure `compliance.decide`. The loaded records are current as long as nobody wrote
+    them since:
+
+    * another connection (another process, the CLI adding an opt-out) committing anything changes
+      SQLite's `PRAGMA data_version` on this connection: every loaded record is then read again;
+    * this connection's own writes are not seen by `data_version`, so the run reports them: the attempts
+      it wrote (`record_attempt`, appended to the numbers' histories) and the opt-outs it wrote
+      (`forget`, the contact is read again at its next dial), then `mine()`. Any other change made
+      through this connection (`total_changes` moved otherwise) also has every record read again.
+
+    Anything unusual (a callback dial that may lift an opt-out, a time text that does not parse, a
+    contact not loaded) goes through `check_dial` itself or a fresh read.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, campaign: StoredCampaign):
+        self.conn, self.campaign = conn, campaign
+        self.marketing = campaign.kind == "marketing"
+        self._rules = campaign.rules()
+        self._rules_by_pause: dict[bool, compliance.CampaignPolicy] = {}
+        self._facts: dict[int, _Facts] = {}
+        self._history: dict[str, list[tuple[int, Attempt]]] = {}  # phone -> (key, attempt)
+        self._by_phone: dict[str, int] = {}
+        self._version: int | None = None
+        self._changes = -1
+        self._paused: Any = None
+        self._registry: Any = None
+        self._shared_loaded = False
+        self.reloads = 0  # times another connection's commit made the loaded records stale
+
+    # --- keeping the records current ------------------------------------------------------------------
+    def _current(self) -> None:
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        changes = self.conn.total_changes
+        if version != self._version or changes != self._changes:
+            if self._version is not None:
+                self.reloads += 1
+            self._version, self._changes = version, changes
+            self._facts.clear()
+            self._history.clear()
+            self._by_phone.clear()
+            self._shared_loaded = False
+
+    def start(self) -> None:
+        """Note the database's state before anything is loaded (a run calls it before its first claim)."""
+        self._current()
+
+    def load(self, contact_ids: list[int]) -> None:
+        """Read the records of these contacts (a claimed block) in a few batched queries."""
+        if self._version is None:
+            self.start()
+        for i in range(0, len(contact_ids), _GATE_CHUNK):
+            chunk = contact_ids[i : i + _GATE_CHUNK]
+            try:
+                self._load(chunk)
+            except (ValueError, TypeError):  # a time text Python cannot read: those go through check_dial
+                for cid in chunk:
+                    facts = self._facts.pop(cid, None)
+                    if facts is not None:
+                        self._history.pop(facts.phone, None)
+                        self._by_phone.pop(facts.phone, None)
+
+    def _load(self, ids: list[int]) -> None:
+        conn, marks = self.conn, ",".join("?" * len(ids))
+        loaded: dict[str, _Facts] = {}
+        for cid, phone, timezone, number_zones, erased_at in conn.execute(
+            f"SELECT id, phone, timezone, number_zones, erased_at FROM contacts WHERE id IN ({marks})", ids
+        ):
+            facts = _Facts(phone, timezone, number_zones, erased_at)
+            self._facts[cid] = facts
+            self._by_phone[phone] = cid
+            loaded[phone] = facts
+        if not loaded:
+            return
+        phones = list(loaded)
+        pm = ",".join("?" * len(phones))
+        for (phone,) in conn.execute(f"SELECT phone FROM dnc_national WHERE phone IN ({pm})", phones):
+            loaded[phone].national = True
+        for phone, added, removed in conn.execute(
+            f"SELECT phone, added_at, removed_at FROM dnc_internal WHERE phone IN ({pm})", phones
+        ):
+            loaded[phone].dnc.append((_key(added), _key(removed) if removed is not None else None, added))
+        for phone, effective in conn.execute(
+            f"SELECT phone, effective_at FROM optouts WHERE phone IN ({pm})", phones
+        ):
+            loaded[phone].optouts.append((_key(effective), effective))
+        for phone, given, row_id, action in conn.execute(
+            f"SELECT phone, given_at, id, action FROM consents WHERE purpose = 'marketing' AND phone IN ({pm})",
+            phones,
+        ):
+            loaded[phone].consents.append((_key(given), row_id, action))
+        for phone, created, reason in conn.execute(
+            f"SELECT phone, created_at, reason FROM suppressions WHERE phone IN ({pm}) ORDER BY id", phones
+        ):
+            loaded[phone].suppressions.append((_key(created), reason))
+        history = self._history
+        for phone in phones:
+            history[phone] = []
+        for phone, started, outcome in conn.execute(
+            f"SELECT phone, started_at, outcome FROM attempts WHERE campaign = ? AND phone IN ({pm}) ORDER BY id",
+            [self.campaign.name, *phones],
+        ):
+            moment = _utc(started)
+            history[phone].append((_ms(moment), Attempt(moment, outcome)))
+
+    def _load_shared(self) -> None:
+        row = self.conn.execute(
+            "SELECT paused FROM campaigns WHERE name = ?", (self.campaign.name,)
+        ).fetchone()
+        self._paused = row[0] if row else None
+        self._registry = registry_copy(self.conn) if self.marketing else None
+        self._shared_loaded = True
+
+    def record_attempt(self, phone: str, started_at: str, outcome: str) -> None:
+        """This connection wrote an attempt (committed with the batch being flushed)."""
+        history = self._history.get(phone)
+        if history is not None:
+            moment = _utc(started_at)
+            history.append((_ms(moment), Attempt(moment, outcome)))
+
+    def mine(self, before: int) -> None:
+        """This connection's changes since `total_changes` was `before` were the run's own, reported.
+
+        If something else had already written through this connection, the records stay marked stale."""
+        if before == self._changes:
+            self._changes = self.conn.total_changes
+
+    def forget(self, phone: str) -> None:
+        """This connection wrote a record about `phone` (an opt-out): read it again at its next dial."""
+        cid = self._by_phone.pop(phone, None)
+        if cid is not None:
+            self._facts.pop(cid, None)
+        self._history.pop(phone, None)
+
+    # --- the check ------------------------------------------------------------------------------------
+    def check(self, contact_id: int, now: datetime, *, callback_requested: bool = False) -> DialCheck:
+        """`check_dial(conn, campaign, contact_id, now, callback_requested=...)`, from the loaded records."""
+        self._current()
+        try:
+            facts = self._facts.get(contact_id)
+            if facts is None:
+                self._load([contact_id])
+                facts = self._facts.get(contact_id)
+                if facts is None:
+                    raise UserError(f"no contact with id {contact_id}")
+            return self._check(facts, now.astimezone(UTC), callback_requested)
+        except (ValueError, TypeError):  # a stored time SQLite reads and Python does not: ask SQL itself
+            return check_dial(
+                self.conn, self.campaign, contact_id, now, callback_requested=callback_requested
+            )
+
+    def _check(self, facts: _Facts, now: datetime, callback_requested: bool) -> DialCheck:
+        if not self._shared_loaded:
+            self._load_shared()
+        at = _ms(now)
+        erased = facts.erased_key is not None and facts.erased_key <= at
+        dnc_since = optout_at = consent = None
+        best = -1
+        for added, removed, text in facts.dnc:
+            if added <= at and (removed is None or removed > at) and added > best:
+                best, dnc_since = added, text
+        best = -1
+        for effective, text in facts.optouts:
+            if effective <= at and effective > best:
+                best, optout_at = effective, text
+        best_consent = (-1, -1)
+        for given, row_id, action in facts.consents:
+            if given <= at and (given, row_id) > best_consent:
+                best_consent, consent = (given, row_id), action
+        suppressed = ";".join(reason for created, reason in facts.suppressions if created <= at)
+        if (optout_at or dnc_since or suppressed) and callback_requested:
+            # a callback that may lift an opt-out: rare, and read exactly as check_dial does
+            raise ValueError("callback dial")
+        history = History(tuple([a for key, a in self._history.get(facts.phone, ()) if key <= at]))
+        erased_suppression = "eras" in suppressed.lower()
+        other_suppression = bool(suppressed) and not erased_suppression
+        registry = self._registry
+        contact = ContactFacts(
+            phone=facts.phone,
+            zones=facts.zones,
+            valid_number=_valid(facts.phone, history),
+            erased=erased or erased_suppression,
+            on_national_dnc=facts.national,
+            registry=registry,
+            internal_dnc_since=_utc(dnc_since) if dnc_since else (now if other_suppression else None),
+            opted_out_at=_utc(optout_at) if optout_at else None,
+            callback_requested_at=None,
+            marketing_consent=consent,
+        )
+        rules = self._rules
+        if self._paused is not None:
+            paused = bool(self._paused)
+            rules = self._rules_by_pause.get(paused) or self._rules_by_pause.setdefault(
+                paused, replace(rules, paused=paused)
+            )
+        decision = compliance.decide(contact, rules, history, now)
+        zones = facts.zones
+        return DialCheck(
+            allowed=decision.allowed,
+            reasons=decision.reasons,
+            next_allowed_at=decision.next_allowed_at,
+            zone=zones[0],
+            zone_source=facts.source,
+            zones=zones,
+            local_time=decision.local_time or now,
+            registry_version=registry.version if registry else None,
+            rules_checked=decision.rules_checked,
+            phone=facts.phone,
+        )

@@ -1,0 +1,163 @@
+"""The run's gate (`dialgate.Gate`) gives the same answer as `check_dial`, at every instant.
+
+It loads a claimed block's records once; these tests change the records between dials - through the
+same connection, through another connection (another process) - and compare both on random states.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cctool import campaign_store
+from cctool.dialgate import Gate, check_dial
+from cctool.store import Store
+from cctool.timeutil import to_iso
+from tests.test_dialgate import NOON_NY, add_campaign, add_contact, load_registry
+
+PHONES = [f"+1212555{n:04d}" for n in range(12)]
+
+
+def _moment(rng: random.Random) -> str:
+    """A time around the dials, sometimes with fractional seconds, sometimes without a Z."""
+    at = NOON_NY + timedelta(seconds=rng.choice([-86400 * 3, -7200, -60, -1, 0, 1, 30, 600, 3600]))
+    at += timedelta(milliseconds=rng.choice([0, 0, 0, 500]))
+    text = to_iso(at)
+    return text.replace("Z", "+00:00") if rng.random() < 0.2 else text
+
+
+def _random_record(conn: sqlite3.Connection, rng: random.Random, phone: str) -> None:
+    kind = rng.choice(
+        ["optout", "dnc", "dnc_closed", "consent", "suppression", "erase", "attempt", "national"]
+    )
+    at = _moment(rng)
+    if kind == "optout":
+        conn.execute(
+            "INSERT INTO optouts (phone, channel, requested_at, effective_at, actor) VALUES (?, 'call', ?, ?, 't')",
+            (phone, at, at),
+        )
+    elif (
+        kind == "dnc"
+        and not conn.execute(
+            "SELECT 1 FROM dnc_internal WHERE phone = ? AND removed_at IS NULL", (phone,)
+        ).fetchone()
+    ):
+        conn.execute("INSERT INTO dnc_internal (phone, added_at, added_by) VALUES (?, ?, 't')", (phone, at))
+    elif kind == "dnc_closed":
+        conn.execute(
+            "INSERT INTO dnc_internal (phone, added_at, added_by, removed_at, removed_by) VALUES (?, ?, 't', ?, 't')",
+            (phone, at, _moment(rng)),
+        )
+    elif kind == "consent":
+        conn.execute(
+            "INSERT INTO consents (phone, purpose, action, source, given_at, recorded_at, actor) "
+            "VALUES (?, 'marketing', ?, 'web', ?, ?, 't')",
+            (phone, rng.choice(["grant", "grant", "revoke"]), at, at),
+        )
+    elif kind == "suppression":
+        conn.execute(
+            "INSERT INTO suppressions (phone, reason, created_at, actor) VALUES (?, ?, ?, 't')",
+            (phone, rng.choice(["erasure", "legal hold"]), at),
+        )
+    elif kind == "erase":
+        conn.execute("UPDATE contacts SET erased_at = ? WHERE phone = ?", (at, phone))
+    elif kind == "attempt":
+        conn.execute(
+            "INSERT INTO attempts (campaign, campaign_version, phone, started_at, trunk, outcome) "
+            "VALUES ('renewal', 1, ?, ?, 'mock', ?)",
+            (phone, at, rng.choice(["busy", "no_answer", "abandoned", "answered", "invalid"])),
+        )
+    else:
+        conn.execute("INSERT OR IGNORE INTO dnc_national (phone) VALUES (?)", (phone,))
+
+
+def _same(store: Store, gate: Gate, ids: list[int], at: datetime) -> None:
+    campaign = campaign_store.get(store.conn, "renewal")
+    for cid in ids:
+        assert gate.check(cid, at) == check_dial(store.conn, campaign, cid, at), cid
+
+
+@pytest.mark.parametrize("kind", ["marketing", "survey"])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_gate_agrees_with_check_dial_on_random_states(
+    store: Store, db_path: Path, kind: str, seed: int
+) -> None:
+    rng = random.Random(seed)
+    add_campaign(store, kind=kind, cap_total=rng.choice([None, 3]), min_gap_s=rng.choice([None, 600]),
+                 abandon_lock_s=rng.choice([0, 3600]))  # fmt: skip
+    load_registry(store)
+    zones = (("America/New_York",), ("America/Los_Angeles", "America/New_York"), ())
+    ids = [add_contact(store, phone, zones=rng.choice(zones)) for phone in PHONES]
+    with store.write() as conn:
+        for _ in range(25):
+            _random_record(conn, rng, rng.choice(PHONES))
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
+    gate.load(ids)
+    for offset in (-5, 0, 1, 1800):
+        _same(store, gate, ids, NOON_NY + timedelta(seconds=offset))
+    # another process writes between two dials: the gate sees it at the next dial
+    other = sqlite3.connect(db_path)
+    with other:
+        for _ in range(10):
+            _random_record(other, rng, rng.choice(PHONES))
+        other.execute("UPDATE campaigns SET paused = ? WHERE name = 'renewal'", (rng.random() < 0.3,))
+    other.close()
+    _same(store, gate, ids, NOON_NY + timedelta(seconds=2))
+    # and so does a write through this same connection that the run did not report
+    with store.write() as conn:
+        for _ in range(10):
+            _random_record(conn, rng, rng.choice(PHONES))
+    _same(store, gate, ids, NOON_NY + timedelta(seconds=3))
+
+
+def test_an_opt_out_by_another_process_blocks_the_next_dial(store: Store, db_path: Path) -> None:
+    add_campaign(store, kind="survey")
+    cid = add_contact(store)
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
+    gate.load([cid])
+    assert gate.check(cid, NOON_NY).allowed
+    other = sqlite3.connect(db_path)
+    with other:
+        at = to_iso(NOON_NY + timedelta(seconds=1))
+        other.execute(
+            "INSERT INTO optouts (phone, channel, requested_at, effective_at, actor) VALUES (?, 'call', ?, ?, 't')",
+            ("+12125550123", at, at),
+        )
+    other.close()
+    check = gate.check(cid, NOON_NY + timedelta(seconds=2))
+    assert check.reasons == ("opted_out",) and gate.reloads == 1
+
+
+def test_attempts_the_run_reports_count_without_a_reload(store: Store) -> None:
+    add_campaign(store, kind="survey", cap_total=1)
+    cid = add_contact(store)
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
+    gate.load([cid])
+    assert gate.check(cid, NOON_NY).allowed
+    before = store.conn.total_changes
+    with store.write() as conn:
+        started = to_iso(NOON_NY)
+        conn.execute(
+            "INSERT INTO attempts (campaign, campaign_version, phone, started_at, trunk, outcome) "
+            "VALUES ('renewal', 1, ?, ?, 'mock', 'busy')",
+            ("+12125550123", started),
+        )
+        gate.record_attempt("+12125550123", started, "busy")
+    gate.mine(before)
+    later = NOON_NY + timedelta(hours=1)
+    assert gate.check(cid, later).reasons == ("cap_total",)
+    assert gate.reloads == 0
+    assert gate.check(cid, later) == check_dial(
+        store.conn, campaign_store.get(store.conn, "renewal"), cid, later
+    )
+
+
+def test_an_unknown_contact_is_a_user_error(store: Store) -> None:
+    add_campaign(store)
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
+    with pytest.raises(Exception, match="no contact with id 99"):
+        gate.check(99, datetime(2026, 12, 1, tzinfo=UTC))
