@@ -63,23 +63,23 @@ def root(
     opts.actor = actor or opts.actor
 
 
-app.add_typer(db_cmd.app, name="db", help="Schema status.")
-app.add_typer(audit_cmd.app, name="audit", help="The hash-chained operations log.")
-app.add_typer(ticket_cmd.app, name="ticket", help="Tickets: inquiries, complaints, orders, returns.")
-app.add_typer(callback_cmd.app, name="callback", help="Callbacks: schedule, due (for cron), claim, done.")
-app.add_typer(campaign_cmd.app, name="campaign", help="Campaign definitions, preview, pause and resume.")
-app.add_typer(dial_cmd.app, name="dial", help="Run a campaign on a trunk; see its progress.")
-app.add_typer(report_cmd.app, name="report", help="Campaign KPIs and charts.")
-app.add_typer(script_cmd.app, name="script", help="Call scripts rendered for one contact.")
+app.command("init", help="Create or migrate the database.")(db_cmd.init)
 app.add_typer(contacts_cmd.app, name="contacts", help="Import, list, show, export and erase contacts.")
 app.add_typer(consent_cmd.app, name="consent", help="Consent records (append-only; the latest is in force).")
 app.add_typer(
     dnc_cmd.app, name="dnc", help="Do-not-call lists: the national registry copy and your own list."
 )
-app.add_typer(trunk_cmd.app, name="trunk", help="Check a SIP trunk or place one call through it.")
-app.command("init", help="Create or migrate the database.")(db_cmd.init)
-app.command("demo", help="Run an end-to-end demo on a fresh database.")(demo_cmd.demo)
 app.command("optout", help="Opt a number out of every campaign, effective at once.")(optout_cmd.optout)
+app.add_typer(campaign_cmd.app, name="campaign", help="Campaign definitions, preview, pause and resume.")
+app.add_typer(script_cmd.app, name="script", help="Call scripts rendered for one contact.")
+app.add_typer(dial_cmd.app, name="dial", help="Run a campaign on a trunk; see its progress.")
+app.add_typer(report_cmd.app, name="report", help="Campaign KPIs and charts.")
+app.add_typer(trunk_cmd.app, name="trunk", help="Check a SIP trunk or place one call through it.")
+app.add_typer(ticket_cmd.app, name="ticket", help="Tickets: inquiries, complaints, orders, returns.")
+app.add_typer(callback_cmd.app, name="callback", help="Callbacks: schedule, due (for cron), claim, done.")
+app.add_typer(audit_cmd.app, name="audit", help="The hash-chained operations log.")
+app.add_typer(db_cmd.app, name="db", help="Schema status.")
+app.command("demo", help="Run an end-to-end demo on a fresh database.")(demo_cmd.demo)
 
 # Global options may stand anywhere on the line (`cctool contacts list --json`); they are hoisted to the front.
 _GLOBAL_FLAGS = {"--json", "--quiet", "-q"}
