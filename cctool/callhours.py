@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from . import phones, policy
-from .errors import UserError
+from . import campaign_store, phones, policy
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -78,17 +77,11 @@ def policy_window(region: str | None) -> Window:
 
 def campaign_window(conn: sqlite3.Connection, campaign: str) -> Window:
     """The current version's hours and days, never wider than its policy preset's hours."""
-    row = conn.execute(
-        "SELECT v.hours_start, v.hours_end, v.days, v.policy FROM campaigns c "
-        "JOIN campaign_versions v ON v.campaign = c.name AND v.version = c.current_version WHERE c.name = ?",
-        (campaign,),
-    ).fetchone()
-    if row is None:
-        raise UserError(f"unknown campaign {campaign!r}: load it with `cctool campaign load FILE.yaml`")
-    preset = policy.PRESETS.get(row[3], policy.PRESETS["strict"])
-    start = max(time.fromisoformat(row[0]), preset.hours_start)
-    end = min(time.fromisoformat(row[1]), preset.hours_end)
-    days = frozenset(DAY_NAMES.index(d.strip()) for d in (row[2] or "").split(",") if d.strip() in DAY_NAMES)
+    stored = campaign_store.get(conn, campaign)
+    preset = policy.PRESETS.get(stored.policy, policy.PRESETS["strict"])
+    start = max(time.fromisoformat(stored.hours_start), preset.hours_start)
+    end = min(time.fromisoformat(stored.hours_end), preset.hours_end)
+    days = frozenset(DAY_NAMES.index(d.strip()) for d in stored.days if d.strip() in DAY_NAMES)
     return Window(start, end, days or None, f"campaign {campaign}")
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import phones, ticket_settings
+from . import campaign_store, phones, ticket_settings
 from .errors import UsageError, UserError
 from .now import now as clock_now
 from .store import Store
@@ -395,14 +395,7 @@ def link(
 def marketing_threshold(conn: sqlite3.Connection, campaign: str | None) -> tuple[int | None, str]:
     """The service-to-marketing threshold in force, and where it came from (campaign, else the setting)."""
     if campaign:
-        row = conn.execute(
-            "SELECT v.definition FROM campaigns c JOIN campaign_versions v "
-            "ON v.campaign = c.name AND v.version = c.current_version WHERE c.name = ?",
-            (campaign,),
-        ).fetchone()
-        if row is None:
-            raise UserError(f"unknown campaign {campaign!r}: load it with `cctool campaign load FILE.yaml`")
-        value = json.loads(row[0] or "{}").get("service_to_marketing_threshold")
+        value = campaign_store.get(conn, campaign).definition.get("service_to_marketing_threshold")
         if value is not None:
             return int(value), f"campaign {campaign}"
     return ticket_settings.threshold(conn), "setting tickets.service_to_marketing_threshold"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -10,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .. import contacts as service
-from ..contacts_import import COUNT_KEYS, import_contacts
+from ..contacts_import import COUNT_KEYS, ImportResult, import_contacts
 from .common import emit, options, stderr, store, table
 
 app = typer.Typer(no_args_is_help=True)
@@ -39,6 +40,13 @@ def import_(
     opts = options(ctx)
     show_progress = stderr.is_terminal and not opts.json and not opts.quiet
     with store(ctx) as opened:
+
+        def run(progress: Callable[[int, int], None] | None = None) -> ImportResult:
+            return import_contacts(
+                opened, file, region=region, maps=maps, tags=tags, source=source, rejects=rejects,
+                dry_run=dry_run, progress=progress,
+            )  # fmt: skip
+
         if show_progress:
             # auto_refresh=False: no refresh thread, so the parsing processes fork from a single thread.
             bar = Progress(
@@ -51,32 +59,9 @@ def import_(
             )
             task = bar.add_task("import", total=1)
             with bar:
-
-                def progress(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total, refresh=True)
-
-                result = import_contacts(
-                    opened,
-                    file,
-                    region=region,
-                    maps=maps,
-                    tags=tags,
-                    source=source,
-                    rejects=rejects,
-                    dry_run=dry_run,
-                    progress=progress,
-                )
+                result = run(lambda done, total: bar.update(task, completed=done, total=total, refresh=True))
         else:
-            result = import_contacts(
-                opened,
-                file,
-                region=region,
-                maps=maps,
-                tags=tags,
-                source=source,
-                rejects=rejects,
-                dry_run=dry_run,
-            )
+            result = run()
 
     def human(out: Console) -> None:
         title = (
