@@ -110,6 +110,9 @@ _CLASSIFY: Classifier | None = None
 def _init_worker(spec: Spec) -> None:
     global _SPEC, _CLASSIFY
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    # The writer is the import's critical path (one writer, and it works alone on the last block):
+    # when the cores are short, it goes first.
+    os.nice(5)
     _SPEC, _CLASSIFY = spec, Classifier(spec.region)
 
 
@@ -217,25 +220,16 @@ class Staged:
     read: int
     chars: int
     rows: int
-    dups: int  # rows repeating a number seen earlier in the same block
     rejects: list[tuple[int, str, list[str]]]
 
 
 def stage_block(parsed: Parsed, path: str) -> Staged:
     """Write a parsed block to a throw-away SQLite file the writer reads with INSERT ... SELECT.
 
-    Table r holds the rows (idx = row index + 1), t their tags, k their consent rows and d the rows
-    that repeat a number met earlier in the block. The file is outside the database, so an interrupted
+    Table r holds the rows (idx = row index + 1), t their tags and k their consent rows. The file is outside the database, so an interrupted
     import leaves the database untouched; journal and sync are off because nothing here must survive.
     """
     rows = parsed.rows
-    seen: set[str] = set()
-    dups = []
-    for index, row in enumerate(rows, 1):
-        if row[0] in seen:
-            dups.append((index,))
-        else:
-            seen.add(row[0])
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = OFF")
@@ -247,7 +241,6 @@ def stage_block(parsed: Parsed, path: str) -> Staged:
         )
         conn.execute("CREATE TABLE t (idx INTEGER, tag TEXT)")
         conn.execute("CREATE TABLE k (idx INTEGER PRIMARY KEY, phone, action, line)")
-        conn.execute("CREATE TABLE d (idx INTEGER PRIMARY KEY)")
         conn.executemany("INSERT INTO r VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany(
             "INSERT INTO t VALUES (?, ?)",
@@ -257,11 +250,10 @@ def stage_block(parsed: Parsed, path: str) -> Staged:
             "INSERT INTO k VALUES (?, ?, ?, ?)",
             [(i + 1, *consent) for i, consent in parsed.consents.items()],
         )
-        conn.executemany("INSERT INTO d VALUES (?)", dups)
         conn.execute("COMMIT")
     finally:
         conn.close()
-    return Staged(path, parsed.read, parsed.chars, len(rows), len(dups), parsed.rejects)
+    return Staged(path, parsed.read, parsed.chars, len(rows), parsed.rejects)
 
 
 def _parse_task(task: tuple[str, int, int]) -> Staged:
@@ -273,12 +265,21 @@ def _parse_task(task: tuple[str, int, int]) -> Staged:
 # SQLite attaches at most 10 databases to a connection, and a staging file stays attached until the
 # import's transaction ends: the body is cut into at most this many blocks.
 MAX_BLOCKS = 8
+# Shares of a big file's body, in 32nds. The writer waits for the first block and works alone on the
+# last one, with a core idle both times: both are small, the middle ones big.
+BLOCK_SHARES = (1, 2, 5, 7, 7, 5, 3, 2)
+
+
+def block_sizes(chars: int) -> list[int]:
+    """How many characters each block of a body of `chars` takes (record boundaries round them up)."""
+    if chars < MAX_BLOCKS * csvread.BLOCK_CHARS:
+        return [csvread.BLOCK_CHARS] * (MAX_BLOCKS - 1)
+    return [chars * share // sum(BLOCK_SHARES) for share in BLOCK_SHARES[:-1]]
 
 
 def _tasks(contact_file: ContactFile, first_line: int) -> Iterator[tuple[str, int, int]]:
     line = first_line
-    size = max(csvread.BLOCK_CHARS, -(-len(contact_file.body) // MAX_BLOCKS))
-    for number, block in enumerate(contact_file.blocks(size)):
+    for number, block in enumerate(contact_file.blocks(block_sizes(len(contact_file.body)))):
         yield block, line, number
         line += block.count("\n")
 
@@ -437,9 +438,10 @@ class _Writer:
     """Applies staged blocks to the database.
 
     The common case is set-based SQL over the attached staging file: new numbers, their tags and their
-    consent rows go in with INSERT ... SELECT, no Python per row. Only the rows that meet a number
-    already in the book, or repeat one met earlier in the file, are read back and go through the
-    update rules in Python.
+    consent rows go in with INSERT ... SELECT, no Python per row. Row idx of a block becomes contact
+    `base + idx`, so a row's id is known without looking its number up; only the rows that meet a
+    number already in the book, or repeat one met earlier in the file, are read back (those whose id
+    was left unused) and go through the update rules in Python.
     """
 
     def __init__(self, conn: sqlite3.Connection, spec: Spec):
@@ -463,56 +465,37 @@ class _Writer:
     def apply(self, staged: Staged, counts: dict[str, int]) -> None:
         if not staged.rows:
             return
-        conn, first = self.conn, self.next_id
+        conn, base = self.conn, self.next_id - 1
         schema = f"stage{self.attached}"
         self.attached += 1
         conn.execute(f"ATTACH DATABASE ? AS {schema}", (staged.path,))
-        r, t, k, d = (f"{schema}.{name}" for name in "rtkd")
-        inserted = insert_contacts(conn, StagedBlock(schema, self.source, self.now), first)
-        self.next_id = first + inserted
+        r, t, k = (f"{schema}.{name}" for name in "rtk")
+        inserted = insert_contacts(conn, StagedBlock(schema, self.source, self.now), base)
+        self.next_id = base + staged.rows + 1
         counts["imported"] += inserted
-        clean = inserted == staged.rows - staged.dups  # every first-in-block number was new
-        if clean and not staged.dups:  # the usual block: every row new, ids in row order
+        if inserted == staged.rows:  # the usual block: every row a new number
             conn.execute(
-                f"INSERT INTO main.contact_tags (contact_id, tag) SELECT idx + ? - 1, tag FROM {t}", (first,)
+                f"INSERT INTO main.contact_tags (contact_id, tag) SELECT ? + idx, tag FROM {t}", (base,)
             )
             conn.execute(f"{NEW_CONSENTS} FROM {k} k ORDER BY phone", self.consent_args)
             return
+        # Row idx made contact base + idx, unless its number was known: then that id is free (a gap).
+        made = "EXISTS (SELECT 1 FROM main.contacts n WHERE n.id = ? + {0}.idx)"
+        conn.execute(
+            f"INSERT INTO main.contact_tags (contact_id, tag) SELECT ? + t.idx, t.tag FROM {t} t "
+            f"WHERE {made.format('t')}",
+            (base, base),
+        )
+        conn.execute(
+            f"{NEW_CONSENTS} FROM {k} k WHERE {made.format('k')} ORDER BY k.phone", (*self.consent_args, base)
+        )
         columns = "r.idx, c.id, r.phone, r.region, r.number_type, r.number_zones, r.timezone, r.name, r.email, r.attributes"
-        if clean:  # only the repeats within the block
-            query = f"SELECT {columns} FROM {d} d JOIN {r} r ON r.idx = d.idx JOIN main.contacts c ON c.phone = r.phone"
-            args: tuple[int, ...] = ()
-        else:
-            query = (
-                f"SELECT {columns} FROM {r} r JOIN main.contacts c ON c.phone = r.phone "
-                f"WHERE c.id < ? OR r.idx IN (SELECT idx FROM {d})"
-            )
-            args = (first,)
-        known = conn.execute(query + " ORDER BY r.idx", args).fetchall()
-        # Every other row made a contact, in row order: its id is `first` plus its index less the rows
-        # skipped before it, which temp.import_skip answers with one index seek (no phone lookups).
-        conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS import_skip (idx INTEGER PRIMARY KEY, skipped INTEGER NOT NULL)"
-        )
-        conn.execute("DELETE FROM temp.import_skip")
-        conn.executemany(
-            "INSERT INTO temp.import_skip VALUES (?, ?)", [(row[0], n + 1) for n, row in enumerate(known)]
-        )
-        new_id = (
-            "? + {0}.idx - 1 - COALESCE((SELECT s.skipped FROM temp.import_skip s WHERE s.idx < {0}.idx "
-            "ORDER BY s.idx DESC LIMIT 1), 0)"
-        )
-        conn.execute(
-            f"INSERT INTO main.contact_tags (contact_id, tag) SELECT {new_id.format('t')}, t.tag FROM {t} t "
-            "WHERE t.idx NOT IN (SELECT idx FROM temp.import_skip)",
-            (first,),
-        )
-        conn.execute(
-            f"{NEW_CONSENTS} FROM {k} k WHERE k.idx NOT IN (SELECT idx FROM temp.import_skip) ORDER BY k.phone",
-            self.consent_args,
-        )
-        if known:
-            self._known(known, schema, counts)
+        known = conn.execute(
+            f"SELECT {columns} FROM {r} r CROSS JOIN main.contacts c ON c.phone = r.phone "
+            f"WHERE NOT {made.format('r')} ORDER BY r.idx",
+            (base,),
+        ).fetchall()
+        self._known(known, schema, counts)
 
     def _known(self, known: list[tuple[Any, ...]], schema: str, counts: dict[str, int]) -> None:
         """Rows naming a number the book had, or one this file named before: the update rules."""
@@ -684,22 +667,18 @@ class StagedBlock:
     now: str
 
 
-def insert_contacts(conn: sqlite3.Connection, block: StagedBlock, first_id: int) -> int:
-    """Insert a staged block's new numbers in row order; returns how many. Ids follow on from `first_id`
-    (checked, not assumed). Rows whose number the book already has are skipped by the UNIQUE phone
-    (OR IGNORE), and so are the block's own repeats (table d)."""
+def insert_contacts(conn: sqlite3.Connection, block: StagedBlock, base: int) -> int:
+    """Insert a staged block's new numbers; returns how many. Row idx becomes contact `base + idx`, so ids
+    follow the file; a row whose number the book already has, or that repeats one met earlier in the file,
+    is skipped by the UNIQUE phone (OR IGNORE) and leaves its id unused, as a sequence does in other
+    databases when an insert meets a conflict."""
     cursor = conn.execute(
-        "INSERT OR IGNORE INTO main.contacts (phone, region, number_type, number_zones, timezone, name, email, "
-        "attributes, source, created_at, updated_at) SELECT phone, region, number_type, number_zones, timezone, "
-        f"name, email, attributes, ?, ?, ? FROM {block.schema}.r "
-        f"WHERE idx NOT IN (SELECT idx FROM {block.schema}.d) ORDER BY idx",
-        (block.source, block.now, block.now),
+        "INSERT OR IGNORE INTO main.contacts (id, phone, region, number_type, number_zones, timezone, name, "
+        "email, attributes, source, created_at, updated_at) SELECT ? + idx, phone, region, number_type, "
+        f"number_zones, timezone, name, email, attributes, ?, ?, ? FROM {block.schema}.r ORDER BY idx",
+        (base, block.source, block.now, block.now),
     )
-    count = cursor.rowcount
-    last = conn.execute("SELECT MAX(id) FROM main.contacts").fetchone()[0] or 0
-    if count and last != first_id + count - 1:  # pragma: no cover - only if rowids were exhausted
-        raise RuntimeError("contact ids were not assigned in sequence; import rolled back")
-    return count
+    return cursor.rowcount
 
 
 def _open_import(store: Store, contact_file: ContactFile, source: str, now: str) -> int:

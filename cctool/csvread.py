@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,11 +54,13 @@ class ContactFile:
     columns: dict[str, int] = field(default_factory=dict)  # field -> column index
     attributes: list[tuple[int, str]] = field(default_factory=list)  # unknown columns kept as attributes
 
-    def blocks(self, size: int | None = None) -> Iterator[str]:
-        """The body in pieces that end on record boundaries (an even count of quotes so far)."""
-        size = size or BLOCK_CHARS
+    def blocks(self, sizes: Iterable[int]) -> Iterator[str]:
+        """The body in pieces of at least the given sizes (the last piece takes the rest), each ending on a
+        record boundary (an even count of quotes so far)."""
         body, start, end = self.body, 0, len(self.body)
+        wanted = iter(sizes)
         while start < end:
+            size = next(wanted, end)
             stop = body.find("\n", min(start + size, end))
             stop = end if stop < 0 else stop + 1
             while body.count('"', start, stop) % 2 and stop < end:
