@@ -179,23 +179,33 @@ def _country(cc: int) -> _Country | None:
     return country
 
 
+_NO_ZONE = (UNKNOWN_TIMEZONE,)
+# id of a zone tuple of the library's tables -> the same zones without the unknown marker. The tables
+# live as long as the process, so their ids are stable keys, and a lookup costs less than the filter.
+_KNOWN_ZONES: dict[int, tuple[str, ...]] = {}
+
+
+def _known_zones(zones: tuple[str, ...]) -> tuple[str, ...]:
+    found = _KNOWN_ZONES.get(id(zones))
+    if found is None:
+        found = _KNOWN_ZONES[id(zones)] = tuple(z for z in zones if z != UNKNOWN_TIMEZONE)
+    return found
+
+
 def _zones(e164: str, cc: int, kind: int, country: _Country) -> tuple[str, ...]:
     """phonenumbers.timezone.time_zones_for_number without the unknown marker."""
-    geographical = (
+    if not (
         kind == PhoneNumberType.FIXED_LINE
         or kind == PhoneNumberType.FIXED_LINE_OR_MOBILE
         or (kind == PhoneNumberType.MOBILE and cc in _GEO_MOBILE_COUNTRIES)
-    )
-    zones: tuple[str, ...] | list[str] = country.country_zones
-    if geographical:
-        zones = (UNKNOWN_TIMEZONE,)
-        digits = e164[1:]
-        for length in country.zone_lengths:
-            found = TIMEZONE_DATA.get(digits[:length])
-            if found is not None:
-                zones = found
-                break
-    return tuple(z for z in zones if z != UNKNOWN_TIMEZONE)
+    ):
+        return _known_zones(country.country_zones)
+    digits = e164[1:]
+    for length in country.zone_lengths:
+        found = TIMEZONE_DATA.get(digits[:length])
+        if found is not None:
+            return _known_zones(found)
+    return ()
 
 
 # "+" and the first three digits -> (country calling code, its length), as parse() extracts it.
@@ -240,24 +250,25 @@ def _fast(text: str) -> Classified | None | bool:
 
 def _classify(cc: int, country: _Country, nsn: str) -> Classified | bool:
     regions = country.regions
-    region: _Region | None = regions[0]
-    if len(regions) > 1:
-        region = None
-        for option in regions:
-            if option.leading is not None:
-                if option.leading.match(nsn):
-                    region = option
+    region = regions[0]
+    if len(regions) == 1:
+        kind = region.number_type(nsn)
+    else:  # the first region whose leading digits match, or else whose patterns know the number
+        for region in regions:
+            if region.leading is not None:
+                if region.leading.match(nsn):
+                    kind = region.number_type(nsn)
                     break
-            elif option.number_type(nsn) != PhoneNumberType.UNKNOWN:
-                region = option
-                break
-        if region is None:
+            else:
+                kind = region.number_type(nsn)
+                if kind != PhoneNumberType.UNKNOWN:
+                    break
+        else:
             return False
-    kind = region.number_type(nsn)  # type: ignore[union-attr]
     if kind == PhoneNumberType.UNKNOWN:
         return False
     e164 = "+" + str(cc) + nsn
-    return (e164, region.code, _TYPE_NAMES.get(kind, "unknown"), _zones(e164, cc, kind, country))  # type: ignore[union-attr]
+    return (e164, region.code, _TYPE_NAMES.get(kind, "unknown"), _zones(e164, cc, kind, country))
 
 
 @dataclass
