@@ -48,7 +48,8 @@ _TAG_SPLIT = re.compile(r"[,;|，；]")
 # A parallel pool only pays for itself on big files.
 PARALLEL_MIN_CHARS = 4 << 20
 
-# (phone, region, number_type, number_zones, timezone, name, email, attributes); source and times are the import's
+# (phone, region, number_type, number_zones, timezone, name, email, attributes, tag set id or None);
+# source and times are the import's
 Row = tuple[Any, ...]
 
 
@@ -80,7 +81,9 @@ class Parsed:
     read: int = 0
     chars: int = 0
     rows: list[Row] = field(default_factory=list)
-    tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    tag_sets: dict[tuple[str, ...], int] = field(
+        default_factory=dict
+    )  # the distinct tag sets of the rows, numbered
     consents: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # (phone, action, line)
     rejects: list[tuple[int, str, list[str]]] = field(default_factory=list)
 
@@ -139,12 +142,12 @@ def parse_block(block: str, first_line: int) -> Parsed:
     attributes = [(i, encode_json(name)) for i, name in sorted(spec.attributes, key=lambda a: a[1])]
     extra_tags, erased = spec.extra_tags_set, spec.erased
     zone_json: dict[tuple[str, ...], str] = {}
-    tag_sets: dict[str, tuple[str, ...]] = {}
+    tag_ids: dict[str, int] = {}  # tags cell -> its tag set's number
     single = len(attributes) == 1
     single_i, single_key = attributes[0] if single else (far, "")
     single_json: dict[str, str] = {}
     reader = csv.reader(io.StringIO(block, newline=""), delimiter=spec.delimiter)
-    rows, rejects, row_tags, consents = out.rows, out.rejects, out.tags, out.consents
+    rows, rejects, tag_sets, consents = out.rows, out.rejects, out.tag_sets, out.consents
     consumed = read = 0
     for record in reader:
         line = first_line + consumed
@@ -191,11 +194,12 @@ def parse_block(block: str, first_line: int) -> Parsed:
         if zjson is None:
             zjson = zone_json[zones] = json.dumps(list(zones))
         tags = record[tags_i].strip() if tags_i < width else ""
+        tag_id = None
         if tags or extra_tags:
-            tag_set = tag_sets.get(tags)
-            if tag_set is None:  # a file repeats few tag cells: split and sort each once
-                tag_set = tag_sets[tags] = tuple(sorted(extra_tags.union(split_tags(tags))))
-            row_tags[len(rows)] = tag_set
+            tag_id = tag_ids.get(tags)
+            if tag_id is None:  # a file repeats few tag cells: split and sort each once
+                tag_set = tuple(sorted(extra_tags.union(split_tags(tags))))
+                tag_id = tag_ids[tags] = tag_sets.setdefault(tag_set, len(tag_sets) + 1)
         rows.append(
             (
                 phone,
@@ -206,6 +210,7 @@ def parse_block(block: str, first_line: int) -> Parsed:
                 (record[name_i].strip() if name_i < width else "") or None,
                 (record[email_i].strip() if email_i < width else "") or None,
                 attrs,
+                tag_id,
             )
         )
     out.read = read
@@ -226,7 +231,9 @@ class Staged:
 def stage_block(parsed: Parsed, path: str) -> Staged:
     """Write a parsed block to a throw-away SQLite file the writer reads with INSERT ... SELECT.
 
-    Table r holds the rows (idx = row index + 1), t their tags and k their consent rows. The file is outside the database, so an interrupted
+    Table r holds the rows (idx = row index + 1, tagset the number of the row's tag set), s the tag sets
+    (a file repeats few: one row a set and tag, not one a row and tag) and k the consent rows. The
+    file is outside the database, so an interrupted
     import leaves the database untouched; journal and sync are off because nothing here must survive.
     """
     rows = parsed.rows
@@ -237,14 +244,13 @@ def stage_block(parsed: Parsed, path: str) -> Staged:
         conn.execute("BEGIN")
         conn.execute(
             "CREATE TABLE r (idx INTEGER PRIMARY KEY, phone, region, number_type, number_zones, timezone, "
-            "name, email, attributes)"
+            "name, email, attributes, tagset)"
         )
-        conn.execute("CREATE TABLE t (idx INTEGER, tag TEXT)")
+        conn.execute("CREATE TABLE s (id INTEGER, tag TEXT, PRIMARY KEY (id, tag)) WITHOUT ROWID")
         conn.execute("CREATE TABLE k (idx INTEGER PRIMARY KEY, phone, action, line)")
-        conn.executemany("INSERT INTO r VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO r VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany(
-            "INSERT INTO t VALUES (?, ?)",
-            [(i + 1, tag) for i, tags in parsed.tags.items() for tag in tags],
+            "INSERT INTO s VALUES (?, ?)", [(n, tag) for tags, n in parsed.tag_sets.items() for tag in tags]
         )
         conn.executemany(
             "INSERT INTO k VALUES (?, ?, ?, ?)",
@@ -469,23 +475,21 @@ class _Writer:
         schema = f"stage{self.attached}"
         self.attached += 1
         conn.execute(f"ATTACH DATABASE ? AS {schema}", (staged.path,))
-        r, t, k = (f"{schema}.{name}" for name in "rtk")
+        r, k = f"{schema}.r", f"{schema}.k"
         inserted = insert_contacts(conn, StagedBlock(schema, self.source, self.now), base)
         self.next_id = base + staged.rows + 1
         counts["imported"] += inserted
+        tags = (
+            "INSERT INTO main.contact_tags (contact_id, tag) SELECT ? + r.idx, s.tag "
+            f"FROM {r} r CROSS JOIN {schema}.s s ON s.id = r.tagset"
+        )
         if inserted == staged.rows:  # the usual block: every row a new number
-            conn.execute(
-                f"INSERT INTO main.contact_tags (contact_id, tag) SELECT ? + idx, tag FROM {t}", (base,)
-            )
+            conn.execute(tags, (base,))
             conn.execute(f"{NEW_CONSENTS} FROM {k} k ORDER BY phone", self.consent_args)
             return
         # Row idx made contact base + idx, unless its number was known: then that id is free (a gap).
         made = "EXISTS (SELECT 1 FROM main.contacts n WHERE n.id = ? + {0}.idx)"
-        conn.execute(
-            f"INSERT INTO main.contact_tags (contact_id, tag) SELECT ? + t.idx, t.tag FROM {t} t "
-            f"WHERE {made.format('t')}",
-            (base, base),
-        )
+        conn.execute(f"{tags} WHERE {made.format('r')}", (base, base))
         conn.execute(
             f"{NEW_CONSENTS} FROM {k} k WHERE {made.format('k')} ORDER BY k.phone", (*self.consent_args, base)
         )
@@ -506,7 +510,11 @@ class _Writer:
         for start in range(0, len(indexes), 500):
             batch = indexes[start : start + 500]
             marks = ",".join("?" * len(batch))
-            for idx, tag in conn.execute(f"SELECT idx, tag FROM {schema}.t WHERE idx IN ({marks})", batch):
+            for idx, tag in conn.execute(
+                f"SELECT r.idx, s.tag FROM {schema}.r r CROSS JOIN {schema}.s s ON s.id = r.tagset "
+                f"WHERE r.idx IN ({marks})",
+                batch,
+            ):
                 tags.setdefault(idx, []).append(tag)
             for idx, *consent in conn.execute(
                 f"SELECT idx, phone, action, line FROM {schema}.k WHERE idx IN ({marks})",
