@@ -488,16 +488,23 @@ class _Writer:
             conn.execute(f"{NEW_CONSENTS} FROM {k} k ORDER BY phone", self.consent_args)
             return
         # Row idx made contact base + idx, unless its number was known: then that id is free (a gap).
-        made = "EXISTS (SELECT 1 FROM main.contacts n WHERE n.id = ? + {0}.idx)"
-        conn.execute(f"{tags} WHERE {made.format('r')}", (base, base))
+        # The ids present come back in a cheap range scan; the few gaps go to a small temp table.
+        present = conn.execute(
+            "SELECT id - ? FROM main.contacts WHERE id > ? AND id <= ?", (base, base, base + staged.rows)
+        )
+        gaps = sorted(set(range(1, staged.rows + 1)).difference(idx for (idx,) in present))
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_skip (idx INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.import_skip")
+        conn.executemany("INSERT INTO temp.import_skip VALUES (?)", [(idx,) for idx in gaps])
+        made = "{0}.idx NOT IN (SELECT idx FROM temp.import_skip)"
+        conn.execute(f"{tags} WHERE {made.format('r')}", (base,))
         conn.execute(
-            f"{NEW_CONSENTS} FROM {k} k WHERE {made.format('k')} ORDER BY k.phone", (*self.consent_args, base)
+            f"{NEW_CONSENTS} FROM {k} k WHERE {made.format('k')} ORDER BY k.phone", self.consent_args
         )
         columns = "r.idx, c.id, r.phone, r.region, r.number_type, r.number_zones, r.timezone, r.name, r.email, r.attributes"
         known = conn.execute(
-            f"SELECT {columns} FROM {r} r CROSS JOIN main.contacts c ON c.phone = r.phone "
-            f"WHERE NOT {made.format('r')} ORDER BY r.idx",
-            (base,),
+            f"SELECT {columns} FROM temp.import_skip g CROSS JOIN {r} r ON r.idx = g.idx "
+            "CROSS JOIN main.contacts c ON c.phone = r.phone ORDER BY g.idx"
         ).fetchall()
         self._known(known, schema, counts)
 
@@ -549,6 +556,8 @@ class _Writer:
             if entry is None:
                 entry = pending[contact_id] = _Known(phone)
             entry.add(tuple(row), tuple(row_tags), consent)
+        merges.sort(key=lambda m: m[-1])  # in id order: the pages are visited once, in order
+        merge_tags.sort()
         if merges:
             conn.executemany(
                 "UPDATE main.contacts SET name = COALESCE(?, name), email = COALESCE(?, email), "
