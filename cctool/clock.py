@@ -108,10 +108,10 @@ class VirtualClock:
 
     def run_until(self, end: datetime, stop: Callable[[], bool] | None = None) -> None:
         limit = (end - self._epoch).total_seconds()
-        heap, pop = self._heap, heapq.heappop
+        heap, pop, fire = self._heap, heapq.heappop, _Timer._fire
         while heap and heap[0][0] <= limit:
             at, _, callback, arg = pop(heap)
-            if callback is _Timer._fire and arg.callback is None:
+            if callback is fire and arg.callback is None:
                 continue  # cancelled: the clock does not move for it
             self.seconds = at
             callback(arg)
