@@ -268,7 +268,18 @@ class Engine:
         if not self.calls and self.source.finished(now):
             self._stop_at = now  # nothing left to dial: end the run early
             return
-        self._pace(now, force=True)
+        if self._predictive:  # _pace(now, force=True), inlined: this runs every second of the shift
+            if self._dialing and now < self._stop_at:
+                self._last_pace = now
+                n = self.pacer.lines(
+                    now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts
+                )
+                dial = self._dial
+                for _ in range(n):
+                    if not dial(now):
+                        break
+        else:
+            self._pace(now, force=True)
         self.clock.schedule(self.tick_s, self._tick, None)
 
     # --- dialing ------------------------------------------------------------------------------------
@@ -386,7 +397,14 @@ class Engine:
         if call is None:
             return
         now = self.clock.seconds
-        self._stop_ringing(call)
+        if call.ringing:  # _stop_ringing, inlined
+            call.ringing = False
+            ringing, sec = self.ringing, call.dial_sec
+            left = ringing[sec] - 1
+            if left:
+                ringing[sec] = left
+            else:
+                del ringing[sec]
         call.answered_s = now
         call.ring_s = ring_s = now - call.dialed_s
         self.pacer.observe_ring_end(not machine, ring_s)
@@ -436,10 +454,16 @@ class Engine:
             return
         now = self.clock.seconds
         call.sip_code, call.call_id = result.sip_code, result.call_id
-        if call.ringing:
-            self._stop_ringing(call)
-            call.ring_s = now - call.dialed_s
-            self.pacer.observe_ring_end(False, call.ring_s)
+        if call.ringing:  # _stop_ringing, inlined
+            call.ringing = False
+            ringing, sec = self.ringing, call.dial_sec
+            left = ringing[sec] - 1
+            if left:
+                ringing[sec] = left
+            else:
+                del ringing[sec]
+            call.ring_s = ring_s = now - call.dialed_s
+            self.pacer.observe_ring_end(False, ring_s)
         call.ended_s = now
         if call.agent is not None:  # a connected call ended: the agent wraps up
             agent = call.agent
@@ -461,7 +485,11 @@ class Engine:
             call.outcome = "answered"
         else:
             call.outcome = result.outcome if result.outcome != "answered" else "voicemail"
-        self._finish(call, now)
+        # _finish, inlined
+        del self.calls[call_no]
+        outcomes = self.stats.outcomes
+        outcomes[call.outcome] = outcomes.get(call.outcome, 0) + 1
+        self.sink.attempt(call)
         if call.reserved is not None:
             self._agent_free(call.reserved, now)
         elif not self._predictive or now - self._last_pace >= self.pace_gap_s:
