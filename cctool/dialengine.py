@@ -12,7 +12,6 @@ abandoned: the engine hangs up with the safe-harbour message, and the attempt sa
 from __future__ import annotations
 
 import bisect
-import functools
 import random
 import time
 from collections import deque
@@ -169,6 +168,7 @@ class Engine:
         self.caller_id, self.ring_timeout_s, self.preview_s = caller_id, ring_timeout_s, preview_s
         self.rng = random.Random(f"agents:{seed}")
         self.disp_names, self.disp_cum = model.disposition_table(dispositions)
+        self._talk_mu, self._talk_sigma = model.talk_mu, model.talk_sigma
         self.breaks = breaks or []
         self.on_tick, self.tick_s = on_tick, tick_s
         self.stats = Stats()
@@ -180,7 +180,11 @@ class Engine:
         self.on_break: set[int] = set()
         self.break_due: dict[int, float] = {}
         self.calls: dict[int, Call] = {}
-        self.ringing: dict[int, int] = {}
+        self.ringing: dict[int, int] = {}  # dial second -> calls dialed then and still ringing
+        # live views of the busy agents' start times, handed to the pacer as they are (no copy per call)
+        self._wrap_starts = self.wrapping.values()
+        self._talk_starts = self.talking.values()
+        self._predictive = mode == "predictive"
         self.waiting: deque[Call] = deque()
         self._call_no = 0
         self._dialing = False
@@ -201,8 +205,8 @@ class Engine:
         self.trunk.start(clock, self)
         for agent, at, length in self.breaks:
             if 0 <= agent < self.n_agents:
-                clock.call_later(at, functools.partial(self._break_start, agent, length))
-        clock.call_later(0.0, self._tick)
+                clock.schedule(at, self._break_start, (agent, length))
+        clock.schedule(0.0, self._tick, None)
         try:
             self._run_clock(self._stop_at, speed, stop=lambda: self.fatal is not None)
             self._dialing = False
@@ -252,7 +256,7 @@ class Engine:
             if lag > 0:
                 time.sleep(lag)
 
-    def _tick(self) -> None:
+    def _tick(self, _: None = None) -> None:
         if self._done:
             return
         now = self.clock.seconds
@@ -264,14 +268,25 @@ class Engine:
         if not self.calls and self.source.finished(now):
             self._stop_at = now  # nothing left to dial: end the run early
             return
-        self._pace(now, force=True)
-        self.clock.call_later(self.tick_s, self._tick)
+        if self._predictive:  # _pace(now, force=True), inlined: this runs every second of the shift
+            if self._dialing and now < self._stop_at:
+                self._last_pace = now
+                n = self.pacer.lines(
+                    now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts
+                )
+                dial = self._dial
+                for _ in range(n):
+                    if not dial(now):
+                        break
+        else:
+            self._pace(now, force=True)
+        self.clock.schedule(self.tick_s, self._tick, None)
 
     # --- dialing ------------------------------------------------------------------------------------
     def _pace(self, now: float, force: bool = False) -> None:
         if not self._dialing or now >= self._stop_at:
             return
-        if self.mode != "predictive":
+        if not self._predictive:
             while self.idle:
                 agent = self.idle.popleft()
                 started = (
@@ -285,15 +300,11 @@ class Engine:
             return
         self._last_pace = now
         n = self.pacer.lines(
-            now,
-            self.ringing,
-            len(self.waiting),
-            len(self.idle),
-            self.wrapping.values(),
-            self.talking.values(),
+            now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts
         )
+        dial = self._dial
         for _ in range(n):
-            if not self._dial(now):
+            if not dial(now):
                 return
 
     def _start_preview(self, agent: int, now: float) -> bool:
@@ -302,8 +313,11 @@ class Engine:
             return False
         lead, check = found
         self.state[agent] = PREVIEW
-        self.clock.call_later(self.preview_s, lambda: self._place(lead, check, agent))
+        self.clock.schedule(self.preview_s, self._place_previewed, (lead, check, agent))
         return True
+
+    def _place_previewed(self, args: tuple[Lead, Any, int]) -> None:
+        self._place(*args)
 
     def _next_allowed(self, now: float) -> tuple[Lead, Any] | None:
         for _ in range(200):  # a long run of refusals waits for the next tick
@@ -319,11 +333,20 @@ class Engine:
         return None
 
     def _dial(self, now: float, reserved: int | None = None) -> bool:
-        found = self._next_allowed(now)
-        if found is None:
-            return False
-        self._place(found[0], found[1], reserved)
-        return True
+        """Dial the next lead the gate allows (`_next_allowed` then `_place`, inlined: the hot path)."""
+        source, gate = self.source, self.gate
+        for _ in range(200):  # a long run of refusals waits for the next tick
+            lead = source.next_lead(now)
+            if lead is None:
+                return False
+            check = gate(lead, now) if gate is not None else None
+            if check is not None and not check.allowed:
+                self.stats.blocked += 1
+                self.sink.blocked(lead, check, now)
+                continue
+            self._place(lead, check, reserved)
+            return True
+        return False
 
     def _place(self, lead: Lead, check: Any, reserved: int | None) -> None:
         now = self.clock.seconds
@@ -335,16 +358,17 @@ class Engine:
                 self.sink.blocked(lead, check, now)
                 self._agent_free(reserved, now)
                 return
-        self._call_no += 1
-        call = Call(self._call_no, lead, check, now)
-        call.reserved = reserved
+        self._call_no = no = self._call_no + 1
+        call = Call(no, lead, check, now)
         if reserved is not None:
+            call.reserved = reserved
             self.state[reserved] = RESERVED
-        self.calls[call.no] = call
-        self.ringing[call.dial_sec] = self.ringing.get(call.dial_sec, 0) + 1
+        self.calls[no] = call
+        ringing, sec = self.ringing, call.dial_sec
+        ringing[sec] = ringing.get(sec, 0) + 1
         self.stats.dials += 1
         try:
-            self.trunk.dial(call.no, lead.phone, self.caller_id, self.ring_timeout_s)
+            self.trunk.dial(no, lead.phone, self.caller_id, self.ring_timeout_s)
         except TrunkFatal as exc:  # the call never started: undo it and stop the run
             del self.calls[call.no]
             self._stop_ringing(call)
@@ -373,10 +397,17 @@ class Engine:
         if call is None:
             return
         now = self.clock.seconds
-        self._stop_ringing(call)
+        if call.ringing:  # _stop_ringing, inlined
+            call.ringing = False
+            ringing, sec = self.ringing, call.dial_sec
+            left = ringing[sec] - 1
+            if left:
+                ringing[sec] = left
+            else:
+                del ringing[sec]
         call.answered_s = now
-        call.ring_s = now - call.dialed_s
-        self.pacer.observe_ring_end(not machine, call.ring_s)
+        call.ring_s = ring_s = now - call.dialed_s
+        self.pacer.observe_ring_end(not machine, ring_s)
         if machine:
             return  # the trunk ends it as voicemail
         call.live = True
@@ -387,7 +418,7 @@ class Engine:
             self._connect(call, self.idle.popleft(), now)
         else:
             self.waiting.append(call)
-            call.timer = self.clock.call_later(ABANDON_AFTER_S, lambda: self._abandon(call))
+            self.clock.schedule(ABANDON_AFTER_S, self._abandon, call)
 
     def _connect(self, call: Call, agent: int, now: float) -> None:
         call.agent = agent
@@ -396,10 +427,18 @@ class Engine:
         self.talking[agent] = now
         self.stats.connects += 1
         self.pacer.observe_live(False)
-        talk = self.rng.lognormvariate(self.model.talk_mu, self.model.talk_sigma)
-        call.timer = self.clock.call_later(talk, lambda: self.trunk.hangup(call.no))
+        talk = self.rng.lognormvariate(self._talk_mu, self._talk_sigma)
+        self.clock.schedule(talk, self._talk_end, call)
+
+    def _talk_end(self, call: Call) -> None:
+        """The talk time drawn for the call is over: the agent hangs up (unless the callee already did)."""
+        if call.talk_s is None and self.calls.get(call.no) is call:
+            self.trunk.hangup(call.no)
 
     def _abandon(self, call: Call) -> None:
+        """No agent took the live answer within 2 s (unless one did, or the callee hung up, meanwhile)."""
+        if call.agent is not None:
+            return
         try:
             self.waiting.remove(call)
         except ValueError:
@@ -415,14 +454,18 @@ class Engine:
             return
         now = self.clock.seconds
         call.sip_code, call.call_id = result.sip_code, result.call_id
-        if call.ringing:
-            self._stop_ringing(call)
-            call.ring_s = now - call.dialed_s
-            self.pacer.observe_ring_end(False, call.ring_s)
+        if call.ringing:  # _stop_ringing, inlined
+            call.ringing = False
+            ringing, sec = self.ringing, call.dial_sec
+            left = ringing[sec] - 1
+            if left:
+                ringing[sec] = left
+            else:
+                del ringing[sec]
+            call.ring_s = ring_s = now - call.dialed_s
+            self.pacer.observe_ring_end(False, ring_s)
         call.ended_s = now
         if call.agent is not None:  # a connected call ended: the agent wraps up
-            if call.timer is not None:
-                call.timer.cancel()
             agent = call.agent
             call.outcome = "answered"
             call.talk_s = now - self.talking.pop(agent)
@@ -432,26 +475,28 @@ class Engine:
             if self._closing:  # no wrap-up timer will run any more: record the call now
                 self._wrap_end(call, agent)
                 return
-            wrap = self.model.wrap_s
-            call.timer = self.clock.call_later(wrap, lambda: self._wrap_end(call, agent))
+            self.clock.schedule(self.model.wrap_s, self._wrap_ended, call)
             return
         if call.abandoned:
             call.outcome = "abandoned"
         elif call.live:  # the callee hung up while waiting for an agent
-            try:
-                self.waiting.remove(call)
-                if call.timer is not None:
-                    call.timer.cancel()
-            except ValueError:
-                pass
+            if call in self.waiting:
+                self.waiting.remove(call)  # its abandon timer finds it gone
             call.outcome = "answered"
         else:
             call.outcome = result.outcome if result.outcome != "answered" else "voicemail"
-        self._finish(call, now)
+        # _finish, inlined
+        del self.calls[call_no]
+        outcomes = self.stats.outcomes
+        outcomes[call.outcome] = outcomes.get(call.outcome, 0) + 1
+        self.sink.attempt(call)
         if call.reserved is not None:
             self._agent_free(call.reserved, now)
-        else:
+        elif not self._predictive or now - self._last_pace >= self.pace_gap_s:
             self._pace(now)
+
+    def _wrap_ended(self, call: Call) -> None:
+        self._wrap_end(call, call.agent)  # type: ignore[arg-type]
 
     def _wrap_end(self, call: Call, agent: int) -> None:
         now = self.clock.seconds
@@ -479,17 +524,15 @@ class Engine:
             self._go_on_break(agent, due, now)
             return
         if self.waiting:
-            call = self.waiting.popleft()
-            if call.timer is not None:
-                call.timer.cancel()
-            self._connect(call, agent, now)
+            self._connect(self.waiting.popleft(), agent, now)  # its abandon timer finds it taken
             return
         self.state[agent] = IDLE
         self.since[agent] = now
         self.idle.append(agent)
         self._pace(now, force=True)
 
-    def _break_start(self, agent: int, length: float) -> None:
+    def _break_start(self, args: tuple[int, float]) -> None:
+        agent, length = args
         now = self.clock.seconds
         if self.state[agent] == IDLE:
             self.idle.remove(agent)
@@ -502,7 +545,7 @@ class Engine:
         self._break_taken[agent] = self._break_taken.get(agent, 0.0) + max(end - now, 0.0)
         self.state[agent] = BREAK
         self.on_break.add(agent)
-        self.clock.call_later(length, lambda: self._break_end(agent))
+        self.clock.schedule(length, self._break_end, agent)
 
     def _break_end(self, agent: int) -> None:
         self.on_break.discard(agent)

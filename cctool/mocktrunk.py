@@ -139,9 +139,12 @@ class MockTrunk:
     def __init__(self, model: CallModel | None = None, seed: int | None = 0):
         self.model = model or CallModel()
         self.rng = random.Random(f"trunk:{seed}")
-        self._calls: dict[int, list[Any]] = {}  # call_no -> [timer, answered_at or None, ring_s]
+        # call_no -> [call_no, answered, ring_s, result]: the events scheduled for a call carry this list,
+        # and one whose call has ended (hung up, or the trunk closed) finds it gone and does nothing
+        self._calls: dict[int, list[Any]] = {}
         self._clock: Any = None
         self._events: TrunkEvents | None = None
+        self._results: dict[tuple[str, float], CallResult] = {}  # the same busy / no-answer result, shared
         m = self.model
         self._cuts = (
             m.live_rate,
@@ -155,18 +158,17 @@ class MockTrunk:
         self._events = events
 
     def dial(self, call_no: int, e164: str, caller_id: str, ring_timeout_s: float) -> None:
-        m, rng, events = self.model, self.rng, self._events
-        assert events is not None, "MockTrunk.start() first"
+        m, rng = self.model, self.rng
+        assert self._events is not None, "MockTrunk.start() first"
         u = rng.random()
         timeout = min(m.no_answer_s, ring_timeout_s)
         live, busy, machine, invalid = self._cuts
         if u < live or busy <= u < machine:
             ring = m.ring_min_s + (m.ring_max_s - m.ring_min_s) * rng.random()
             if ring < timeout:
-                is_machine = u >= live
-                call = [None, None, ring]
-                call[0] = self._clock.call_later(ring, lambda: self._answer(call_no, is_machine))
+                call: list[Any] = [call_no, False, ring, None]
                 self._calls[call_no] = call
+                self._clock.schedule(ring, self._machine if u >= live else self._answer, call)
                 return
             fate, after = "no_answer", timeout
         elif u < busy:
@@ -175,33 +177,37 @@ class MockTrunk:
             fate, after = "invalid", m.invalid_after_s
         else:
             fate, after = "no_answer", timeout
-        call = [None, None, after]
-        call[0] = self._clock.call_later(after, lambda: self._end(call_no, fate))
+        result = self._results.get((fate, after))
+        if result is None:
+            result = self._results[fate, after] = CallResult(fate, ring_s=after)
+        call = [call_no, False, after, result]
         self._calls[call_no] = call
+        self._clock.schedule(after, self._end, call)
 
-    def _answer(self, call_no: int, machine: bool) -> None:
-        call = self._calls[call_no]
-        call[1] = True
-        if machine:
-            call[0] = self._clock.call_later(
-                self.model.machine_detect_s, lambda: self._end(call_no, "voicemail")
-            )
-        assert self._events is not None
-        self._events.on_answer(call_no, machine)
+    def _answer(self, call: list[Any]) -> None:
+        """A person answers."""
+        if self._calls.get(call[0]) is call:
+            call[1] = True
+            self._events.on_answer(call[0], False)  # type: ignore[union-attr]
 
-    def _end(self, call_no: int, outcome: str) -> None:
-        call = self._calls.pop(call_no, None)
-        if call is None:
-            return
-        assert self._events is not None
-        self._events.on_end(call_no, CallResult(outcome, ring_s=call[2]))
+    def _machine(self, call: list[Any]) -> None:
+        """An answering machine answers; it is recognised `machine_detect_s` later."""
+        if self._calls.get(call[0]) is call:
+            call[1] = True
+            call[3] = CallResult("voicemail", ring_s=call[2])
+            self._clock.schedule(self.model.machine_detect_s, self._end, call)
+            self._events.on_answer(call[0], True)  # type: ignore[union-attr]
+
+    def _end(self, call: list[Any]) -> None:
+        call_no = call[0]
+        if self._calls.get(call_no) is call:
+            del self._calls[call_no]
+            self._events.on_end(call_no, call[3])  # type: ignore[union-attr]
 
     def hangup(self, call_no: int, safe_harbour: bool = False) -> None:
         call = self._calls.pop(call_no, None)
         if call is None:
             return
-        if call[0] is not None:
-            call[0].cancel()
         assert self._events is not None
         outcome = "answered" if call[1] else "no_answer"
         self._events.on_end(
