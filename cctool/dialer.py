@@ -73,6 +73,9 @@ _INSERT_ATTEMPT = (
 )
 
 
+_NO_CHECK = (None, None, None, None, "", "")  # the attempt row's decision fields when no gate ran
+
+
 def iso_s(moment: datetime) -> str:
     """Second-precision UTC text (rounded up): sorts correctly as text, so indexes can be used."""
     moment = moment.astimezone(UTC)
@@ -194,7 +197,6 @@ class DbRun:
         # the dial-time decision: records loaded per claimed block, re-read when someone else wrote
         self.dial_gate = dialgate.Gate(self.conn, campaign)
         self._plan = retry_plan(self.definition)
-        self._joined: dict[tuple[str, ...], str] = {}  # ';'-joined zones and rules, as written per attempt
 
     # --- time ---------------------------------------------------------------------------------------
     def at(self, seconds: float) -> datetime:
@@ -388,9 +390,8 @@ class DbRun:
     # --- the gate -----------------------------------------------------------------------------------
     def gate(self, lead: Lead, now_s: float) -> Any:
         assert lead.contact_id is not None
-        return self.dial_gate.check(
-            lead.contact_id, self.at(now_s), callback_requested=lead.callback_requested
-        )
+        us = self._epoch_us + timedelta(seconds=now_s) // _US  # the instant `self.at(now_s)`, exactly
+        return self.dial_gate.check_at(lead.contact_id, us, callback_requested=lead.callback_requested)
 
     # --- the sink -----------------------------------------------------------------------------------
     def attempt(self, call: Call) -> None:
@@ -404,16 +405,11 @@ class DbRun:
             self.definition, held.attempts, call.outcome, call.disposition, self._plan
         )
         agent = f"agent-{call.agent + 1:02d}" if call.agent is not None else None
-        zones, rules = (self._join(check.zones), self._join(check.rules_checked)) if check else (None, "")
+        local, zone, source, zones, registry, rules = check.row_fields() if check else _NO_CHECK
         self.attempt_rows.append(
             (
                 self.run_id, c.name, c.version, held.contact_id, held.phone, started, ended,
-                check.local_time.isoformat() if check else None,
-                check.zone if check else None,
-                check.zone_source if check else None,
-                zones,
-                c.caller_id, (check.registry_version or "") if check else "",
-                rules,
+                local, zone, source, zones, c.caller_id, registry, rules,
                 self.trunk_name, call.outcome, call.disposition,
                 _r(call.ring_s), _r(call.talk_s), _r(call.wrap_s), agent, _r(call.connect_delay_s),
                 int(call.abandoned), int(call.safe_harbour), call.lead.callback_id,
@@ -439,13 +435,6 @@ class DbRun:
             self.opt_out(held, call)
         elif len(self.attempt_rows) >= BATCH:
             self.flush()
-
-    def _join(self, names: tuple[str, ...]) -> str:
-        """`';'.join(names)`, once per distinct tuple (the same few zones and rules come back every dial)."""
-        text = self._joined.get(names)
-        if text is None:
-            text = self._joined[names] = ";".join(names)
-        return text
 
     def blocked(self, lead: Lead, check: Any, now_s: float) -> None:
         held: Held = lead.extra
