@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -91,15 +92,24 @@ def _utc(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def resolve_zones(phone: str, timezone: str | None, number_zones: str | None) -> tuple[tuple[str, ...], str]:
-    """The zones to check and where they came from: the contact's own zone wins over the number's."""
+def _field_zones(timezone: str | None, number_zones: str | None) -> tuple[tuple[str, ...], str] | None:
+    """The zones the contact's own fields give (its zone, else its number's zones), None when neither does."""
     if timezone and is_zone(timezone):
         return (timezone,), "contact"
     try:
         zones = tuple(z for z in json.loads(number_zones or "[]") if is_zone(z))
     except (ValueError, TypeError):
         zones = ()
-    if not zones and _E164.match(phone or ""):
+    return (zones, "number") if zones else None
+
+
+def resolve_zones(phone: str, timezone: str | None, number_zones: str | None) -> tuple[tuple[str, ...], str]:
+    """The zones to check and where they came from: the contact's own zone wins over the number's."""
+    found = _field_zones(timezone, number_zones)
+    if found is not None:
+        return found
+    zones: tuple[str, ...] = ()
+    if _E164.match(phone or ""):
         from .phones import InvalidNumber, normalize
 
         try:
@@ -207,7 +217,7 @@ def _us(text: str) -> int:
 
 
 _NEVER = 1 << 62  # a key later than any instant
-_ZONES: dict[tuple[str | None, str | None], tuple[tuple[str, ...], str]] = {}  # resolve_zones, memoised
+_ZONES: dict[tuple[str | None, str | None], tuple[tuple[str, ...], str, str]] = {}  # (zones, source, text)
 
 
 class _Facts:
@@ -230,20 +240,25 @@ class _Facts:
     def __init__(self, phone: str, timezone: str | None, number_zones: str | None, erased_at: str | None):
         self.phone = phone
         key = (timezone, number_zones)
-        found = _ZONES.get(key) if number_zones and number_zones != "[]" or timezone else None
-        if found is None:
-            found = resolve_zones(phone, timezone, number_zones)
-            if found[1] != "default" and len(_ZONES) < 4096:  # the zones do not depend on the number
-                _ZONES[key] = found
-        self.zones, self.source = found
-        self.zones_text = ";".join(self.zones)
+        found = _ZONES.get(key)
+        if found is None:  # the same few zone fields come back for thousands of contacts
+            fields = _field_zones(timezone, number_zones)
+            if fields is None:  # from the number itself
+                zones, source = resolve_zones(phone, timezone, number_zones)
+                found = (zones, source, ";".join(zones))
+            else:
+                found = (*fields, ";".join(fields[0]))
+                if len(_ZONES) < 4096:
+                    _ZONES[key] = found
+        self.zones, self.source, self.zones_text = found
         self.quick_from = _NEVER
         self.erased_key = _key(erased_at) if erased_at is not None else None
         self.national = False
-        self.dnc: list[tuple[int, int | None, str]] = []  # (added, removed, added_at text)
-        self.optouts: list[tuple[int, str]] = []  # (effective, effective_at text)
-        self.consents: list[tuple[int, int, str]] = []  # (given, id, action)
-        self.suppressions: list[tuple[int, str]] = []  # (created, reason)
+        # the records, rare: a shared empty tuple until one is found (then a list)
+        self.dnc: Sequence[tuple[int, int | None, str]] = ()  # (added, removed, added_at text)
+        self.optouts: Sequence[tuple[int, str]] = ()  # (effective, effective_at text)
+        self.consents: Sequence[tuple[int, int, str]] = ()  # (given, id, action)
+        self.suppressions: Sequence[tuple[int, str]] = ()  # (created, reason)
 
     def settle(self, marketing: bool) -> None:
         """From which instant (key) no record of the party stands against a call, for `QuickCheck`.
@@ -396,20 +411,24 @@ class Gate:
         for phone, added, removed in conn.execute(
             f"SELECT phone, added_at, removed_at FROM dnc_internal WHERE phone IN ({pm})", phones
         ):
-            loaded[phone].dnc.append((_key(added), _key(removed) if removed is not None else None, added))
+            facts = loaded[phone]
+            facts.dnc = [*facts.dnc, (_key(added), _key(removed) if removed is not None else None, added)]
         for phone, effective in conn.execute(
             f"SELECT phone, effective_at FROM optouts WHERE phone IN ({pm})", phones
         ):
-            loaded[phone].optouts.append((_key(effective), effective))
+            facts = loaded[phone]
+            facts.optouts = [*facts.optouts, (_key(effective), effective)]
         for phone, given, row_id, action in conn.execute(
             f"SELECT phone, given_at, id, action FROM consents WHERE purpose = 'marketing' AND phone IN ({pm})",
             phones,
         ):
-            loaded[phone].consents.append((_key(given), row_id, action))
+            facts = loaded[phone]
+            facts.consents = [*facts.consents, (_key(given), row_id, action)]
         for phone, created, reason in conn.execute(
             f"SELECT phone, created_at, reason FROM suppressions WHERE phone IN ({pm}) ORDER BY id", phones
         ):
-            loaded[phone].suppressions.append((_key(created), reason))
+            facts = loaded[phone]
+            facts.suppressions = [*facts.suppressions, (_key(created), reason)]
         history = self._history
         for phone in phones:
             history[phone] = []
