@@ -78,7 +78,7 @@ FROM contacts c WHERE c.id = :id
 """
 _REGISTRY = "SELECT version, registry_date FROM dnc_registry_loads WHERE list = ? ORDER BY id DESC LIMIT 1"
 _ATTEMPTS = (
-    "SELECT started_at, outcome FROM attempts WHERE phone = ? AND campaign = ? "
+    "SELECT started_at, outcome FROM attempts WHERE phone = ? AND +campaign = ? "
     "AND julianday(started_at) <= julianday(?)"
 )
 _CALLBACK = (
@@ -433,7 +433,7 @@ class Gate:
         for phone in phones:
             history[phone] = []
         for phone, started, outcome in conn.execute(
-            f"SELECT phone, started_at, outcome FROM attempts WHERE campaign = ? AND phone IN ({pm}) ORDER BY id",
+            f"SELECT phone, started_at, outcome FROM attempts WHERE +campaign = ? AND phone IN ({pm}) ORDER BY id",
             [self.campaign.name, *phones],
         ):
             history[phone].append((_us(started), outcome))
