@@ -321,7 +321,7 @@ class DbRun:
             "WHERE campaign = :c AND contact_id IN (SELECT contact_id FROM dial_contacts WHERE campaign = :c "
             "AND state = 'pending' AND (next_at IS NULL OR next_at <= :now) "
             "AND (lease_owner IS NULL OR lease_until < :wall) "
-            "ORDER BY next_at IS NOT NULL, next_at, contact_id LIMIT :n) RETURNING contact_id, attempts",
+            "ORDER BY next_at, contact_id LIMIT :n) RETURNING contact_id, attempts",  # NULLs first: the index order
             {"owner": self.owner, "until": iso_s(utcnow() + timedelta(seconds=LEASE_S)), "c": self.campaign.name,
              "now": iso_s(self.at(now_s)), "wall": wall, "n": CLAIM_CHUNK},
         ).fetchall()  # fmt: skip
