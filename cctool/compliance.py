@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -331,3 +331,140 @@ def _first_at_or_after(moment: datetime, zone: ZoneInfo, target: datetime) -> da
                     low = middle
             return high.replace(microsecond=0) if _wall(high.replace(microsecond=0), zone) >= target else high
     return max(moment, candidates[-1])
+
+
+# --- the same decision, proven fast for the common dial ---------------------------------------------------
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = timedelta(microseconds=1)
+DAY_US = 86_400_000_000
+_PROBE_US = 30 * 60 * 1_000_000  # the UTC offset is checked this often across a cached span
+
+
+def instant(us: int) -> datetime:
+    """The instant `us` microseconds after the Unix epoch (UTC)."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+def _offset_us(us: int, zone: ZoneInfo) -> int:
+    offset = instant(us).astimezone(zone).utcoffset()
+    return offset // US if offset is not None else 0
+
+
+class QuickCheck:
+    """Proves fast that `decide` allows a dial, for the dial a run makes thousands of times.
+
+    `decide` rebuilds every local time from zoneinfo and every rule from the records at each call. For a
+    party with no record against the call (the caller checks that: no opt-out, list entry, suppression,
+    erasure, refused consent), what remains is the calling window in each zone and the frequency rules
+    over the party's earlier attempts. This keeps, per zone, a span of instants known to be inside the
+    window with the zone's UTC offset over it (integer microseconds since the Unix epoch): a dial inside
+    the span is a comparison, and the local time is the instant plus that offset. The span ends at the
+    window's end that day, and sooner if the offset changes (it is probed every half hour across the span,
+    daylight-saving changes are never closer together). Frequency rules are the same arithmetic as
+    `decide`'s, on integers.
+
+    `allows` returns None whenever it cannot prove the dial allowed (a rule fails, an attempt at or after
+    the instant, an invalid outcome ...): the caller then asks `decide`, which gives the reasons. So the
+    fast answer is only ever "allowed", and only when `decide` would say so (a seeded test compares them).
+    """
+
+    def __init__(self, policy: CampaignPolicy):
+        self.policy = policy
+        self._spans: dict[str, tuple[int, int, int, int]] = {}  # zone -> (from, until, offset, local day)
+        self._suffixes: dict[int, str] = {}
+        self._days: dict[int, str] = {}
+        self.cap_total = policy.cap_total
+        self.cap_24h = policy.cap_24h
+        self.cap_day = policy.cap_per_day
+        self.gap_us = policy.min_gap // US if policy.min_gap is not None else None
+        self.lock_us = policy.abandon_lock // US if policy.abandon_lock > timedelta(0) else None
+
+    def span(self, name: str, us: int) -> tuple[int, int, int, int] | None:
+        """(from, until, UTC offset, local day ordinal): instants in [from, until) are inside the window in
+        zone `name`, at that offset; None when `us` is outside the window there."""
+        span = self._spans.get(name)
+        if span is not None and span[0] <= us < span[1]:
+            return span
+        zone = _zone(name)
+        moment = instant(us)
+        if _window_reason(moment, [zone], self.policy):
+            return None
+        local = moment.astimezone(zone)
+        offset = _offset_us(us, zone)
+        wall = local.replace(tzinfo=None)
+        until = us + (datetime.combine(wall.date(), self.policy.hours_end) - wall) // US
+        probe = us
+        while probe < until - 1:
+            step = min(probe + _PROBE_US, until - 1)
+            if _offset_us(step, zone) != offset:
+                until = probe + 1  # known to hold up to `probe`: the next dial looks again
+                break
+            probe = step
+        span = self._spans[name] = (us, until, offset, wall.toordinal())
+        return span
+
+    def allows(self, zones: Sequence[str], history: Sequence[tuple[int, str]], us: int) -> int | None:
+        """The UTC offset of the first zone at `us` if the window and frequency rules pass there.
+
+        `history`: (start in microseconds since the epoch, outcome) of the party's earlier attempts."""
+        first = None
+        for name in zones:
+            span = self.span(name, us)
+            if span is None:
+                return None
+            if first is None:
+                first = span
+        if first is None:
+            return None
+        if history and not self._frequency_passes(zones, history, us):
+            return None
+        return first[2]
+
+    def _frequency_passes(self, zones: Sequence[str], history: Sequence[tuple[int, str]], us: int) -> bool:
+        last = last_abandoned = -1
+        in_24h = 0
+        since = us - DAY_US
+        for started, outcome in history:
+            if started >= us or outcome == "invalid":
+                return False  # not simply earlier, or the number does not exist: `decide` says
+            if started > last:
+                last = started
+            if started > since:
+                in_24h += 1
+            if outcome == "abandoned" and started > last_abandoned:
+                last_abandoned = started
+        if self.cap_total is not None and len(history) >= self.cap_total:
+            return False
+        if self.cap_24h is not None and in_24h >= self.cap_24h:
+            return False
+        if self.gap_us is not None and us - last < self.gap_us:
+            return False
+        if self.lock_us is not None and last_abandoned >= 0 and us - last_abandoned < self.lock_us:
+            return False
+        if self.cap_day is not None:
+            for name in zones:
+                today = self._spans[name][3]
+                zone = _zone(name)
+                same = sum(
+                    1 for started, _ in history if instant(started).astimezone(zone).toordinal() == today
+                )
+                if same >= self.cap_day:
+                    return False
+        return True
+
+    def local_iso(self, us: int, offset: int) -> str:
+        """`instant(us).astimezone(zone).isoformat()` for a zone at UTC offset `offset` (microseconds)."""
+        suffix = self._suffixes.get(offset)
+        if suffix is None:
+            zone = timezone(timedelta(microseconds=offset))
+            suffix = self._suffixes[offset] = datetime(2000, 1, 1, tzinfo=zone).isoformat()[19:]
+        whole, micro = divmod(us + offset, 1_000_000)
+        days, seconds = divmod(whole, 86400)
+        day = self._days.get(days)
+        if day is None:
+            day = self._days[days] = (EPOCH + timedelta(days=days)).date().isoformat()
+        hours, seconds = divmod(seconds, 3600)
+        minutes, seconds = divmod(seconds, 60)
+        if micro:
+            return f"{day}T{hours:02d}:{minutes:02d}:{seconds:02d}.{micro:06d}{suffix}"
+        return f"{day}T{hours:02d}:{minutes:02d}:{seconds:02d}{suffix}"

@@ -44,6 +44,7 @@ from .timeutil import from_iso, to_iso, utcnow
 from .trunk import TrunkFatal
 
 _US = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LEASE_S = 120.0  # wall seconds a claim lasts without renewal
 CLAIM_CHUNK = 500
 BATCH = 2000  # attempts per transaction at most
@@ -71,6 +72,9 @@ ATTEMPT_COLUMNS = (
 _INSERT_ATTEMPT = (
     f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})"
 )
+
+
+_NO_CHECK = (None, None, None, None, "", "")  # the attempt row's decision fields when no gate ran
 
 
 def iso_s(moment: datetime) -> str:
@@ -181,6 +185,7 @@ class DbRun:
         self._next_callback_poll = 0.0
         # sink buffers
         self.attempt_rows: list[tuple] = []
+        self.attempt_history: list[tuple[str, int, str]] = []  # (phone, start in µs, outcome) per row
         self.blocked_rows: list[tuple] = []
         self.contact_rows: dict[int, tuple] = {}
         self.callback_rows: list[tuple] = []
@@ -194,7 +199,6 @@ class DbRun:
         # the dial-time decision: records loaded per claimed block, re-read when someone else wrote
         self.dial_gate = dialgate.Gate(self.conn, campaign)
         self._plan = retry_plan(self.definition)
-        self._joined: dict[tuple[str, ...], str] = {}  # ';'-joined zones and rules, as written per attempt
 
     # --- time ---------------------------------------------------------------------------------------
     def at(self, seconds: float) -> datetime:
@@ -202,19 +206,25 @@ class DbRun:
 
     def iso(self, seconds: float) -> str:
         """`to_iso(self.at(seconds))`, without datetime arithmetic (it runs twice per attempt)."""
-        us = self._epoch_us + timedelta(seconds=seconds) // _US
+        return self.iso_us(self._epoch_us + timedelta(seconds=seconds) // _US)
+
+    def iso_us(self, us: int) -> str:
+        """`to_iso` of the instant `us` microseconds after the Unix epoch."""
         whole, micro = divmod(us, 1_000_000)
-        prefix = self._prefixes.get(whole)
-        if prefix is None:
-            if len(self._prefixes) > 4096:
-                self._prefixes.clear()
-            prefix = self._prefixes[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-        return f"{prefix}.{micro:06d}Z" if micro else prefix + "Z"
+        days, seconds = divmod(whole, 86400)
+        day = self._days.get(days)
+        if day is None:
+            day = self._days[days] = (_EPOCH + timedelta(days=days)).date().isoformat()
+        hours, seconds = divmod(seconds, 3600)
+        minutes, seconds = divmod(seconds, 60)
+        if micro:
+            return f"{day}T{hours:02d}:{minutes:02d}:{seconds:02d}.{micro:06d}Z"
+        return f"{day}T{hours:02d}:{minutes:02d}:{seconds:02d}Z"
 
     def iso_ceil(self, seconds: float) -> str:
         """`iso_s(self.at(seconds))`: whole seconds, rounded up."""
         us = self._epoch_us + timedelta(seconds=seconds) // _US
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(-(-us // 1_000_000)))
+        return self.iso_us(-(-us // 1_000_000) * 1_000_000)
 
     # --- start and end ------------------------------------------------------------------------------
     def begin(self, start: datetime) -> None:
@@ -311,7 +321,7 @@ class DbRun:
             "WHERE campaign = :c AND contact_id IN (SELECT contact_id FROM dial_contacts WHERE campaign = :c "
             "AND state = 'pending' AND (next_at IS NULL OR next_at <= :now) "
             "AND (lease_owner IS NULL OR lease_until < :wall) "
-            "ORDER BY next_at IS NOT NULL, next_at, contact_id LIMIT :n) RETURNING contact_id, attempts",
+            "ORDER BY next_at, contact_id LIMIT :n) RETURNING contact_id, attempts",  # NULLs first: the index order
             {"owner": self.owner, "until": iso_s(utcnow() + timedelta(seconds=LEASE_S)), "c": self.campaign.name,
              "now": iso_s(self.at(now_s)), "wall": wall, "n": CLAIM_CHUNK},
         ).fetchall()  # fmt: skip
@@ -388,49 +398,46 @@ class DbRun:
     # --- the gate -----------------------------------------------------------------------------------
     def gate(self, lead: Lead, now_s: float) -> Any:
         assert lead.contact_id is not None
-        return self.dial_gate.check(
-            lead.contact_id, self.at(now_s), callback_requested=lead.callback_requested
-        )
+        us = self._epoch_us + timedelta(seconds=now_s) // _US  # the instant `self.at(now_s)`, exactly
+        return self.dial_gate.check_at(lead.contact_id, us, callback_requested=lead.callback_requested)
 
     # --- the sink -----------------------------------------------------------------------------------
     def attempt(self, call: Call) -> None:
-        held: Held = call.lead.extra
+        lead, check, outcome, disposition = call.lead, call.check, call.outcome, call.disposition
+        held: Held = lead.extra
         held.attempts += 1
         held.unflushed += 1
-        c, check = self.campaign, call.check
-        started = self.iso(call.dialed_s)
+        c = self.campaign
+        us = self._epoch_us + timedelta(seconds=call.dialed_s) // _US
+        started = self.iso_us(us)
         ended = self.iso(call.ended_s)
-        state, delay = after_attempt(
-            self.definition, held.attempts, call.outcome, call.disposition, self._plan
-        )
-        agent = f"agent-{call.agent + 1:02d}" if call.agent is not None else None
-        zones, rules = (self._join(check.zones), self._join(check.rules_checked)) if check else (None, "")
+        state, delay = after_attempt(self.definition, held.attempts, outcome, disposition, self._plan)
+        agent = call.agent
+        ring, talk, wrap, connect = call.ring_s, call.talk_s, call.wrap_s, call.connect_delay_s
+        local, zone, source, zones, registry, rules = check.row_fields() if check else _NO_CHECK
         self.attempt_rows.append(
             (
                 self.run_id, c.name, c.version, held.contact_id, held.phone, started, ended,
-                check.local_time.isoformat() if check else None,
-                check.zone if check else None,
-                check.zone_source if check else None,
-                zones,
-                c.caller_id, (check.registry_version or "") if check else "",
-                rules,
-                self.trunk_name, call.outcome, call.disposition,
-                _r(call.ring_s), _r(call.talk_s), _r(call.wrap_s), agent, _r(call.connect_delay_s),
-                int(call.abandoned), int(call.safe_harbour), call.lead.callback_id,
-                int(call.lead.callback_requested), call.sip_code, call.call_id, c.script, c.script_sha256,
+                local, zone, source, zones, c.caller_id, registry, rules, self.trunk_name, outcome, disposition,
+                None if ring is None else round(ring, 3), None if talk is None else round(talk, 3),
+                None if wrap is None else round(wrap, 3),
+                None if agent is None else f"agent-{agent + 1:02d}",
+                None if connect is None else round(connect, 3),
+                int(call.abandoned), int(call.safe_harbour), lead.callback_id,
+                int(lead.callback_requested), call.sip_code, call.call_id, c.script, c.script_sha256,
             )
         )  # fmt: skip
-        self.batch_counts[call.outcome] = self.batch_counts.get(call.outcome, 0) + 1
+        self.attempt_history.append((held.phone, us, outcome))
+        counts = self.batch_counts
+        counts[outcome] = counts.get(outcome, 0) + 1
         next_at = self.iso_ceil(call.ended_s + delay) if delay is not None else None
         self.contact_rows[held.contact_id] = (
-            state, held.attempts, started, next_at, call.outcome, call.disposition,
-            c.name, held.contact_id,
+            state, held.attempts, started, next_at, outcome, disposition, c.name, held.contact_id,
         )  # fmt: skip
-        if call.lead.callback_id is not None:
-            reached = call.outcome == "answered"
+        if lead.callback_id is not None:
+            reached = outcome == "answered"
             self.callback_rows.append(
-                (call.lead.callback_id, reached, call.disposition or call.outcome, ended, next_at,
-                 len(self.attempt_rows) - 1)
+                (lead.callback_id, reached, disposition or outcome, ended, next_at, len(self.attempt_rows) - 1)
             )  # fmt: skip
         if state == "pending" and delay is not None:
             self._seq += 1
@@ -439,13 +446,6 @@ class DbRun:
             self.opt_out(held, call)
         elif len(self.attempt_rows) >= BATCH:
             self.flush()
-
-    def _join(self, names: tuple[str, ...]) -> str:
-        """`';'.join(names)`, once per distinct tuple (the same few zones and rules come back every dial)."""
-        text = self._joined.get(names)
-        if text is None:
-            text = self._joined[names] = ";".join(names)
-        return text
 
     def blocked(self, lead: Lead, check: Any, now_s: float) -> None:
         held: Held = lead.extra
@@ -501,8 +501,8 @@ class DbRun:
                 # one writer, one transaction: the batch's ids are consecutive up to the last one
                 first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - n_attempts + 1
                 record = self.dial_gate.record_attempt  # the gate's view of this campaign's attempts
-                for row in self.attempt_rows:
-                    record(row[4], row[5], row[15])
+                for phone, us, outcome in self.attempt_history:
+                    record(phone, us, outcome)
             if self.blocked_rows:
                 conn.executemany(
                     "INSERT INTO blocked_dials (run_id, campaign, campaign_version, contact_id, phone, at, "
@@ -558,6 +558,7 @@ class DbRun:
         self.totals["batches"] += 1 if (n_attempts or n_blocked) else 0
         self.totals["optouts"] += len(self.optout_rows)
         self.attempt_rows, self.blocked_rows, self.callback_rows, self.optout_rows = [], [], [], []
+        self.attempt_history = []
         self.contact_rows, self.batch_counts = {}, {}
         self._last_flush_wall = time.monotonic()
         self.dial_gate.mine(before)  # attempts and opt-outs were reported to the gate as they were written
@@ -616,7 +617,7 @@ class DbRun:
         self.clock = clock
         epoch = clock.at_seconds(0)
         self._epoch_us = int(epoch.timestamp()) * 1_000_000 + epoch.microsecond
-        self._prefixes: dict[int, str] = {}
+        self._days: dict[int, str] = {}
         start = clock.at_seconds(0) if isinstance(clock, VirtualClock) else clock.now()
         self.begin(start)
         dialing = self.definition.get("dialing") or {}
@@ -670,10 +671,6 @@ class DbRun:
     def _safe_fail(self, stats: Stats) -> None:
         with contextlib.suppress(Exception):  # the original error is the one to report
             self.finish(stats, "failed")
-
-
-def _r(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
 
 
 def window_counts(conn: sqlite3.Connection, campaign: str, window: str, at: datetime) -> tuple[int, int]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from . import compliance
 from .campaign_store import StoredCampaign
-from .compliance import Attempt, ContactFacts, History, RegistryCopy
+from .compliance import US, Attempt, ContactFacts, History, QuickCheck, RegistryCopy, instant
 from .errors import UserError
 from .timeutil import is_zone, to_iso
 
@@ -38,6 +39,11 @@ class DialCheck:
     registry_version: str | None  # national copy checked (marketing only)
     rules_checked: tuple[str, ...]
     phone: str | None = None
+
+    def row_fields(self) -> tuple[str, str, str, str, str, str]:
+        """(local time, zone, zone source, zones, registry version, rules checked) as an attempt row holds them."""
+        return (self.local_time.isoformat(), self.zone, self.zone_source, ";".join(self.zones),
+                self.registry_version or "", ";".join(self.rules_checked))  # fmt: skip
 
     def as_dict(self) -> dict:
         return {
@@ -72,7 +78,7 @@ FROM contacts c WHERE c.id = :id
 """
 _REGISTRY = "SELECT version, registry_date FROM dnc_registry_loads WHERE list = ? ORDER BY id DESC LIMIT 1"
 _ATTEMPTS = (
-    "SELECT started_at, outcome FROM attempts WHERE phone = ? AND campaign = ? "
+    "SELECT started_at, outcome FROM attempts WHERE phone = ? AND +campaign = ? "
     "AND julianday(started_at) <= julianday(?)"
 )
 _CALLBACK = (
@@ -86,15 +92,24 @@ def _utc(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def resolve_zones(phone: str, timezone: str | None, number_zones: str | None) -> tuple[tuple[str, ...], str]:
-    """The zones to check and where they came from: the contact's own zone wins over the number's."""
+def _field_zones(timezone: str | None, number_zones: str | None) -> tuple[tuple[str, ...], str] | None:
+    """The zones the contact's own fields give (its zone, else its number's zones), None when neither does."""
     if timezone and is_zone(timezone):
         return (timezone,), "contact"
     try:
         zones = tuple(z for z in json.loads(number_zones or "[]") if is_zone(z))
     except (ValueError, TypeError):
         zones = ()
-    if not zones and _E164.match(phone or ""):
+    return (zones, "number") if zones else None
+
+
+def resolve_zones(phone: str, timezone: str | None, number_zones: str | None) -> tuple[tuple[str, ...], str]:
+    """The zones to check and where they came from: the contact's own zone wins over the number's."""
+    found = _field_zones(timezone, number_zones)
+    if found is not None:
+        return found
+    zones: tuple[str, ...] = ()
+    if _E164.match(phone or ""):
         from .phones import InvalidNumber, normalize
 
         try:
@@ -196,6 +211,15 @@ def _key(text: str) -> int:
     return _ms(_utc(text))
 
 
+def _us(text: str) -> int:
+    """A stored time as microseconds since the Unix epoch."""
+    return (_utc(text) - _EPOCH) // US
+
+
+_NEVER = 1 << 62  # a key later than any instant
+_ZONES: dict[tuple[str | None, str | None], tuple[tuple[str, ...], str, str]] = {}  # (zones, source, text)
+
+
 class _Facts:
     """One contact's records as loaded, with each time as its comparison key (see `_ms`)."""
 
@@ -209,17 +233,90 @@ class _Facts:
         "optouts",
         "consents",
         "suppressions",
+        "quick_from",
+        "zones_text",
     )
 
     def __init__(self, phone: str, timezone: str | None, number_zones: str | None, erased_at: str | None):
         self.phone = phone
-        self.zones, self.source = resolve_zones(phone, timezone, number_zones)
+        key = (timezone, number_zones)
+        found = _ZONES.get(key)
+        if found is None:  # the same few zone fields come back for thousands of contacts
+            fields = _field_zones(timezone, number_zones)
+            if fields is None:  # from the number itself
+                zones, source = resolve_zones(phone, timezone, number_zones)
+                found = (zones, source, ";".join(zones))
+            else:
+                found = (*fields, ";".join(fields[0]))
+                if len(_ZONES) < 4096:
+                    _ZONES[key] = found
+        self.zones, self.source, self.zones_text = found
+        self.quick_from = _NEVER
         self.erased_key = _key(erased_at) if erased_at is not None else None
         self.national = False
-        self.dnc: list[tuple[int, int | None, str]] = []  # (added, removed, added_at text)
-        self.optouts: list[tuple[int, str]] = []  # (effective, effective_at text)
-        self.consents: list[tuple[int, int, str]] = []  # (given, id, action)
-        self.suppressions: list[tuple[int, str]] = []  # (created, reason)
+        # the records, rare: a shared empty tuple until one is found (then a list)
+        self.dnc: Sequence[tuple[int, int | None, str]] = ()  # (added, removed, added_at text)
+        self.optouts: Sequence[tuple[int, str]] = ()  # (effective, effective_at text)
+        self.consents: Sequence[tuple[int, int, str]] = ()  # (given, id, action)
+        self.suppressions: Sequence[tuple[int, str]] = ()  # (created, reason)
+
+    def settle(self, marketing: bool) -> None:
+        """From which instant (key) no record of the party stands against a call, for `QuickCheck`.
+
+        Only a party with no list entry, opt-out, suppression or erasure and a valid number qualifies; for
+        marketing, also not on the national list and with its latest consent a grant (in force from then)."""
+        self.quick_from = _NEVER
+        if self.erased_key is not None or self.dnc or self.optouts or self.suppressions:
+            return
+        if not _E164.match(self.phone or ""):
+            return
+        if not marketing:
+            self.quick_from = -_NEVER
+            return
+        if self.national or not self.consents:
+            return
+        given, _, action = max(self.consents, key=lambda c: (c[0], c[1]))
+        if action == "grant":
+            self.quick_from = given
+
+
+class RunCheck:
+    """An allowed `DialCheck` proven by `Gate.check_at`: the same fields, the local time kept as its text
+    (`local_iso`) and turned into a datetime only when asked for. `as_check()` gives the `DialCheck`."""
+
+    __slots__ = ("_facts", "_shared", "us", "local_iso")
+    allowed = True
+    reasons: tuple[str, ...] = ()
+    next_allowed_at = None
+
+    def __init__(
+        self, facts: _Facts, shared: tuple[str | None, tuple[str, ...], str], us: int, local_iso: str
+    ):
+        self._facts, self._shared, self.us, self.local_iso = facts, shared, us, local_iso
+
+    zone = property(lambda self: self._facts.zones[0])
+    zone_source = property(lambda self: self._facts.source)
+    zones = property(lambda self: self._facts.zones)
+    phone = property(lambda self: self._facts.phone)
+    registry_version = property(lambda self: self._shared[0])
+    rules_checked = property(lambda self: self._shared[1])
+
+    @property
+    def local_time(self) -> datetime:
+        return instant(self.us).astimezone(compliance._zone(self._facts.zones[0]))
+
+    def row_fields(self) -> tuple[str, str, str, str, str, str]:
+        """(local time, zone, zone source, zones, registry version, rules checked) as an attempt row holds them."""
+        facts, shared = self._facts, self._shared
+        return self.local_iso, facts.zones[0], facts.source, facts.zones_text, shared[0] or "", shared[2]
+
+    def as_check(self) -> DialCheck:
+        facts, shared = self._facts, self._shared
+        return DialCheck(
+            allowed=True, reasons=(), next_allowed_at=None, zone=facts.zones[0], zone_source=facts.source,
+            zones=facts.zones, local_time=self.local_time, registry_version=shared[0], rules_checked=shared[1],
+            phone=facts.phone,
+        )  # fmt: skip
 
 
 _GATE_CHUNK = 400  # ids per IN (...) list, under SQLite's variable limit
@@ -250,8 +347,11 @@ class Gate:
         self.marketing = campaign.kind == "marketing"
         self._rules = campaign.rules()
         self._rules_by_pause: dict[bool, compliance.CampaignPolicy] = {}
+        self._quick = QuickCheck(self._rules)  # the window and frequency rules; pausing is checked apart
+        self._quick_until = -_NEVER  # the fast path applies to instants up to this (µs since the epoch)
+        self._quick_shared: tuple[str | None, tuple[str, ...], str] = (None, (), "")
         self._facts: dict[int, _Facts] = {}
-        self._history: dict[str, list[tuple[int, Attempt]]] = {}  # phone -> (key, attempt)
+        self._history: dict[str, list[tuple[int, str]]] = {}  # phone -> (started, µs since epoch; outcome)
         self._by_phone: dict[str, int] = {}
         self._version: int | None = None
         self._changes = -1
@@ -311,29 +411,35 @@ class Gate:
         for phone, added, removed in conn.execute(
             f"SELECT phone, added_at, removed_at FROM dnc_internal WHERE phone IN ({pm})", phones
         ):
-            loaded[phone].dnc.append((_key(added), _key(removed) if removed is not None else None, added))
+            facts = loaded[phone]
+            facts.dnc = [*facts.dnc, (_key(added), _key(removed) if removed is not None else None, added)]
         for phone, effective in conn.execute(
             f"SELECT phone, effective_at FROM optouts WHERE phone IN ({pm})", phones
         ):
-            loaded[phone].optouts.append((_key(effective), effective))
+            facts = loaded[phone]
+            facts.optouts = [*facts.optouts, (_key(effective), effective)]
         for phone, given, row_id, action in conn.execute(
             f"SELECT phone, given_at, id, action FROM consents WHERE purpose = 'marketing' AND phone IN ({pm})",
             phones,
         ):
-            loaded[phone].consents.append((_key(given), row_id, action))
+            facts = loaded[phone]
+            facts.consents = [*facts.consents, (_key(given), row_id, action)]
         for phone, created, reason in conn.execute(
             f"SELECT phone, created_at, reason FROM suppressions WHERE phone IN ({pm}) ORDER BY id", phones
         ):
-            loaded[phone].suppressions.append((_key(created), reason))
+            facts = loaded[phone]
+            facts.suppressions = [*facts.suppressions, (_key(created), reason)]
         history = self._history
         for phone in phones:
             history[phone] = []
         for phone, started, outcome in conn.execute(
-            f"SELECT phone, started_at, outcome FROM attempts WHERE campaign = ? AND phone IN ({pm}) ORDER BY id",
+            f"SELECT phone, started_at, outcome FROM attempts WHERE +campaign = ? AND phone IN ({pm}) ORDER BY id",
             [self.campaign.name, *phones],
         ):
-            moment = _utc(started)
-            history[phone].append((_ms(moment), Attempt(moment, outcome)))
+            history[phone].append((_us(started), outcome))
+        marketing = self.marketing
+        for facts in loaded.values():
+            facts.settle(marketing)
 
     def _load_shared(self) -> None:
         row = self.conn.execute(
@@ -342,13 +448,29 @@ class Gate:
         self._paused = row[0] if row else None
         self._registry = registry_copy(self.conn) if self.marketing else None
         self._shared_loaded = True
+        # the campaign-wide conditions of the fast path: not paused, a caller ID, a fresh registry copy
+        rules = self._rules if self._paused is None else replace(self._rules, paused=bool(self._paused))
+        self._quick_until = _NEVER
+        if rules.paused or not rules.caller_id:
+            self._quick_until = -_NEVER
+        elif self.marketing and rules.registry_max_age is not None:
+            registry = self._registry
+            self._quick_until = (
+                (registry.registry_date - _EPOCH + rules.registry_max_age) // US if registry else -_NEVER
+            )
+        registry_version = self._registry.version if self._registry else None
+        self._quick_shared = (
+            registry_version,
+            compliance.rules_for(rules),
+            ";".join(compliance.rules_for(rules)),
+        )
 
-    def record_attempt(self, phone: str, started_at: str, outcome: str) -> None:
-        """This connection wrote an attempt (committed with the batch being flushed)."""
+    def record_attempt(self, phone: str, started_at: str | int, outcome: str) -> None:
+        """This connection wrote an attempt (committed with the batch being flushed); `started_at` is the
+        stored text, or the instant in microseconds since the Unix epoch."""
         history = self._history.get(phone)
         if history is not None:
-            moment = _utc(started_at)
-            history.append((_ms(moment), Attempt(moment, outcome)))
+            history.append((started_at if isinstance(started_at, int) else _us(started_at), outcome))
 
     def mine(self, before: int) -> None:
         """This connection's changes since `total_changes` was `before` were the run's own, reported.
@@ -365,6 +487,26 @@ class Gate:
         self._history.pop(phone, None)
 
     # --- the check ------------------------------------------------------------------------------------
+    def check_at(self, contact_id: int, us: int, *, callback_requested: bool = False) -> DialCheck | RunCheck:
+        """`check` at the instant `us` microseconds after the Unix epoch, proven fast when it can be.
+
+        The records are made current first, exactly as `check` does. A party with no record against the
+        call (`_Facts.settle`), under a campaign that is not paused and has a fresh registry copy, then only
+        needs the window and frequency rules, which `QuickCheck` proves on integers; the answer is a
+        `RunCheck`, the same allowed `DialCheck` in a lighter form. Anything else goes through `check`
+        (and so `compliance.decide`), which says why a dial is refused."""
+        self._current()
+        facts = self._facts.get(contact_id)
+        if facts is not None:
+            if not self._shared_loaded:
+                self._load_shared()
+            if (us + 500) // 1000 >= facts.quick_from and us <= self._quick_until:
+                quick = self._quick
+                offset = quick.allows(facts.zones, self._history.get(facts.phone, ()), us)
+                if offset is not None:
+                    return RunCheck(facts, self._quick_shared, us, quick.local_iso(us, offset))
+        return self.check(contact_id, instant(us), callback_requested=callback_requested)
+
     def check(self, contact_id: int, now: datetime, *, callback_requested: bool = False) -> DialCheck:
         """`check_dial(conn, campaign, contact_id, now, callback_requested=...)`, from the loaded records."""
         self._current()
@@ -403,7 +545,15 @@ class Gate:
         if (optout_at or dnc_since or suppressed) and callback_requested:
             # a callback that may lift an opt-out: rare, and read exactly as check_dial does
             raise ValueError("callback dial")
-        history = History(tuple([a for key, a in self._history.get(facts.phone, ()) if key <= at]))
+        history = History(
+            tuple(
+                [
+                    Attempt(instant(us), outcome)
+                    for us, outcome in self._history.get(facts.phone, ())
+                    if (us + 500) // 1000 <= at
+                ]
+            )
+        )
         erased_suppression = "eras" in suppressed.lower()
         other_suppression = bool(suppressed) and not erased_suppression
         registry = self._registry

@@ -1,0 +1,37 @@
+"""The times an attempt row holds, written from integers, read exactly as `to_iso` and `iso_s` write them."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from cctool.clock import VirtualClock
+from cctool.dialer import DbRun, iso_s
+from cctool.timeutil import to_iso
+
+
+class _Run:
+    """Just enough of a DbRun to call its time formatting."""
+
+    iso, iso_us, iso_ceil = DbRun.iso, DbRun.iso_us, DbRun.iso_ceil
+
+    def __init__(self, start: datetime):
+        self.clock = VirtualClock(start)
+        self._epoch_us = int(start.timestamp()) * 1_000_000 + start.microsecond
+        self._days: dict[int, str] = {}
+
+
+def test_attempt_times_match_to_iso_and_iso_s() -> None:
+    rng = random.Random(3)
+    for start in (
+        datetime(2026, 12, 1, 15, tzinfo=UTC),
+        datetime(2026, 3, 8, 6, 59, 59, 999_999, tzinfo=UTC),
+    ):
+        run = _Run(start)
+        for _ in range(5000):
+            seconds = rng.choice([0.0, 1.0, 0.5, 86399.9999996]) + rng.randrange(0, 3 * 86400)
+            if rng.random() < 0.5:
+                seconds += rng.random()
+            moment = start + timedelta(seconds=seconds)
+            assert run.iso(seconds) == to_iso(moment)
+            assert run.iso_ceil(seconds) == iso_s(moment)
