@@ -203,7 +203,7 @@ class Pacer:
         self.q_dead = dead
         # g[k]: P(a call dialed now is a live answer within r_k)
         self.g = tuple([padded[o] / total for o in offsets])
-        self.g_omp = tuple([1.0 - g for g in self.g])
+        self.g_var = tuple([g * (1.0 - g) for g in self.g])
         # wrap: probability that a wrap of age w ends within h (h per quantile point + 2 s)
         wraps = self.wrap_hist
         top = self.wrap_top + 1  # past it every bin is empty: the sums stay as they are
@@ -334,7 +334,10 @@ class Pacer:
         for start in wrap_starts:
             # by half seconds: the horizons end at whole seconds + 0.5
             half = int(2.0 * (now - start))
-            row = wrap_rows[half] if half < _WRAP_HALVES else None
+            try:
+                row = wrap_rows[half]
+            except IndexError:
+                row = None
             if row is None:
                 row = self._wrap_row(half)
             p0, p1, p2, p3, w0, w1, w2, w3 = row
@@ -350,7 +353,7 @@ class Pacer:
         # measured, the budget is better spent dialing ahead of agents about to leave wrap-up
         budget = self.beta() / (1.0 + self.idle_cut * max(free - waiting, 0))
         g0, g1, g2, g3 = self.g
-        o0, o1, o2, o3 = self.g_omp
+        h0, h1, h2, h3 = self.g_var
         # agents in talk count only at the points past the mean wrap-up (a suffix of the points, from
         # `talk_from`): their sum is worked out only if the risk is needed there
         talk_from = self.talk_from
@@ -366,8 +369,7 @@ class Pacer:
                 m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
                 v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
                 talk_from = _POINTS
-            m, v = m0 - n * g0, v0 + n * g0 * o0
-            risk = _erfc((m - 0.5) / _sqrt(v) / _SQRT2) if v > 1e-12 else (2.0 if m < 0.5 else 0.0)
+            risk = _erfc((m0 - 0.5) / _sqrt(v0) / _SQRT2) if v0 > 1e-12 else (2.0 if m0 < 0.5 else 0.0)
             if risk > limit:
                 break
             if talk_from == 1:
@@ -375,8 +377,7 @@ class Pacer:
                 m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
                 v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
                 talk_from = _POINTS
-            m, v = m1 - n * g1, v1 + n * g1 * o1
-            risk += _erfc((m - 0.5) / _sqrt(v) / _SQRT2) if v > 1e-12 else (2.0 if m < 0.5 else 0.0)
+            risk += _erfc((m1 - 0.5) / _sqrt(v1) / _SQRT2) if v1 > 1e-12 else (2.0 if m1 < 0.5 else 0.0)
             if risk > limit:
                 break
             if talk_from == 2:
@@ -384,8 +385,7 @@ class Pacer:
                 m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
                 v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
                 talk_from = _POINTS
-            m, v = m2 - n * g2, v2 + n * g2 * o2
-            risk += _erfc((m - 0.5) / _sqrt(v) / _SQRT2) if v > 1e-12 else (2.0 if m < 0.5 else 0.0)
+            risk += _erfc((m2 - 0.5) / _sqrt(v2) / _SQRT2) if v2 > 1e-12 else (2.0 if m2 < 0.5 else 0.0)
             if risk > limit:
                 break
             if talk_from == 3:
@@ -393,11 +393,12 @@ class Pacer:
                 m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
                 v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
                 talk_from = _POINTS
-            m, v = m3 - n * g3, v3 + n * g3 * o3
-            risk += _erfc((m - 0.5) / _sqrt(v) / _SQRT2) if v > 1e-12 else (2.0 if m < 0.5 else 0.0)
+            risk += _erfc((m3 - 0.5) / _sqrt(v3) / _SQRT2) if v3 > 1e-12 else (2.0 if m3 < 0.5 else 0.0)
             if risk > limit:
                 break
-            n += 1
+            n += 1  # the next call: one more live answer may come before it
+            m0, m1, m2, m3 = m0 - g0, m1 - g1, m2 - g2, m3 - g3
+            v0, v1, v2, v3 = v0 + h0, v1 + h1, v2 + h2, v3 + h3
         return n if n > uncovered else uncovered
 
     def _wrap_row(self, half: int) -> tuple[float, ...]:
