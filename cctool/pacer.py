@@ -179,27 +179,32 @@ class Pacer:
                 break
         self.r_points = points
         # q(a) at the points: P(live answer within r_k more seconds | still ringing at age a); per age,
-        # flat: q at the points, then q (1 - q), then 1 - q. Past the last second a live answer was
-        # measured at, every q is 0.
+        # flat tuples (q, then q (1 - q) for one call in a second; q, then 1 - q for several). Past the
+        # last second a live answer was measured at, every q is 0.
         offsets = [int(r + 0.5) for r in points]
         padded = cl + [cl[_BINS]] * (max(offsets) + 1)
         last_live = self.live_top
         zero = (0.0,) * len(points)
-        zero_row = zero + zero + (1.0,) * len(points)
-        rows: list[tuple[float, ...]] = []
+        zero_row = zero + zero
+        zero_many = zero + (1.0,) * len(points)
+        rows: list[tuple[float, ...]] = []  # for one call: q, then q (1 - q)
+        many: list[tuple[float, ...]] = []  # for several: q, then 1 - q
         other_total = total - total_live
         dead = 0  # rows from this age on are all zero
         for a in range(min(last_live + 1, _BINS - 1)):
             alive = (total_live - cl[a]) + (other_total - co[a])
             if alive <= 1e-9:
                 rows.append(zero_row)
+                many.append(zero_many)
                 continue
             base = cl[a]
             row = tuple([(padded[a + o] - base) / alive for o in offsets])
             if any(row):
                 dead = a + 1
-            rows.append(row + tuple([p * (1.0 - p) for p in row]) + tuple([1.0 - p for p in row]))
+            rows.append(row + tuple([p * (1.0 - p) for p in row]))
+            many.append(row + tuple([1.0 - p for p in row]))
         self.q_rows = rows + [zero_row] * (_BINS - len(rows))
+        self.q_rows_many = many + [zero_many] * (_BINS - len(many))
         self.q_dead = dead
         # g[k]: P(a call dialed now is a live answer within r_k)
         self.g = tuple([padded[o] / total for o in offsets])
@@ -263,7 +268,9 @@ class Pacer:
     # --- the decision -------------------------------------------------------------------------------
     def beta(self) -> float:
         key = (self.log_beta, self.live, self.abandoned, self.cap)
-        if key != self._beta_key:
+        if (
+            key != self._beta_key
+        ):  # moves on live answers only: worked out once for the many decisions between
             boost = max(min(self.kp * self.allowance(), self.boost_max), -4.0)
             self._beta_key, self._beta = key, min(math.exp(self.log_beta + boost), 0.5)
         return self._beta
@@ -306,13 +313,13 @@ class Pacer:
         v0 = v1 = v2 = v3 = 0.0
         now_sec = int(now)
         dead = self.q_dead  # from this age on, no live answer was ever measured: nothing to add
-        rows = self.q_rows
+        rows, rows_many = self.q_rows, self.q_rows_many
         for second, count in ringing.items():
             age = now_sec - second
             if age >= dead:
                 continue
-            p0, p1, p2, p3, w0, w1, w2, w3, o0, o1, o2, o3 = rows[age]
             if count == 1:
+                p0, p1, p2, p3, w0, w1, w2, w3 = rows[age]
                 m0 -= p0
                 m1 -= p1
                 m2 -= p2
@@ -322,6 +329,7 @@ class Pacer:
                 v2 += w2
                 v3 += w3
             else:
+                p0, p1, p2, p3, o0, o1, o2, o3 = rows_many[age]
                 m0 -= count * p0
                 m1 -= count * p1
                 m2 -= count * p2
