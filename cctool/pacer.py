@@ -296,8 +296,12 @@ class Pacer:
         channels = self.max_lines - in_flight
         if self.max_channels is not None:  # every ringing, waiting and talking call holds a channel
             channels = min(channels, self.max_channels - in_flight - waiting - len(talk_starts))
-        # progressive floor: never leave an agent unserved (as far as the channels go)
+        # progressive floor: never leave an agent unserved (as far as the channels go). A call that has
+        # rung 2 s past the longest live ring ever measured will not bring a person: it covers no one.
         uncovered = free - waiting - in_flight
+        if free > waiting and in_flight:
+            past = int(now) - self.live_top - 2
+            uncovered += sum([count for second, count in ringing.items() if second <= past])
         if uncovered > channels:
             uncovered = channels
         if uncovered < 0:

@@ -18,7 +18,8 @@ def plain_lines(p: Pacer, now, ringing, waiting, free, wrap_starts, talk_starts)
     channels = p.max_lines - in_flight
     if p.max_channels is not None:
         channels = min(channels, p.max_channels - in_flight - waiting - len(talk_starts))
-    uncovered = max(min(free - waiting - in_flight, channels), 0)
+    covering = sum(n for second, n in ringing.items() if int(now) - second < p.live_top + 2)
+    uncovered = max(min(free - waiting - covering, channels), 0)
     if p.measured_calls < 50 or p.abandoned + p.hard_room > p.cap * p.live:
         return uncovered
     if channels <= 0:
