@@ -44,14 +44,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping
+from itertools import accumulate
 
 _BINS = 64  # one-second bins of ring time (calls ring at most ~60 s)
 _WRAP_BINS = 601
+_WRAP_HALVES = 2 * _WRAP_BINS  # wrap ages by half seconds
 _SQRT2 = math.sqrt(2.0)
-
-
-def _phi(x: float) -> float:
-    return 0.5 * math.erfc(-x / _SQRT2)
+_POINTS = 4  # quantile points of the live ring time; lines() is unrolled for four
+_erfc, _sqrt = math.erfc, math.sqrt
+_TALK_TOP = 3600  # talk hazard table: seconds 0 to this; longer talks count as this long
 
 
 class Pacer:
@@ -65,7 +66,6 @@ class Pacer:
         prior_live: int = 0,
         prior_abandoned: int = 0,
         refresh_s: float = 60.0,
-        quantiles: int = 4,
         max_lines_per_agent: float = 6.0,
         max_channels: int | None = None,
     ):
@@ -84,7 +84,10 @@ class Pacer:
         self.idle_cut = 0.5  # the budget is divided by 1 + idle_cut x idle agents
         self.target_rate = max(cap - self.margin() / max(prior_live, 1), cap * 0.5)
         self.refresh_s = refresh_s
-        self.quantiles = quantiles
+        self.quantiles = _POINTS
+        self._beta_key: tuple[float, int, int, float] = (math.nan, -1, -1, math.nan)
+        self._beta = 0.0
+        self._wrap_rows: list[tuple[float, ...] | None] = [None] * _WRAP_HALVES
         self.max_lines = max(1, int(agents * max_lines_per_agent))
         self.max_channels = max_channels  # the trunk's concurrent calls: ringing, waiting and talking
         # Measured distributions (with a weak prior so the first minutes are not blind).
@@ -94,15 +97,17 @@ class Pacer:
             self.live_ring[s] += 0.25 * 40 / 13
             self.other_end[s] += 0.35 * 40 / 13
         self.other_end[_BINS - 1] += 0.4 * 40
+        self.live_top = 15  # the longest ring bin with a live answer
         self.measured_calls = 0
         self.wrap_hist = [0.0] * _WRAP_BINS
         self.wrap_hist[15] = 3.0
+        self.wrap_top = 15  # the longest wrap-up bin with a count
         self.talk_n = 3.0
         self.talk_log_sum = 3 * (math.log(180.0) - 0.18)
         self.talk_log_sq = 3 * ((math.log(180.0) - 0.18) ** 2 + 0.36)
         self._next_refresh = -1.0
-        self._talk_key: tuple[int, float] = (-1, 0.0)
-        self._talk_rate = 0.0
+        self._talk_key: tuple[int, int, float] = (-1, -1, 0.0)
+        self._talk_add: tuple[float, ...] = ()
         self.talk_mu, self.talk_sd = 0.0, 1.0
         self._refresh()
 
@@ -112,6 +117,8 @@ class Pacer:
         b = min(int(ring_s), _BINS - 1)
         if live:
             self.live_ring[b] += 1.0
+            if b > self.live_top:
+                self.live_top = b
         else:
             self.other_end[b] += 1.0
         self.measured_calls += 1
@@ -142,7 +149,10 @@ class Pacer:
         self.talk_log_sq += x * x
 
     def observe_wrap(self, wrap_s: float) -> None:
-        self.wrap_hist[min(int(wrap_s), _WRAP_BINS - 1)] += 1.0
+        b = min(int(wrap_s), _WRAP_BINS - 1)
+        self.wrap_hist[b] += 1.0
+        if b > self.wrap_top:
+            self.wrap_top = b
 
     def reset_window(self, live: int = 0, abandoned: int = 0) -> None:
         """A new abandonment window (a new day under a `day` policy)."""
@@ -154,72 +164,116 @@ class Pacer:
         total_live = sum(live)
         total = total_live + sum(other)
         self.p_live = total_live / total
+        # cumulative counts: live answered by second x, other stopped by second x
+        cl = [0.0, *accumulate(live)]
+        co = [0.0, *accumulate(other)]
         # quantile points of the live ring time (seconds, bin centres)
         points: list[float] = []
-        acc, k = 0.0, 0
+        k, n_points = 0, self.quantiles
         for b in range(_BINS):
-            acc += live[b]
-            while k < self.quantiles and acc >= total_live * (k + 0.5) / self.quantiles:
+            acc = cl[b + 1]
+            while k < n_points and acc >= total_live * (k + 0.5) / n_points:
                 points.append(b + 0.5)
                 k += 1
+            if k == n_points:
+                break
         self.r_points = points
-        # cumulative counts: live answered by second x, other stopped by second x
-        cl, co = [0.0] * (_BINS + 1), [0.0] * (_BINS + 1)
-        for b in range(_BINS):
-            cl[b + 1] = cl[b] + live[b]
-            co[b + 1] = co[b] + other[b]
-        # q[a][k]: P(live answer within r_k more seconds | still ringing at age a)
-        q: list[tuple[float, ...]] = []
-        for a in range(_BINS):
-            alive = (total_live - cl[a]) + (total - total_live - co[a])
+        # q(a) at the points: P(live answer within r_k more seconds | still ringing at age a); per age,
+        # flat tuples (q, then q (1 - q) for one call in a second; q, then 1 - q for several). Past the
+        # last second a live answer was measured at, every q is 0.
+        offsets = [int(r + 0.5) for r in points]
+        padded = cl + [cl[_BINS]] * (max(offsets) + 1)
+        last_live = self.live_top
+        zero = (0.0,) * len(points)
+        zero_row = zero + zero
+        zero_many = zero + (1.0,) * len(points)
+        rows: list[tuple[float, ...]] = []  # for one call: q, then q (1 - q)
+        many: list[tuple[float, ...]] = []  # for several: q, then 1 - q
+        other_total = total - total_live
+        dead = 0  # rows from this age on are all zero
+        for a in range(min(last_live + 1, _BINS - 1)):
+            alive = (total_live - cl[a]) + (other_total - co[a])
             if alive <= 1e-9:
-                q.append(tuple(0.0 for _ in points))
+                rows.append(zero_row)
+                many.append(zero_many)
                 continue
-            q.append(tuple((cl[min(_BINS, a + int(r + 0.5))] - cl[a]) / alive for r in points))
-        self.q = q
-        dead = _BINS - 1
-        while dead > 0 and not any(q[dead - 1]):
-            dead -= 1
-        self.q_dead = dead  # rows from this age on are all zero
+            base = cl[a]
+            row = tuple([(padded[a + o] - base) / alive for o in offsets])
+            if any(row):
+                dead = a + 1
+            rows.append(row + tuple([p * (1.0 - p) for p in row]))
+            many.append(row + tuple([1.0 - p for p in row]))
+        self.q_rows = rows + [zero_row] * (_BINS - len(rows))
+        self.q_rows_many = many + [zero_many] * (_BINS - len(many))
+        self.q_dead = dead
         # g[k]: P(a call dialed now is a live answer within r_k)
-        self.g = tuple(cl[min(_BINS, int(r + 0.5))] / total for r in points)
+        self.g = tuple([padded[o] / total for o in offsets])
+        self.g_var = tuple([g * (1.0 - g) for g in self.g])
         # wrap: probability that a wrap of age w ends within h (h per quantile point + 2 s)
         wraps = self.wrap_hist
-        wtotal = sum(wraps)
-        cw = [0.0] * (_WRAP_BINS + 1)
-        for b in range(_WRAP_BINS):
-            cw[b + 1] = cw[b] + wraps[b]
-        self.wrap_cum, self.wrap_total = cw, wtotal
-        self.wrap_mean = sum(b * w for b, w in enumerate(wraps)) / wtotal
+        top = self.wrap_top + 1  # past it every bin is empty: the sums stay as they are
+        wtotal = sum(wraps[:top])
+        cw = [0.0, *accumulate(wraps[:top])]
+        self.wrap_cum, self.wrap_total = cw + [cw[-1]] * (_WRAP_BINS - top), wtotal
+        self.wrap_mean = sum([b * wraps[b] for b in range(top)]) / wtotal
+        self._wrap_rows = [None] * _WRAP_HALVES
+        # points far enough out that agents now in talk may be free by then (talk ends, then a wrap-up)
+        wm = self.wrap_mean
+        self.late_h = tuple([r + 2.0 - wm if r + 2.0 > wm else 0.0 for r in points])
+        self.talk_from = next((k for k, r in enumerate(points) if r + 2.0 > wm), _POINTS)
+        self._talk_key = (-1, -1, 0.0)
         mu = self.talk_log_sum / self.talk_n
         var = max(self.talk_log_sq / self.talk_n - mu * mu, 1e-6)
         if abs(mu - getattr(self, "talk_mu", 0.0)) > 0.02 or abs(math.sqrt(var) - self.talk_sd) > 0.02:
             self.talk_mu, self.talk_sd = mu, math.sqrt(var)
-            self._build_hazard()
+            self._hazard: list[float] = []  # built on demand by _talk_rate()
+            self._hazard_surv = 1.0
+            self._talk_key = (-1, -1, 0.0)
 
-    def _talk_hazard(self, age: int) -> float:
-        """Probability density of the talk ending at `age` given it lasted that long (per second)."""
-        table = self._hazard
-        if age >= len(table):
-            return table[-1]
-        return table[age]
-
-    def _build_hazard(self) -> None:
+    def _extend_hazard(self, upto: int) -> None:
+        """Hazard of the talk ending in its second `age` (given it lasted that long), for ages up to `upto`."""
         mu, sd = self.talk_mu, self.talk_sd
-        table = []
-        prev = 1.0
-        for age in range(0, 3601, 1):
-            z = (math.log(age + 1.0) - mu) / sd
-            surv = 0.5 * math.erfc(z / _SQRT2)
+        table = self._hazard
+        prev = self._hazard_surv
+        for age in range(len(table), min(upto, _TALK_TOP) + 1):
+            surv = 0.5 * math.erfc(((math.log(age + 1.0) - mu) / sd) / _SQRT2)
             table.append((prev - surv) / prev if prev > 1e-12 else 1.0)
             prev = surv
-        self._hazard = table
-        self._talk_key = (-1, 0.0)
+        self._hazard_surv = prev
+
+    def _talk_adds(self, now: float, talk_starts: Collection[float]) -> tuple[float, ...]:
+        """What agents now in talk add to the mean (and, Poisson, the variance) at each point."""
+        key = (int(now), len(talk_starts), sum(talk_starts))  # the same agents in the same second
+        if key != self._talk_key:
+            rate = self._talk_rate(now, talk_starts)
+            self._talk_key = key
+            self._talk_add = tuple([rate * h for h in self.late_h])
+        return self._talk_add
+
+    def _talk_rate(self, now: float, talk_starts: Collection[float]) -> float:
+        """Expected talks ending per second now: the sum of each talking agent's hazard at its age."""
+        hz = self._hazard
+        try:
+            return sum([hz[int(now - start)] for start in talk_starts])
+        except IndexError:
+            self._extend_hazard(max(int(now - start) for start in talk_starts) + 60)
+            hz = self._hazard
+            top = len(hz) - 1
+            rate = 0.0
+            for start in talk_starts:
+                a = int(now - start)
+                rate += hz[a if a < top else top]
+            return rate
 
     # --- the decision -------------------------------------------------------------------------------
     def beta(self) -> float:
-        boost = max(min(self.kp * self.allowance(), self.boost_max), -4.0)
-        return min(math.exp(self.log_beta + boost), 0.5)
+        key = (self.log_beta, self.live, self.abandoned, self.cap)
+        if (
+            key != self._beta_key
+        ):  # moves on live answers only: worked out once for the many decisions between
+            boost = max(min(self.kp * self.allowance(), self.boost_max), -4.0)
+            self._beta_key, self._beta = key, min(math.exp(self.log_beta + boost), 0.5)
+        return self._beta
 
     def lines(
         self,
@@ -242,76 +296,140 @@ class Pacer:
         channels = self.max_lines - in_flight
         if self.max_channels is not None:  # every ringing, waiting and talking call holds a channel
             channels = min(channels, self.max_channels - in_flight - waiting - len(talk_starts))
-        # progressive floor: never leave an agent unserved (as far as the channels go)
-        uncovered = max(min(free - waiting - in_flight, channels), 0)
+        # progressive floor: never leave an agent unserved (as far as the channels go). A call that has
+        # rung 2 s past the longest live ring ever measured will not bring a person: it covers no one.
+        uncovered = free - waiting - in_flight
+        if free > waiting and in_flight:
+            past = int(now) - self.live_top - 2
+            uncovered += sum([count for second, count in ringing.items() if second <= past])
+        if uncovered > channels:
+            uncovered = channels
+        if uncovered < 0:
+            uncovered = 0
         if self.measured_calls < 50 or self.abandoned + self.hard_room > self.cap * self.live:
             return uncovered
-        room = channels
-        if room <= 0:
+        if channels <= 0:
             return 0
-        points, q, g = self.r_points, self.q, self.g
+        # The expected free agents minus earlier live answers (m0..m3) and its variance (v0..v3) at the four
+        # ring-time quantile points, unrolled: this runs tens of thousands of times a simulated shift.
         base = float(free - waiting)
-        mean = [base for _ in points]
-        var = [0.0 for _ in points]
+        m0 = m1 = m2 = m3 = base
+        v0 = v1 = v2 = v3 = 0.0
         now_sec = int(now)
         dead = self.q_dead  # from this age on, no live answer was ever measured: nothing to add
+        rows, rows_many = self.q_rows, self.q_rows_many
         for second, count in ringing.items():
             age = now_sec - second
             if age >= dead:
                 continue
-            row = q[age]
-            mean = [m - count * p for m, p in zip(mean, row)]
-            var = [v + count * p * (1.0 - p) for v, p in zip(var, row)]
-        cw, wtotal = self.wrap_cum, self.wrap_total
-        for start in wrap_starts:
-            a = int(now - start)
-            if a >= _WRAP_BINS:
-                a = _WRAP_BINS
-            left = wtotal - cw[a]
-            for k, r in enumerate(points):
-                if left <= 1e-9:
-                    p = 1.0
-                else:
-                    e = int(now - start + r + 2.0)
-                    p = (cw[e if e < _WRAP_BINS else _WRAP_BINS] - cw[a]) / left
-                mean[k] += p
-                var[k] += p * (1.0 - p)
-        wm = self.wrap_mean
-        late = [(k, r + 2.0 - wm) for k, r in enumerate(points) if r + 2.0 > wm]
-        if late:
-            key = (now_sec, sum(talk_starts))  # the same agents in the same second: same rate
-            if key == self._talk_key:
-                rate = self._talk_rate
+            if count == 1:
+                p0, p1, p2, p3, w0, w1, w2, w3 = rows[age]
+                m0 -= p0
+                m1 -= p1
+                m2 -= p2
+                m3 -= p3
+                v0 += w0
+                v1 += w1
+                v2 += w2
+                v3 += w3
             else:
-                hz = self._hazard
-                top = len(hz) - 1
-                rate = 0.0
-                for start in talk_starts:
-                    a = int(now - start)
-                    rate += hz[a if a < top else top]
-                self._talk_key, self._talk_rate = key, rate
-            for k, h in late:
-                p = rate * h  # few of many talking agents end within seconds: Poisson
-                mean[k] += p
-                var[k] += p
+                p0, p1, p2, p3, o0, o1, o2, o3 = rows_many[age]
+                m0 -= count * p0
+                m1 -= count * p1
+                m2 -= count * p2
+                m3 -= count * p3
+                v0 += count * p0 * o0
+                v1 += count * p1 * o1
+                v2 += count * p2 * o2
+                v3 += count * p3 * o3
+        wrap_rows = self._wrap_rows
+        for start in wrap_starts:
+            # by half seconds: the horizons end at whole seconds + 0.5
+            half = int(2.0 * (now - start))
+            try:
+                row = wrap_rows[half]
+            except IndexError:
+                row = None
+            if row is None:
+                row = self._wrap_row(half)
+            p0, p1, p2, p3, w0, w1, w2, w3 = row
+            m0 += p0
+            m1 += p1
+            m2 += p2
+            m3 += p3
+            v0 += w0
+            v1 += w1
+            v2 += w2
+            v3 += w3
         # an extra line while agents sit idle mostly buys an abandoned call for seconds of idle time:
         # measured, the budget is better spent dialing ahead of agents about to leave wrap-up
         budget = self.beta() / (1.0 + self.idle_cut * max(free - waiting, 0))
-        k_n = len(points)
+        g0, g1, g2, g3 = self.g
+        h0, h1, h2, h3 = self.g_var
+        # agents in talk count only at the points past the mean wrap-up (a suffix of the points, from
+        # `talk_from`): their sum is worked out only if the risk is needed there
+        talk_from = self.talk_from
+        # the risk is the mean over the points of P(not enough agents) = erfc(...) / 2, against the budget:
+        # summed as erfc, the limit is 4 points x 2 x budget (exact: powers of two)
+        limit = 8.0 * budget
         n = 0
-        while n < room:
-            risk = 0.0
-            for m, v, gk in zip(mean, var, g):
-                m -= n * gk
-                v += n * gk * (1.0 - gk)
-                if v <= 1e-12:
-                    risk += 1.0 if m < 0.5 else 0.0
-                else:
-                    risk += _phi((0.5 - m) / math.sqrt(v))
-            if risk / k_n > budget:
+        while n < channels:
+            # the risk of the next call is the mean over the four points: stop as soon as the partial
+            # sum is over the budget (the terms are never negative)
+            if talk_from == 0:
+                a0, a1, a2, a3 = self._talk_adds(now, talk_starts)
+                m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
+                v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
+                talk_from = _POINTS
+            risk = _erfc((m0 - 0.5) / _sqrt(v0) / _SQRT2) if v0 > 1e-12 else (2.0 if m0 < 0.5 else 0.0)
+            if risk > limit:
                 break
-            n += 1
-        return max(n, uncovered)
+            if talk_from == 1:
+                a0, a1, a2, a3 = self._talk_adds(now, talk_starts)
+                m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
+                v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
+                talk_from = _POINTS
+            risk += _erfc((m1 - 0.5) / _sqrt(v1) / _SQRT2) if v1 > 1e-12 else (2.0 if m1 < 0.5 else 0.0)
+            if risk > limit:
+                break
+            if talk_from == 2:
+                a0, a1, a2, a3 = self._talk_adds(now, talk_starts)
+                m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
+                v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
+                talk_from = _POINTS
+            risk += _erfc((m2 - 0.5) / _sqrt(v2) / _SQRT2) if v2 > 1e-12 else (2.0 if m2 < 0.5 else 0.0)
+            if risk > limit:
+                break
+            if talk_from == 3:
+                a0, a1, a2, a3 = self._talk_adds(now, talk_starts)
+                m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
+                v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
+                talk_from = _POINTS
+            risk += _erfc((m3 - 0.5) / _sqrt(v3) / _SQRT2) if v3 > 1e-12 else (2.0 if m3 < 0.5 else 0.0)
+            if risk > limit:
+                break
+            n += 1  # the next call: one more live answer may come before it
+            m0, m1, m2, m3 = m0 - g0, m1 - g1, m2 - g2, m3 - g3
+            v0, v1, v2, v3 = v0 + h0, v1 + h1, v2 + h2, v3 + h3
+        return n if n > uncovered else uncovered
+
+    def _wrap_row(self, half: int) -> tuple[float, ...]:
+        """P(an agent `half` / 2 seconds into wrap is free by each horizon), then p (1 - p)."""
+        a, extra = divmod(half, 2)
+        cw, wtotal = self.wrap_cum, self.wrap_total
+        lo = a if a < _WRAP_BINS else _WRAP_BINS
+        left = wtotal - cw[lo]
+        ps = []
+        for r in self.r_points:
+            if left <= 1e-9:
+                ps.append(1.0)
+            else:
+                e = a + extra + int(r + 1.5)  # int(elapsed + r + 2) with r a bin centre (x.5)
+                ps.append((cw[e if e < _WRAP_BINS else _WRAP_BINS] - cw[lo]) / left)
+        row = tuple(ps) + tuple([p * (1.0 - p) for p in ps])
+        if half < _WRAP_HALVES:
+            self._wrap_rows[half] = row
+        return row
 
 
 class FixedRatioPacer:

@@ -67,7 +67,18 @@ def test_with_the_window_at_the_cap_it_dials_one_line_per_free_agent(s: dict) ->
     pacer.abandoned = max(pacer.abandoned, math.ceil(pacer.cap * pacer.live))  # the window is at the cap
     lines = ask(pacer, s)
     in_flight = sum(s["ringing"].values())
-    assert lines == max(min(s["free"], s["agents"]) - s["waiting"] - in_flight, 0)
+    # a call ringing 2 s past the longest live ring measured (15 s here) covers no agent
+    covering = sum(n for age, n in s["ringing"].items() if age < 17)
+    uncovered = min(min(s["free"], s["agents"]) - s["waiting"] - covering, pacer.max_lines - in_flight)
+    assert lines == max(uncovered, 0)
+
+
+def test_an_agent_whose_only_call_rang_past_every_live_answer_gets_a_new_call_at_the_cap() -> None:
+    pacer = trained(5, 1000, 30)  # at the cap: one line per free agent only
+    ringing = {1000 - 16: 1}  # dialed 16 s ago: live answers were measured up to 15 s
+    assert pacer.lines(1000.0, ringing, 0, 1, [], []) == 0  # 16 s: may still be a person, by the bins
+    ringing = {1000 - 17: 1}
+    assert pacer.lines(1000.0, ringing, 0, 1, [], []) == 1
 
 
 @settings(max_examples=300, deadline=None)

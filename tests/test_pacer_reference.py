@@ -1,0 +1,101 @@
+"""The pacer's fast path (unrolled, cached, lazy) answers exactly what the plain formula answers."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cctool.pacer import Pacer
+
+SQRT2 = math.sqrt(2.0)
+
+
+def plain_lines(p: Pacer, now, ringing, waiting, free, wrap_starts, talk_starts) -> int:
+    """The method as the module docstring states it, written out with lists and no caching."""
+    in_flight = sum(ringing.values())
+    channels = p.max_lines - in_flight
+    if p.max_channels is not None:
+        channels = min(channels, p.max_channels - in_flight - waiting - len(talk_starts))
+    covering = sum(n for second, n in ringing.items() if int(now) - second < p.live_top + 2)
+    uncovered = max(min(free - waiting - covering, channels), 0)
+    if p.measured_calls < 50 or p.abandoned + p.hard_room > p.cap * p.live:
+        return uncovered
+    if channels <= 0:
+        return 0
+    points = p.r_points
+    mean = [float(free - waiting)] * len(points)
+    var = [0.0] * len(points)
+    for second, count in ringing.items():
+        age = int(now) - second
+        if age >= p.q_dead:
+            continue
+        for k in range(len(points)):
+            q = p.q_rows[age][k]
+            mean[k] -= count * q
+            var[k] += count * q * (1.0 - q)
+    cw, total = p.wrap_cum, p.wrap_total
+    for start in wrap_starts:
+        a = min(int(now - start), len(cw) - 1)
+        left = total - cw[a]
+        for k, r in enumerate(points):
+            e = min(int(now - start + r + 2.0), len(cw) - 1)
+            q = 1.0 if left <= 1e-9 else (cw[e] - cw[a]) / left
+            mean[k] += q
+            var[k] += q * (1.0 - q)
+    p._extend_hazard(3600)
+    hz = p._hazard
+    rate = sum(hz[min(int(now - start), len(hz) - 1)] for start in talk_starts)
+    for k, r in enumerate(points):
+        if r + 2.0 > p.wrap_mean:
+            mean[k] += rate * (r + 2.0 - p.wrap_mean)
+            var[k] += rate * (r + 2.0 - p.wrap_mean)
+    budget = p.beta() / (1.0 + p.idle_cut * max(free - waiting, 0))
+    n = 0
+    while n < channels:
+        risk = 0.0
+        for m, v, g in zip(mean, var, p.g):
+            m, v = m - n * g, v + n * g * (1.0 - g)
+            risk += (
+                (1.0 if m < 0.5 else 0.0) if v <= 1e-12 else 0.5 * math.erfc((m - 0.5) / math.sqrt(v) / SQRT2)
+            )
+        if risk / len(points) > budget:
+            break
+        n += 1
+    return max(n, uncovered)
+
+
+states = st.fixed_dictionaries(
+    {
+        "agents": st.integers(1, 60),
+        "now": st.floats(100, 30000),
+        "ringing": st.dictionaries(st.integers(0, 25), st.integers(1, 6), max_size=10),
+        "waiting": st.integers(0, 3),
+        "free": st.integers(0, 10),
+        "wraps": st.lists(st.floats(0, 40), max_size=12),
+        "talks": st.lists(st.floats(0, 4000), max_size=50),
+        "live": st.integers(40, 5000),
+        "abandoned": st.integers(0, 60),
+        "log_beta": st.floats(-6.0, -0.7),
+        "wrap_s": st.floats(1, 60),
+    }
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(states)
+def test_the_fast_path_answers_what_the_plain_formula_answers(s: dict) -> None:
+    pacer = Pacer(s["agents"], 0.03, prior_live=s["live"], prior_abandoned=s["abandoned"])
+    for i in range(400):
+        pacer.observe_ring_end(i % 4 == 0, 3 + (i * 7) % 15)
+        pacer.observe_talk(60 + (i * 13) % 400)
+        pacer.observe_wrap(s["wrap_s"] + i % 3)
+    pacer.log_beta = s["log_beta"]
+    now = s["now"]
+    ringing = {int(now) - age: n for age, n in s["ringing"].items()}
+    args = (now, ringing, s["waiting"], min(s["free"], s["agents"]),
+            [now - w for w in s["wraps"]], [now - t for t in s["talks"]])  # fmt: skip
+    fast = pacer.lines(*args)
+    assert fast == plain_lines(pacer, *args)
+    assert pacer.lines(*args) == fast  # asked again (cached tables): the same answer
