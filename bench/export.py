@@ -136,11 +136,14 @@ def child(kind: str, db: str, out: str) -> None:
             writer.writerow([d[0] for d in cursor.description])
             writer.writerows(cursor)
     elapsed = time.perf_counter() - began
-    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own_mb = own.ru_maxrss / 1024
     # the export runs its re-check in a second process: count its peak too (the sum is an upper bound
     # of what both held at once)
     checker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"seconds": elapsed, "rss_mb": own_mb + checker_mb, "own_mb": own_mb}))
+    # CPU seconds: steadier than wall time on a shared machine
+    cpu = {"own_cpu": own.ru_utime + own.ru_stime, "checker_cpu": children.ru_utime + children.ru_stime}
+    print(json.dumps({"seconds": elapsed, "rss_mb": own_mb + checker_mb, "own_mb": own_mb, **cpu}))
 
 
 def _tree_rss_mb(pid: int) -> float:
@@ -164,6 +167,7 @@ def measure(kind: str, db: Path, out: Path, source: Path | None = None) -> dict[
     env = dict(os.environ)
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(source.resolve()), env.get("PYTHONPATH", "")])
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     with subprocess.Popen(
         [sys.executable, "-m", "bench.export", "--child", kind, str(db), str(out)],
         stdout=subprocess.PIPE,
@@ -181,6 +185,8 @@ def measure(kind: str, db: Path, out: Path, source: Path | None = None) -> dict[
         raise SystemExit(f"{kind} failed: {stderr.strip()[-500:]}")
     figures: dict[str, float] = json.loads(stdout.strip().splitlines()[-1])
     figures["together_mb"] = together
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures["cpu"] = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
     return figures
 
 
@@ -238,14 +244,19 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
     for name in wanted:
         _label, kind, source = jobs[name]
         results[name] = measure(kind, db, folder / name, source)
-    print(f"{'job':<34}{'seconds':>10}{'peak RSS MB':>14}{'own + checker':>16}{'at once':>10}{'ratio':>8}")
+    print(
+        f"{'job':<34}{'seconds':>10}{'ratio':>8}{'CPU s (own + checker)':>24}"
+        f"{'peak RSS MB':>14}{'own + checker':>16}{'at once':>10}"
+    )
     base = results.get("baseline", {}).get("seconds")
     for name, job in results.items():
         ratio_text = f"{job['seconds'] / base:.2f}x" if base else "-"
+        cpu = f"{job['cpu']:.1f}" + (
+            f" ({job['own_cpu']:.1f} + {job['checker_cpu']:.1f})" if "own_cpu" in job else ""
+        )
         print(
-            f"{jobs[name][0]:<34}{job['seconds']:>10.2f}{job['rss_mb']:>14.0f}"
+            f"{jobs[name][0]:<34}{job['seconds']:>10.2f}{ratio_text:>8}{cpu:>24}{job['rss_mb']:>14.0f}"
             f"{job['own_mb']:>8.0f} + {job['rss_mb'] - job['own_mb']:<5.0f}{job['together_mb']:>10.0f}"
-            f"{ratio_text:>8}"
         )
     print("ratio = seconds / the raw baseline's seconds in this run")
     print("peak RSS MB = the exporter's peak plus the checker process's peak (an upper bound); at once =")
