@@ -13,6 +13,7 @@ figures and chart series in `auditsummary.py`. The user's guide is docs/audit.md
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -57,15 +58,19 @@ class ExportRequest:
 class Sink:
     """Writes one table as CSV (always: the checker and manifest rest on it) and optionally JSON Lines."""
 
-    def __init__(self, folder: Path, name: str, columns: list[str], jsonl: bool):
+    def __init__(
+        self, folder: Path, name: str, columns: list[str], jsonl: bool, hashed: dict[str, tuple[str, int]]
+    ):
         self.columns = columns
         self.count = 0
-        self._csv_handle = (folder / f"{name}.csv").open("w", newline="", encoding="utf-8", buffering=1 << 20)
+        self._hashed = hashed  # file name -> (SHA-256, size), filled on close for the manifest
+        self._csv_handle, self._csv_raw = manifest.text_file(folder / f"{name}.csv", newline="")
         self._csv = csv.writer(self._csv_handle)
         self._csv.writerow(columns)
-        self._json_handle = (
-            (folder / f"{name}.jsonl").open("w", encoding="utf-8", buffering=1 << 20) if jsonl else None
-        )
+        self._json_handle: io.TextIOWrapper | None = None
+        self._json_raw: manifest.HashingFile | None = None
+        if jsonl:
+            self._json_handle, self._json_raw = manifest.text_file(folder / f"{name}.jsonl", newline=None)
 
     def write(self, values: Sequence[Any]) -> None:
         self.write_all([values])
@@ -88,13 +93,12 @@ class Sink:
             written += 1
         self.count += written
 
-    def write_with_json(
-        self, make_rows: Callable[[Callable[[str], object] | None], Iterable[Sequence[Any]]]
+    def write_lines(
+        self, make: Callable[[Callable[[str], object], Callable[[str], object] | None], None]
     ) -> None:
-        """Rows written by csv.writer's own loop; `make_rows` gets the JSON file's `write` (None when no
-        JSON is asked for) and writes the rows' JSON lines itself, already encoded, in batches."""
-        put = self._json_handle.write if self._json_handle is not None else None
-        self._csv.writerows(make_rows(put))
+        """`make` writes the rows itself, as whole CSV lines and JSON lines (given None when no JSON is
+        asked for)."""
+        make(self._csv_handle.write, self._json_handle.write if self._json_handle is not None else None)
 
     def _counted(self, rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
         for row in rows:
@@ -103,8 +107,10 @@ class Sink:
 
     def close(self) -> None:
         self._csv_handle.close()
-        if self._json_handle is not None:
+        self._hashed[self._csv_raw.path.name] = (self._csv_raw.hexdigest(), self._csv_raw.size)
+        if self._json_handle is not None and self._json_raw is not None:
             self._json_handle.close()
+            self._hashed[self._json_raw.path.name] = (self._json_raw.hexdigest(), self._json_raw.size)
 
 
 class Exporter:
@@ -114,6 +120,7 @@ class Exporter:
         self.store, self.request = store, request
         self.ref = PhoneRef(secrets.token_bytes(32))
         self.counts: dict[str, int] = {}
+        self.hashed: dict[str, tuple[str, int]] = {}  # SHA-256 and size of each file hashed as written
         # What a section learnt while streaming its rows, for later sections and the summarisers.
         self.facts: dict[str, Any] = {}
         self.checker: subprocess.Popen[bytes] | None = None
@@ -180,7 +187,7 @@ class Exporter:
         return _E164.sub(lambda m: mask_phone(m.group(0)), value)
 
     def table(self, name: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> int:
-        sink = Sink(self.request.out, name, columns, "json" in self.request.formats)
+        sink = Sink(self.request.out, name, columns, "json" in self.request.formats, self.hashed)
         try:
             sink.write_all(rows)
         finally:
@@ -188,18 +195,18 @@ class Exporter:
         self.counts[name] = sink.count
         return sink.count
 
-    def table_with_json(
+    def table_lines(
         self,
         name: str,
         columns: list[str],
-        make_rows: Callable[[Callable[[str], object] | None], Iterable[Sequence[Any]]],
+        make: Callable[[Callable[[str], object], Callable[[str], object] | None], None],
         count: Callable[[], int],
     ) -> int:
-        """Like `table`, for the big table whose rows come with JSON lines they write themselves
-        (`Sink.write_with_json`); `count` says how many rows were written."""
-        sink = Sink(self.request.out, name, columns, "json" in self.request.formats)
+        """Like `table`, for the big table whose rows come as lines written by SQLite (`Sink.write_lines`);
+        `count` says how many rows were written."""
+        sink = Sink(self.request.out, name, columns, "json" in self.request.formats, self.hashed)
         try:
-            sink.write_with_json(make_rows)
+            sink.write_lines(make)
         finally:
             sink.close()
         self.counts[name] = count()
@@ -494,5 +501,6 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
             "audit_head": summary["audit_head"],
             "audit_head_seq": summary["audit_head_seq"],
         },
+        exporter.hashed,
     )
     return summary

@@ -9,12 +9,16 @@ The service sections (tickets, callbacks) are in `auditservice.py`, the figures 
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from json.encoder import encode_basestring as encode_json_string
 from typing import Any
 
+from . import auditlines
 from .auditexport import Exporter
 from .auditservice import callbacks, ticket_events, tickets
 from .timeutil import to_iso
@@ -62,83 +66,160 @@ ATTEMPT_COLUMNS = [name for name, _ in ATTEMPT_FIELDS]
 LIVE_OUTCOMES = {"answered", "abandoned"}  # live answers: the denominator of the abandonment rate
 
 
+_INTEGER_FIELDS = {
+    "attempt_id",
+    "campaign_version",
+    "abandoned",
+    "safe_harbour",
+    "callback_requested",
+    "sip_code",
+}
+_REAL_FIELDS = {"duration_s", "ring_s", "talk_s", "connect_delay_s"}
+_ATTEMPTS_FROM = (
+    "FROM attempts a "
+    "LEFT JOIN campaign_versions v ON v.campaign = a.campaign AND v.version = a.campaign_version "
+    "LEFT JOIN (SELECT version, max(registry_date) AS registry_date FROM dnc_registry_loads "
+    "GROUP BY version) r ON r.version = a.registry_version "
+)
+# What the figures count per attempt (campaign, UTC day, registry version, local hour, outcome), as one
+# JSON text: one dictionary key per row instead of a tuple built in Python.
+_TALLY_KEY = (
+    "json_array(a.campaign, substr(a.started_at, 1, 10), coalesce(a.registry_version, ''), "
+    "substr(coalesce(a.local_time, ''), 12, 2), a.outcome)"
+)
+_PLAIN_NUMBER = frozenset("+0123456789* ")  # a (masked) number needing no CSV quoting nor JSON escape
+
+
+def _cell(name: str, expr: str, sql_prints_reals: bool) -> str:
+    if name in _INTEGER_FIELDS:
+        return auditlines.integer_cell(expr)
+    if name in _REAL_FIELDS:
+        return auditlines.real_cell(expr, sql_prints_reals)
+    return auditlines.text_cell(expr)
+
+
 def attempts(x: Exporter) -> None:
     """One row per attempt with the record-keeping fields (TSR 16 CFR 310.5 and COMPLIANCE.md).
 
-    SQLite joins the campaign version and registry date, and encodes the JSON line (in C, several times
-    faster than json.dumps); Python only masks the number and adds it to both.
+    SQLite joins the campaign version and registry date, writes each row's CSV line but for the number
+    (`auditlines`) and encodes its JSON line (in C, several times faster than Python); Python masks each
+    number once, puts it in both lines and counts the figures. A line SQLite cannot render exactly as
+    csv.writer would (a field to quote, an odd value) is written by csv.writer from the row's values.
     """
     where, params = x.campaign_filter("a.campaign")
+    conn = x.store.conn
+    sql_prints_reals = auditlines.install(conn)
     selected = [(name, expr) for name, expr in ATTEMPT_FIELDS if expr is not None]
-    json_sql = ", json_object(" + ", ".join(f"'{name}', {expr}" for name, expr in selected) + ")"
+    cut = ATTEMPT_COLUMNS.index("phone")
+    head = auditlines.line([_cell(n, e, sql_prints_reals) for n, e in ATTEMPT_FIELDS[:cut] if e], after=",")
+    tail = auditlines.line(
+        [_cell(n, e, sql_prints_reals) for n, e in ATTEMPT_FIELDS[cut + 2 :] if e], before=","
+    )
     want_json = "json" in x.request.formats
-    cursor = x.store.conn.execute(
-        f"SELECT a.phone, {', '.join(expr for _, expr in selected)}{json_sql if want_json else ''} "
-        "FROM attempts a "
-        "LEFT JOIN campaign_versions v ON v.campaign = a.campaign AND v.version = a.campaign_version "
-        "LEFT JOIN (SELECT version, max(registry_date) AS registry_date FROM dnc_registry_loads "
-        "GROUP BY version) r ON r.version = a.registry_version "
-        f"WHERE a.started_at >= ? AND a.started_at < ?{where} ORDER BY a.started_at, a.id",
+    json_sql = (
+        ", substr(json_object("
+        + ", ".join(f"'{name}', {expr}" for name, expr in selected)
+        + "), 2) || char(10)"
+        if want_json
+        else ", NULL"
+    )
+    cursor = conn.execute(
+        f"SELECT a.id, a.phone, a.campaign, a.started_at, {_TALLY_KEY}, {head}, {tail}{json_sql} "
+        f"{_ATTEMPTS_FROM}WHERE a.started_at >= ? AND a.started_at < ?{where} ORDER BY a.started_at, a.id",
         [x.request.since, x.request.until, *params],
     )
-    phone, ref, width = x.phone, x.ref, len(selected) + 1
-    before = ATTEMPT_COLUMNS.index("phone") + 1  # SQL columns before the number (after a.phone)
-    at = {name: i for i, (name, _) in enumerate(selected, start=1)}
-    keys = [at[n] for n in ("campaign", "campaign_version", "started_at", "registry_version", "local_time")]
-    i_campaign, i_version, i_started, i_registry, i_local = keys
-    i_outcome = at["outcome"]
-    # (campaign, version, UTC day, registry version, local hour, outcome) -> attempts: counted while
+    phone, ref = x.phone, x.ref
+    commas = len(ATTEMPT_COLUMNS) - 1
+    # campaign, UTC day, registry version, local hour, outcome (as JSON) -> attempts: counted while
     # streaming, cheaper than a second pass that SQLite would have to sort.
-    tally: Counter[tuple[str, int, str, str, str, str]] = Counter()
-    # (campaign, number) -> [attempts, first, last, masked, ref]; rows come in time order. Freed once written, so it
-    # stays below the checker's own per-number record in peak memory.
-    per_contact: dict[tuple[str, str], list[Any]] = {}
+    tally: dict[str, int] = {}
+    # campaign -> number -> [attempts, first, last, masked, ref, plain]; rows come in time order. Freed
+    # once written, so it stays below the checker's own per-number record in peak memory.
+    per_contact: dict[str, dict[str, list[Any]]] = {}
+    exact = _ExactLines(x, selected)
+    written = 0
 
-    def rows(put_json: Callable[[str], object] | None) -> Iterator[Any]:
-        """The CSV rows, for csv.writer's own loop; their JSON lines go out in batches beside them."""
-        lines: list[str] = []
-        add = lines.append
-        for r in cursor:
-            started = r[i_started]
-            seen = per_contact.get((r[i_campaign], r[0]))
+    def chunks(put_csv: Callable[[str], object], put_json: Callable[[str], object] | None) -> None:
+        """The lines, joined in batches of 4096 rows (CSV lines end in CR LF, as csv.writer's do)."""
+        nonlocal written
+        csv_lines: list[str] = []
+        json_lines: list[str] = []
+        add_csv, add_json = csv_lines.append, json_lines.append
+        get_campaign, get_count = per_contact.get, tally.get
+        for attempt_id, number, campaign, started, key, before, after, json_tail in cursor:
+            numbers = get_campaign(campaign) or per_contact.setdefault(campaign, {})
+            seen = numbers.get(number)
             if seen is None:
                 # the masked number and its reference are kept with the count: masked once per number
-                masked, reference = phone(r[0]), ref(r[0])
-                per_contact[(r[i_campaign], r[0])] = [1, started, started, masked, reference]
+                masked, reference = phone(number), ref(number)
+                simple = _PLAIN_NUMBER.issuperset(masked)
+                seen = numbers[number] = [1, started, started, masked, reference, simple]
             else:
                 seen[0] += 1
                 seen[2] = started
                 masked, reference = seen[3], seen[4]
-            tally[
-                (
-                    r[i_campaign],
-                    r[i_version],
-                    started[:10],
-                    r[i_registry] or "",
-                    (r[i_local] or "")[11:13],
-                    r[i_outcome],
-                )
-            ] += 1
-            if want_json:
-                add(f'{{"phone":{encode_json_string(masked)},"phone_ref":"{reference}",{r[width][1:]}\n')
-                if len(lines) >= 2048 and put_json is not None:
-                    put_json("".join(lines))
-                    lines.clear()
-            yield (*r[1:before], masked, reference, *r[before:width])
-        if lines and put_json is not None:
-            put_json("".join(lines))
+            tally[key] = get_count(key, 0) + 1
+            line = f"{before}{masked},{reference}{after}"
+            # no field to quote: no quote, no line break, no comma but the separators (and a plain number)
+            if (
+                line.count(",") == commas
+                and '"' not in line
+                and "\n" not in line
+                and "\r" not in line
+                and seen[5]
+            ):
+                add_csv(line)
+                if json_tail is not None:
+                    add_json(f'{{"phone":"{masked}","phone_ref":"{reference}",{json_tail}')
+            else:
+                add_csv(exact.csv_line(attempt_id, masked, reference))
+                if json_tail is not None:
+                    add_json(exact.json_head(masked, reference) + json_tail)
+            if len(csv_lines) >= 4096:
+                written += len(csv_lines)
+                put_csv("\r\n".join(csv_lines) + "\r\n")
+                csv_lines.clear()
+                if put_json is not None:
+                    put_json("".join(json_lines))
+                    json_lines.clear()
+        if csv_lines:
+            written += len(csv_lines)
+            put_csv("\r\n".join(csv_lines) + "\r\n")
+        if json_lines and put_json is not None:
+            put_json("".join(json_lines))
 
     (x.request.out / "attempts.csv").touch()  # for the checker to follow from its first line
     x.checker_go()
-    x.table_with_json("attempts", ATTEMPT_COLUMNS, rows, lambda: sum(tally.values()))
+    x.table_lines("attempts", ATTEMPT_COLUMNS, chunks, lambda: written)
     x.attempts_written()
     _note_attempt_figures(x, tally, where, params)
     x.facts["per_contact"] = per_contact
 
 
-def _note_attempt_figures(
-    x: Exporter, tally: Counter[tuple[str, int, str, str, str, str]], where: str, params: list[Any]
-) -> None:
+class _ExactLines:
+    """The few lines SQLite cannot write as csv.writer would (a field to quote, an unusual value, a number
+    with characters to escape): read again by id, in the same read transaction, and written by csv.writer."""
+
+    def __init__(self, x: Exporter, selected: list[tuple[str, str]]):
+        self.conn = x.store.conn
+        self.sql = f"SELECT {', '.join(expr for _, expr in selected)} {_ATTEMPTS_FROM}WHERE a.id = ?"
+        self.cut = ATTEMPT_COLUMNS.index("phone")
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+
+    def csv_line(self, attempt_id: int, masked: str, reference: str) -> str:
+        values = self.conn.execute(self.sql, (attempt_id,)).fetchone()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerow((*values[: self.cut], masked, reference, *values[self.cut :]))
+        return self.buffer.getvalue()[:-2]  # without csv.writer's line end (the batch adds it)
+
+    @staticmethod
+    def json_head(masked: str, reference: str) -> str:
+        return f'{{"phone":{encode_json_string(masked)},"phone_ref":"{reference}",'
+
+
+def _note_attempt_figures(x: Exporter, tally: dict[str, int], where: str, params: list[Any]) -> None:
     """Versions used, attempts per registry version, UTC day, local hour and outcome in the period, and
     live answers and abandoned calls per campaign and UTC day from 29 days before it (SQLite sums the
     days before the period, so that a 30-day abandonment window at the start of the period is whole)."""
@@ -148,7 +229,8 @@ def _note_attempt_figures(
     outcomes: Counter[str] = Counter()
     live: Counter[tuple[str, str]] = Counter()
     abandoned: Counter[tuple[str, str]] = Counter()
-    for (campaign, _version, day, registry, hour, outcome), count in tally.items():
+    for key, count in tally.items():
+        campaign, day, registry, hour, outcome = json.loads(key)
         if outcome in LIVE_OUTCOMES:
             live[(campaign, day)] += count
             abandoned[(campaign, day)] += count if outcome == "abandoned" else 0
@@ -365,32 +447,27 @@ def abandonment(x: Exporter) -> None:
 def contact_attempts(x: Exporter) -> None:
     """Attempts per contact and campaign in the period, beside the caps of the campaign's latest version."""
     latest = _latest_versions(x.facts.get("campaigns", []))
-    counted: dict[tuple[str, str], list[Any]] = x.facts.pop("per_contact", {})
-    # only the keys are sorted (no new row per contact: this runs at the export's peak of memory)
-    order = sorted(counted, key=lambda key: (key[0], -counted[key][0]))
+    counted: dict[str, dict[str, list[Any]]] = x.facts.pop("per_contact", {})
     per_campaign: dict[str, dict[str, Any]] = {}
 
     def out() -> Any:
-        for key in order:
-            campaign = key[0]
-            count, first, last, masked, reference = counted[key]
-            figures = per_campaign.setdefault(campaign, {"contacts": 0, "attempts": 0, "max": 0})
-            figures["contacts"] += 1
-            figures["attempts"] += count
-            figures["max"] = max(figures["max"], count)
+        for campaign in sorted(counted):
+            numbers = counted[campaign]
+            figures = per_campaign[campaign] = {"contacts": 0, "attempts": 0, "max": 0}
             caps = latest.get(campaign, {})
-            yield (
-                campaign,
-                masked,
-                reference,
-                count,
-                first,
-                last,
+            limits = (
                 caps.get("cap_per_day"),
                 caps.get("cap_24h"),
                 caps.get("cap_total"),
                 caps.get("min_gap_s"),
             )
+            # only the numbers are sorted (no new row per contact: this runs at the export's peak of memory)
+            for number in sorted(numbers, key=lambda n: -numbers[n][0]):
+                count, first, last, masked, reference, _plain = numbers[number]
+                figures["contacts"] += 1
+                figures["attempts"] += count
+                figures["max"] = max(figures["max"], count)
+                yield (campaign, masked, reference, count, first, last, *limits)
 
     x.table(
         "contact_attempts",
