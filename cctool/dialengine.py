@@ -256,7 +256,7 @@ class Engine:
             if lag > 0:
                 time.sleep(lag)
 
-    def _tick(self, _: None = None) -> None:
+    def _tick(self, _arg: None = None) -> None:
         if self._done:
             return
         now = self.clock.seconds
@@ -275,7 +275,7 @@ class Engine:
                     now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts
                 )
                 dial = self._dial
-                for _ in range(n):
+                for _i in range(n):
                     if not dial(now):
                         break
         else:
