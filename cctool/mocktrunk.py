@@ -144,7 +144,6 @@ class MockTrunk:
         self._calls: dict[int, list[Any]] = {}
         self._clock: Any = None
         self._events: TrunkEvents | None = None
-        self._results: dict[tuple[str, float], CallResult] = {}  # the same busy / no-answer result, shared
         m = self.model
         self._cuts = (
             m.live_rate,
@@ -152,34 +151,41 @@ class MockTrunk:
             m.live_rate + m.busy_rate + m.machine_rate,
             m.live_rate + m.busy_rate + m.machine_rate + m.invalid_rate,
         )
+        # what every dial needs, worked out once: ring times, and the results that never vary (shared)
+        self._ring_min, self._ring_span = m.ring_min_s, m.ring_max_s - m.ring_min_s
+        self._busy = (m.busy_after_s, CallResult("busy", ring_s=m.busy_after_s))
+        self._invalid = (m.invalid_after_s, CallResult("invalid", ring_s=m.invalid_after_s))
+        self._timeout_for: float | None = None  # the ring timeout the two below were worked out for
+        self._timeout = m.no_answer_s
+        self._no_answer = CallResult("no_answer", ring_s=m.no_answer_s)
 
     def start(self, clock: Any, events: TrunkEvents) -> None:
         self._clock = clock
         self._events = events
 
     def dial(self, call_no: int, e164: str, caller_id: str, ring_timeout_s: float) -> None:
-        m, rng = self.model, self.rng
         assert self._events is not None, "MockTrunk.start() first"
+        rng = self.rng
         u = rng.random()
-        timeout = min(m.no_answer_s, ring_timeout_s)
+        if ring_timeout_s != self._timeout_for:  # the campaign's: the same on every dial
+            self._timeout_for = ring_timeout_s
+            self._timeout = timeout = min(self.model.no_answer_s, ring_timeout_s)
+            self._no_answer = CallResult("no_answer", ring_s=timeout)
         live, busy, machine, invalid = self._cuts
         if u < live or busy <= u < machine:
-            ring = m.ring_min_s + (m.ring_max_s - m.ring_min_s) * rng.random()
-            if ring < timeout:
+            ring = self._ring_min + self._ring_span * rng.random()
+            if ring < self._timeout:
                 call: list[Any] = [call_no, False, ring, None]
                 self._calls[call_no] = call
                 self._clock.schedule(ring, self._machine if u >= live else self._answer, call)
                 return
-            fate, after = "no_answer", timeout
+            after, result = self._timeout, self._no_answer
         elif u < busy:
-            fate, after = "busy", m.busy_after_s
+            after, result = self._busy
         elif u < invalid:
-            fate, after = "invalid", m.invalid_after_s
+            after, result = self._invalid
         else:
-            fate, after = "no_answer", timeout
-        result = self._results.get((fate, after))
-        if result is None:
-            result = self._results[fate, after] = CallResult(fate, ring_s=after)
+            after, result = self._timeout, self._no_answer
         call = [call_no, False, after, result]
         self._calls[call_no] = call
         self._clock.schedule(after, self._end, call)
