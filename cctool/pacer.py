@@ -40,7 +40,7 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    team the risk of every extra line is high, so the same rule dials little more than one line per
    agent by itself, and more only when the agents about to be free make it safe.
 
-**Cost.** The engine asks many times a simulated second (about 48,000 times in an 8-hour shift of 50
+**Cost.** The engine asks about twice a simulated second (about 48,000 times in an 8-hour shift of 50
 agents), so `lines()` is written for speed with the same arithmetic as the plain formula (a test compares
 the two): the four quantile points are unrolled into scalars, the per-age ringing rows and the per-half-
 second wrap rows are tables rebuilt once a minute, the budget is worked out once per live answer, and the
