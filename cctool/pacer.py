@@ -277,10 +277,9 @@ class Pacer:
 
     # --- the decision -------------------------------------------------------------------------------
     def beta(self) -> float:
+        # it moves on live answers only: worked out once for the many decisions in between
         key = (self.log_beta, self.live, self.abandoned, self.cap)
-        if (
-            key != self._beta_key
-        ):  # moves on live answers only: worked out once for the many decisions between
+        if key != self._beta_key:
             boost = max(min(self.kp * self.allowance(), self.boost_max), -4.0)
             self._beta_key, self._beta = key, min(math.exp(self.log_beta + boost), 0.5)
         return self._beta
