@@ -300,7 +300,8 @@ class Pacer:
         """
         if now >= self._next_refresh:
             self._refresh()
-            self._next_refresh = now + self.refresh_s
+            # the tables settle as calls are measured: refresh less often as they do (at most every 30 min)
+            self._next_refresh = now + self.refresh_s * min(max(1.0, self.measured_calls / 1000), 30.0)
         in_flight = sum(ringing.values())
         channels = self.max_lines - in_flight
         if self.max_channels is not None:  # every ringing, waiting and talking call holds a channel
