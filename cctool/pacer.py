@@ -62,6 +62,7 @@ _WRAP_HALVES = 2 * _WRAP_BINS  # wrap ages by half seconds
 _SQRT2 = math.sqrt(2.0)
 _POINTS = 4  # quantile points of the live ring time; lines() is unrolled for four
 _erfc, _sqrt = math.erfc, math.sqrt
+_TALK_REUSE_S = 4  # the sum over agents in talk is taken afresh at least this often (seconds)
 _TALK_TOP = 3600  # talk hazard table: seconds 0 to this; longer talks count as this long
 
 
@@ -118,6 +119,7 @@ class Pacer:
         self._next_refresh = -1.0
         self._talk_key: tuple[int, int, float] = (-1, -1, 0.0)
         self._talk_add: tuple[float, ...] = ()
+        self._talk_base: tuple[int, int, float, float] = (-(10**9), -1, 0.0, 0.0)
         self.talk_mu, self.talk_sd = 0.0, 1.0
         self._refresh()
 
@@ -232,13 +234,13 @@ class Pacer:
         self.late_h = tuple([r + 2.0 - wm if r + 2.0 > wm else 0.0 for r in points])
         self.talk_from = next((k for k, r in enumerate(points) if r + 2.0 > wm), _POINTS)
         self._talk_key = (-1, -1, 0.0)
+        self._talk_base = (-(10**9), -1, 0.0, 0.0)
         mu = self.talk_log_sum / self.talk_n
         var = max(self.talk_log_sq / self.talk_n - mu * mu, 1e-6)
         if abs(mu - getattr(self, "talk_mu", 0.0)) > 0.02 or abs(math.sqrt(var) - self.talk_sd) > 0.02:
             self.talk_mu, self.talk_sd = mu, math.sqrt(var)
             self._hazard: list[float] = []  # built on demand by _talk_rate()
             self._hazard_surv = 1.0
-            self._talk_key = (-1, -1, 0.0)
 
     def _extend_hazard(self, upto: int) -> None:
         """Hazard of the talk ending in its second `age` (given it lasted that long), for ages up to `upto`."""
@@ -253,11 +255,29 @@ class Pacer:
 
     def _talk_adds(self, now: float, talk_starts: Collection[float]) -> tuple[float, ...]:
         """What agents now in talk add to the mean (and, Poisson, the variance) at each point."""
-        key = (int(now), len(talk_starts), sum(talk_starts))  # the same agents in the same second
-        if key != self._talk_key:
+        sec, n, total = int(now), len(talk_starts), sum(talk_starts)
+        key = (sec, n, total)  # the same agents in the same second
+        if key == self._talk_key:
+            return self._talk_add
+        base_sec, base_n, base_total, rate = self._talk_base
+        full = sec - base_sec > _TALK_REUSE_S or abs(n - base_n) > 1 or (n == base_n and total != base_total)
+        if not full and n != base_n:
+            # one talk began or ended since: its start is the difference of the sums (if it makes sense:
+            # a talk that began since, or any talk that ended); the others' hazards move little in a few
+            # seconds, a talk lasts minutes
+            start = total - base_total if n > base_n else base_total - total
+            age = now - start
+            if 0.0 <= age <= (2 * _TALK_REUSE_S + 2 if n > base_n else _TALK_TOP):
+                term = self._talk_rate(now, (start,))
+                rate = max(rate + term if n > base_n else rate - term, 0.0)
+            else:
+                full = True
+        if full:
             rate = self._talk_rate(now, talk_starts)
-            self._talk_key = key
-            self._talk_add = tuple([rate * h for h in self.late_h])
+            base_sec = sec
+        self._talk_base = (base_sec, n, total, rate)
+        self._talk_key = key
+        self._talk_add = tuple([rate * h for h in self.late_h])
         return self._talk_add
 
     def _talk_rate(self, now: float, talk_starts: Collection[float]) -> float:
