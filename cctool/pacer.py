@@ -43,9 +43,13 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
 **Cost.** The engine asks about twice a simulated second (about 48,000 times in an 8-hour shift of 50
 agents), so `lines()` is written for speed with the same arithmetic as the plain formula (a test compares
 the two): the four quantile points are unrolled into scalars, the per-age ringing rows and the per-half-
-second wrap rows are tables rebuilt once a minute, the budget is worked out once per live answer, and the
-sum over agents in talk (the only part that grows with the team) is taken only when the risk at the last
-point is needed, once per second and team.
+second wrap rows are tables, the budget is worked out once per live answer, and the sum over agents in
+talk (the only part that grows with the team) is taken only when the risk at the last point is needed.
+Two shortcuts trade exactness for time (measured: the same occupancy and abandonment): the tables are
+rebuilt every minute at first and less often as the measurements settle (every `calls / 1000` minutes,
+at most 30), and the sum over agents in talk is taken afresh every 4 s and in between moved by the one
+talk that began or ended (its start is the difference of the sums; a talk lasts minutes, the others'
+hazards barely move in 4 s).
 
 The pacer is pure: no clock, no I/O; the engine passes the state in and reports outcomes back.
 """
