@@ -99,3 +99,32 @@ def test_the_fast_path_answers_what_the_plain_formula_answers(s: dict) -> None:
     fast = pacer.lines(*args)
     assert fast == plain_lines(pacer, *args)
     assert pacer.lines(*args) == fast  # asked again (cached tables): the same answer
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    # ages a whole second apart from any integer by more than the sums' rounding
+    st.lists(
+        st.floats(1, 3000).filter(lambda a: abs(a - round(a)) > 1e-6), min_size=2, max_size=60, unique=True
+    ),
+    st.floats(20000, 30000),
+    st.integers(0, 4),
+    st.booleans(),
+)
+def test_a_talk_that_begins_or_ends_updates_the_talk_sum_without_a_new_sum(
+    ages: list[float], now: float, later: int, begins: bool
+) -> None:
+    pacer = Pacer(20, 0.03)
+    pacer._refresh()
+    talks = [now - age for age in ages]
+    pacer._talk_adds(now, talks)
+    when = now + later
+    after = talks[:-1] if not begins else [*talks, when - 0.5]
+    got = pacer._talk_adds(when, after)
+    # the others' hazards are taken as they were up to `later` seconds ago: exact at once, and off by no
+    # more than their steps in the hazard table since
+    full = pacer._talk_rate(when, after)
+    hz = pacer._hazard
+    step = max(abs(hz[i + 1] - hz[i]) for i in range(len(hz) - 1))
+    tolerance = 1e-9 + later * (len(after) + 1) * step
+    assert all(abs(g - full * h) <= tolerance * h + 1e-12 for g, h in zip(got, pacer.late_h))
