@@ -12,7 +12,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import callhours, phones, ticket_settings, tickets
+from . import callhours, phones, redaction, ticket_settings, tickets
 from .errors import UserError
 from .now import now as clock_now
 from .store import Store
@@ -309,7 +309,7 @@ def mark_done(
             "UPDATE callbacks SET status = 'done', outcome = ?, done_at = ?, note = COALESCE(?, note) WHERE id = ?",
             (outcome, to_iso(at), note, callback_id),
         )
-        store.audit("callback", callback_id, "done", {"outcome": outcome, "attempt": attempt_id})
+        store.audit("callback", callback_id, "done", {**_outcome(outcome), "attempt": attempt_id})
         if row["ticket_id"] is not None:
             ref: dict[str, Any] = {"callback": callback_id}
             if attempt_id is not None:
@@ -320,6 +320,11 @@ def mark_done(
             if score is not None:
                 tickets.record_satisfaction(store, row["ticket_id"], score, callback_id=callback_id, at=at)
         return _public(_row(conn, callback_id))
+
+
+def _outcome(outcome: str) -> dict[str, Any]:
+    """The outcome for the audit row: a code as it is, free text only by its length (see redaction.py)."""
+    return {"outcome": outcome} if redaction.is_outcome_code(outcome) else {"outcome_chars": len(outcome)}
 
 
 def cancel(
@@ -336,7 +341,7 @@ def cancel(
             "UPDATE callbacks SET status = 'cancelled', done_at = ?, note = COALESCE(?, note) WHERE id = ?",
             (to_iso(at), note, callback_id),
         )
-        store.audit("callback", callback_id, "cancel", {"note": note})
+        store.audit("callback", callback_id, "cancel", {"note_chars": len(note)} if note else {})
         if row["ticket_id"] is not None:
             tickets.append_event(
                 store, row["ticket_id"], "link", at, note=f"callback cancelled{': ' + note if note else ''}",

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from . import redaction
 from .errors import UserError
 from .phones import InvalidNumber, normalize
 from .store import Store
@@ -147,12 +148,29 @@ def export_csv(conn: sqlite3.Connection, out: TextIO, tag: str | None = None) ->
 
 
 def erase(store: Store, text: str, region: str | None = None) -> dict[str, Any]:
-    """Erase a person: clear their details and tags, keep the number suppressed for ever; idempotent."""
+    """Erase a person: clear their details and tags, redact their service records' free text, keep the
+    number suppressed for ever. Idempotent: erasing again only redacts records made since (a ticket
+    logged from the number after the erasure), and writes nothing when there are none.
+    """
+    # Zero the freed bytes too, so the overwritten text does not linger in the file's free space.
+    secure = store.conn.execute("PRAGMA secure_delete").fetchone()[0]
+    store.conn.execute("PRAGMA secure_delete = ON")
+    try:
+        return _erase(store, text, region)
+    finally:
+        store.conn.execute(f"PRAGMA secure_delete = {int(secure)}")
+
+
+def _erase(store: Store, text: str, region: str | None) -> dict[str, Any]:
     with store.write() as conn:
         contact = find(conn, text, region)
         phone = contact["phone"]
         if contact["erased_at"]:
-            return {"phone": phone, "erased_at": contact["erased_at"], "already_erased": True}
+            redacted = redaction.redact(conn, phone)
+            result = {"phone": phone, "erased_at": contact["erased_at"], "already_erased": True}
+            if any(redacted.values()):
+                store.audit("contacts", contact["id"], "contacts.erase", {**result, "redacted": redacted})
+            return {**result, "redacted": redacted}
         now = to_iso(utcnow())
         conn.execute(
             "UPDATE contacts SET name = NULL, email = NULL, attributes = '{}', timezone = NULL, "
@@ -164,16 +182,30 @@ def erase(store: Store, text: str, region: str | None = None) -> dict[str, Any]:
             "INSERT INTO suppressions (phone, reason, created_at, actor) VALUES (?, 'erased', ?, ?)",
             (phone, now, store.actor),
         )
+        redacted = redaction.redact(conn, phone)
         kept = {
             "phone": "in suppressions, so the number is never dialled again",
             "consents": "append-only evidence of what the person agreed to",
             "audit_log": "legal record of what was done",
-            "tickets_callbacks_attempts": "call and service records under their retention hold (free text not scrubbed)",
+            "tickets_callbacks_attempts": "call and service records under their retention hold, their free "
+            "text (ticket subject/body, event notes, subject/body changes, callback notes) overwritten "
+            "with [erased]",
         }
         store.audit(
             "contacts",
             contact["id"],
             "contacts.erase",
-            {"phone": phone, "cleared": ["name", "email", "attributes", "timezone", "tags"], "kept": kept},
+            {
+                "phone": phone,
+                "cleared": ["name", "email", "attributes", "timezone", "tags"],
+                "redacted": redacted,
+                "kept": kept,
+            },
         )
-    return {"phone": phone, "erased_at": now, "already_erased": False, "kept": sorted(kept)}
+    return {
+        "phone": phone,
+        "erased_at": now,
+        "already_erased": False,
+        "kept": sorted(kept),
+        "redacted": redacted,
+    }

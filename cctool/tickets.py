@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import campaign_store, phones, ticket_settings
+from . import campaign_store, phones, redaction, ticket_settings
 from .errors import UsageError, UserError
 from .now import now as clock_now
 from .store import Store
@@ -120,8 +120,27 @@ def append_event(
             json.dumps(ref) if ref else None,
         ),
     )
-    payload = {"field": field, "old": old_text, "new": new_text, "note": note, "ref": ref}
-    store.audit("ticket", ticket_id, event, {k: v for k, v in payload.items() if v is not None})
+    store.audit("ticket", ticket_id, event, audit_payload(field, old_text, new_text, note, ref))
+
+
+def audit_payload(
+    field: str | None, old: str | None, new: str | None, note: str | None, ref: dict[str, Any] | None
+) -> dict[str, Any]:
+    """An event's audit payload without the free text in it, only its length.
+
+    The hash-chained log can never be edited, so what a customer or agent wrote (notes, subject and
+    body) stays in `ticket_events`, where an erasure can overwrite it (see `redaction.py`).
+    """
+    payload: dict[str, Any] = {"field": field, "ref": ref}
+    text_values = field in redaction.FREE_TEXT_FIELDS
+    for key, value in (("old", old), ("new", new), ("note", note)):
+        if value is None:
+            continue
+        if key == "note" or text_values:
+            payload[f"{key}_chars"] = len(value)
+        else:
+            payload[key] = value
+    return {k: v for k, v in payload.items() if v is not None}
 
 
 def sla_due(conn: sqlite3.Connection, kind: str, priority: str, created: datetime) -> datetime:

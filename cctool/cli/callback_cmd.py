@@ -12,6 +12,7 @@ from ..now import now as clock_now
 from ..phones import e164
 from ..timeutil import parse_time
 from .common import emit, store, table
+from .ticket_cmd import plain
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -81,7 +82,7 @@ def due(
 
     def human(out: Console) -> None:
         cols = list(callbacks.DUE_KEYS)
-        out.print(table(f"{len(found)} callbacks due", cols, [[c[k] for k in cols] for c in found]))
+        out.print(table(f"{len(found)} callbacks due", cols, plain([[c[k] for k in cols] for c in found])))
 
     emit(ctx, found, human)
 
@@ -142,7 +143,9 @@ def list_(
 
     def human(out: Console) -> None:
         out.print(
-            table(f"{len(found)} callbacks", LIST_COLUMNS, [[c[k] for k in LIST_COLUMNS] for c in found])
+            table(
+                f"{len(found)} callbacks", LIST_COLUMNS, plain([[c[k] for k in LIST_COLUMNS] for c in found])
+            )
         )
 
     emit(ctx, found, human)

@@ -153,14 +153,22 @@ def erase(
     phone: str = typer.Argument(..., help="The number in any format."),
     region: str | None = typer.Option(None, "--region", help="Country for a national format."),
 ) -> None:
-    """Erase a person's details; the number stays suppressed and the audit rows stay."""
+    """Erase a person's details and the free text of their tickets and callbacks; records stay, the number stays suppressed."""
     with store(ctx) as opened:
         done = service.erase(opened, phone, region)
 
     def human(out: Console) -> None:
+        r = done["redacted"]
+        records = (
+            f"{r['tickets']} ticket(s), {r['ticket_events']} ticket event(s), {r['callbacks']} callback(s)"
+        )
         if done["already_erased"]:
-            out.print(f"{done['phone']} was already erased on {done['erased_at']}")
+            since = f"; redacted records made since: {records}" if any(r.values()) else ""
+            out.print(f"{done['phone']} was already erased on {done['erased_at']}{since}")
         else:
-            out.print(f"erased {done['phone']}: details cleared, number suppressed for good, audit rows kept")
+            out.print(
+                f"erased {done['phone']}: details cleared, free text redacted in {records}, "
+                "number suppressed for good, records and audit rows kept"
+            )
 
     emit(ctx, done, human)

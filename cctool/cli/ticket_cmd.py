@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .. import ticket_settings, tickets
 from ..phones import e164
@@ -16,6 +17,12 @@ sla_app = typer.Typer(no_args_is_help=True)
 config_app = typer.Typer(no_args_is_help=True)
 app.add_typer(sla_app, name="sla", help="Time-to-resolve targets by kind and priority.")
 app.add_typer(config_app, name="config", help="Follow-up delay, follow-up campaign, marketing threshold.")
+
+
+def plain(rows: list[list[Any]]) -> list[list[Any]]:
+    """Table cells with free text shown as written: a customer's `[erased]` or `[b]` is not rich markup."""
+    return [[escape(v) if isinstance(v, str) else v for v in row] for row in rows]
+
 
 LIST_COLUMNS = ["id", "status", "kind", "priority", "phone", "assignee", "sla_due_at", "subject"]
 
@@ -107,17 +114,17 @@ def show(ctx: typer.Context, ticket_id: int = typer.Argument(..., metavar="ID"))
 
     def human(out: Console) -> None:
         out.print(_line(ticket), highlight=False)
-        out.print(f"subject: {ticket['subject']}", highlight=False)
+        out.print(f"subject: {escape(ticket['subject'])}", highlight=False)
         if ticket["body"]:
-            out.print(f"body: {ticket['body']}", highlight=False)
+            out.print(f"body: {escape(ticket['body'])}", highlight=False)
         if ticket["satisfaction"] is not None:
             out.print(f"satisfaction: {ticket['satisfaction']}")
         out.print("history:")
         for e in ticket["events"]:
-            out.print(f"  {_event_line(e)}", highlight=False)
+            out.print(f"  {escape(_event_line(e))}", highlight=False)
         if ticket["callbacks"]:
             cols = ["id", "due_at", "status", "owner", "outcome"]
-            out.print(table("callbacks", cols, [[c[k] for k in cols] for c in ticket["callbacks"]]))
+            out.print(table("callbacks", cols, plain([[c[k] for k in cols] for c in ticket["callbacks"]])))
 
     emit(ctx, ticket, human)
 
@@ -140,7 +147,9 @@ def list_(
         )
 
     def human(out: Console) -> None:
-        out.print(table(f"{len(found)} tickets", LIST_COLUMNS, [[t[c] for c in LIST_COLUMNS] for t in found]))
+        out.print(
+            table(f"{len(found)} tickets", LIST_COLUMNS, plain([[t[c] for c in LIST_COLUMNS] for t in found]))
+        )
 
     emit(ctx, found, human)
 
