@@ -1,7 +1,8 @@
 """Contacts: look people up by any spelling of their number, list, export and erase them.
 
-Erasure (GDPR art. 17, PIPL art. 47) restricts rather than deletes: the person's details go, the number
-stays in `suppressions` so it is never dialled again, and the audit rows a legal hold needs stay.
+Erasure (GDPR art. 17, PIPL art. 47) restricts rather than deletes: the person's details go, and so does
+the free text of their tickets and callbacks (`redaction.py`); the number stays in `suppressions` so it
+is never dialled again, and the records and audit rows a legal hold needs stay.
 """
 
 from __future__ import annotations
@@ -183,10 +184,17 @@ def _erase(store: Store, text: str, region: str | None) -> dict[str, Any]:
             (phone, now, store.actor),
         )
         redacted = redaction.redact(conn, phone)
+        quoting = redaction.audit_rows_quoting_text(conn, phone)
         kept = {
             "phone": "in suppressions, so the number is never dialled again",
             "consents": "append-only evidence of what the person agreed to",
-            "audit_log": "legal record of what was done",
+            "audit_log": "legal record of what was done"
+            + (
+                f"; {quoting} row(s) written before cctool recorded free text by length only still quote "
+                "ticket or callback text (the hash chain forbids editing them)"
+                if quoting
+                else ""
+            ),
             "tickets_callbacks_attempts": "call and service records under their retention hold, their free "
             "text (ticket subject/body, event notes, subject/body changes, callback notes) overwritten "
             "with [erased]",

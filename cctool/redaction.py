@@ -65,3 +65,29 @@ def redact(conn: sqlite3.Connection, phone: str) -> dict[str, int]:
         )
         callbacks += 1
     return {"tickets": tickets, "ticket_events": events, "callbacks": callbacks}
+
+
+def audit_rows_quoting_text(conn: sqlite3.Connection, phone: str) -> int:
+    """Audit rows about `phone`'s tickets and callbacks that quote free text.
+
+    Only databases written before migration 0010 have them (since then the log records a text's length,
+    never the text). The hash chain forbids editing them, so the erase says how many it had to keep.
+    """
+    quotes = (
+        "(json_extract(a.payload, '$.note') IS NOT NULL"
+        f" OR (json_extract(a.payload, '$.field') IN ({_FIELDS})"
+        "     AND (json_extract(a.payload, '$.old') IS NOT NULL OR json_extract(a.payload, '$.new') IS NOT NULL)))"
+    )
+    ticket_rows = conn.execute(
+        "SELECT COUNT(*) FROM audit_log a WHERE a.entity = 'ticket' AND json_valid(a.payload) AND a.entity_id IN "
+        f"(SELECT CAST(id AS TEXT) FROM tickets WHERE phone = ?) AND {quotes}",
+        (phone,),
+    ).fetchone()[0]
+    outcomes = conn.execute(
+        "SELECT json_extract(a.payload, '$.note'), json_extract(a.payload, '$.outcome') FROM audit_log a "
+        "WHERE a.entity = 'callback' AND a.action IN ('cancel', 'done') AND json_valid(a.payload) "
+        "AND a.entity_id IN (SELECT CAST(id AS TEXT) FROM callbacks WHERE phone = ?)",
+        (phone,),
+    ).fetchall()
+    callback_rows = sum(1 for note, outcome in outcomes if note is not None or not is_outcome_code(outcome))
+    return int(ticket_rows) + callback_rows

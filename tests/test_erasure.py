@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cctool.store import open_store
+
 NOW = "2026-12-01T02:00:00Z"  # 10:00 in Shanghai, a Tuesday
 WANG = "+8613800138003"
 BOB = "+447911123456"
@@ -178,13 +180,16 @@ def test_a_new_call_after_erasure_is_logged_and_a_second_erase_redacts_it(
     ticket = ok(cli("ticket", "new", "--phone", WANG, "--kind", "inquiry", "--subject", "Wang Fang again",
                     "--json"))  # fmt: skip
     assert ticket["subject"] == "Wang Fang again"
+    ok(cli("callback", "schedule", WANG, "--at", "2026-12-02T15:00", "--ticket", str(ticket["id"]),
+           "--note", "call Wang Fang back", "--json"))  # fmt: skip
     conn = sqlite3.connect(db_path)
-    contact = conn.execute("SELECT name, erased_at FROM contacts WHERE phone = ?", (WANG,)).fetchone()
-    assert contact[0] is None and contact[1]  # the contact stays erased and suppressed
+    contact = conn.execute("SELECT id, name, erased_at FROM contacts WHERE phone = ?", (WANG,)).fetchone()
+    assert contact[0] == ticket["contact_id"]
+    assert contact[1] is None and contact[2]  # the contact stays erased and suppressed
     assert WANG not in [c["phone"] for c in ok(cli("contacts", "list", "--json"))]
     again = ok(cli("contacts", "erase", WANG, "--json"))
     assert again["already_erased"] is True
-    assert again["redacted"] == {"tickets": 1, "ticket_events": 1, "callbacks": 0}
+    assert again["redacted"] == {"tickets": 1, "ticket_events": 2, "callbacks": 1}
     assert text_hits(db_path, "Wang Fang") == []
     assert cli("audit", "verify").code == 0
 
@@ -243,3 +248,20 @@ def test_the_audit_log_never_holds_ticket_or_callback_free_text(cli, tmp_path: P
     done = next(r for r in log if r["entity"] == "callback" and r["action"] == "done")
     payload = done["payload"] if isinstance(done["payload"], dict) else json.loads(done["payload"])
     assert payload["outcome_chars"] == len("left a message with Mei")
+
+
+def test_audit_rows_from_before_0010_that_quote_text_are_counted_not_edited(
+    cli, tmp_path: Path, db_path: Path
+) -> None:
+    """An older database logged ticket notes in the audit chain; the erase keeps them and says how many."""
+    build(cli, tmp_path)
+    older = open_store(db_path, actor="tester", command="test")
+    with older.write():
+        older.audit("ticket", 1, "note", {"note": "Wang Fang, written the old way"})
+        older.audit("callback", 1, "done", {"outcome": "spoke to Wang Fang"})
+    older.close()
+    ok(cli("contacts", "erase", WANG, "--json"))
+    row = ok(cli("audit", "log", "--json"))[-1]
+    payload = row["payload"] if isinstance(row["payload"], dict) else json.loads(row["payload"])
+    assert "2 row(s)" in payload["kept"]["audit_log"]
+    assert cli("audit", "verify").code == 0
