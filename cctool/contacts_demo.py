@@ -31,4 +31,7 @@ def demo(store: Store, workdir: Path, say: Callable[[str], None]) -> None:
     say(f"contact book: {len(book)} people ({summary}); {consenting} with marketing consent on record")
     leaving = book[0]["phone"]
     contacts.erase(store, leaving)
-    say(f"erasure request: {leaving} erased; the number stays suppressed and the audit rows stay")
+    say(
+        f"erasure request: {leaving} erased (details and tags cleared, ticket and callback text redacted); "
+        "the number stays suppressed and the audit rows stay"
+    )
