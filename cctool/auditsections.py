@@ -141,7 +141,7 @@ def attempts(x: Exporter) -> None:
     written = 0
 
     def chunks(put_csv: Callable[[str], object], put_json: Callable[[str], object] | None) -> None:
-        """The lines, joined in batches of 4096 rows (CSV lines end in CR LF, as csv.writer's do)."""
+        """The lines, joined in batches of 2048 rows (CSV lines end in CR LF, as csv.writer's do)."""
         nonlocal written
         csv_lines: list[str] = []
         json_lines: list[str] = []
@@ -171,12 +171,14 @@ def attempts(x: Exporter) -> None:
             ):
                 add_csv(line)
                 if json_tail is not None:
-                    add_json(f'{{"phone":"{masked}","phone_ref":"{reference}",{json_tail}')
+                    add_json(f'{{"phone":"{masked}","phone_ref":"{reference}",')  # the line's start, then
+                    add_json(json_tail)  # SQLite's text as it is: no copy of ~700 characters per row
             else:
                 add_csv(exact.csv_line(before, masked, reference))
                 if json_tail is not None:
-                    add_json(exact.json_head(masked, reference) + json_tail)
-            if len(csv_lines) >= 4096:
+                    add_json(exact.json_head(masked, reference))
+                    add_json(json_tail)
+            if len(csv_lines) >= 2048:
                 written += len(csv_lines)
                 put_csv("\r\n".join(csv_lines) + "\r\n")
                 csv_lines.clear()
