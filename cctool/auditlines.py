@@ -42,7 +42,7 @@ def line(cells: list[str], before: str = "", after: str = "") -> str:
 
 def text_cell(expr: str) -> str:
     """A TEXT column (it holds text, NULL or a blob: SQLite stores numbers given to it as text)."""
-    return f"iif({expr} >= x'', {CELL_FUNCTION}({expr}), {expr})"
+    return f"CASE WHEN {expr} >= x'' THEN {CELL_FUNCTION}({expr}) ELSE {expr} END"  # (iif() needs 3.32)
 
 
 def integer_cell(expr: str) -> str:
