@@ -261,24 +261,16 @@ def prepare_folder(out: Path) -> None:
 
 
 def consents(x: Exporter) -> None:
-    rows = x.query("SELECT * FROM consents WHERE given_at < ? ORDER BY given_at, id", [x.request.until])
+    phone, ref = x.phone, x.ref
+    rows = x.store.conn.execute(
+        "SELECT phone, purpose, action, source, evidence, given_at, recorded_at, actor FROM consents "
+        "WHERE given_at < ? ORDER BY given_at, id",
+        [x.request.until],
+    )
     x.table(
         "consents",
         ["phone", "phone_ref", "purpose", "action", "source", "evidence", "given_at", "recorded_at", "actor"],
-        (
-            [
-                x.phone(r["phone"]),
-                x.ref(r["phone"]),
-                r["purpose"],
-                r["action"],
-                r["source"],
-                r["evidence"],
-                r["given_at"],
-                r["recorded_at"],
-                r["actor"],
-            ]
-            for r in rows
-        ),
+        ((phone(r[0]), ref(r[0]), *r[1:]) for r in rows),
     )
 
 

@@ -42,12 +42,16 @@ def line(cells: list[str], before: str = "", after: str = "") -> str:
 
 def text_cell(expr: str) -> str:
     """A TEXT column (it holds text, NULL or a blob: SQLite stores numbers given to it as text)."""
-    return f"iif({expr} >= x'', {CELL_FUNCTION}({expr}), {expr})"
+    return f"CASE WHEN {expr} >= x'' THEN {CELL_FUNCTION}({expr}) ELSE {expr} END"  # (iif() needs 3.32)
 
 
 def integer_cell(expr: str) -> str:
-    """An INTEGER column (a REAL or a blob in it goes to Python)."""
-    return f"CASE typeof({expr}) WHEN 'real' THEN {CELL_FUNCTION}({expr}) WHEN 'blob' THEN {CELL_FUNCTION}({expr}) ELSE {expr} END"
+    """An INTEGER column. SQLite keeps a REAL in it only when it is not a whole number of 64 bits, so a
+    value equal to itself cast to an integer is an integer (or NULL); text and blobs are not."""
+    return (
+        f"CASE WHEN {expr} = CAST({expr} AS INTEGER) THEN {expr} WHEN {expr} IS NULL THEN NULL "
+        f"ELSE {CELL_FUNCTION}({expr}) END"
+    )
 
 
 def real_cell(expr: str, sql_prints_reals: bool = True) -> str:

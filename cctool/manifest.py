@@ -36,7 +36,7 @@ class HashingFile(io.RawIOBase):
         self.size = 0
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         self._hash = hashlib.sha256()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # a few MB in flight at most
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=1)  # a few MB in flight at most
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"write {path.name}", daemon=True)
         self._thread.start()
@@ -47,7 +47,9 @@ class HashingFile(io.RawIOBase):
     def write(self, data: Any) -> int:
         if self._error is not None:
             raise self._error
-        chunk = bytes(data)  # the buffer passed in is reused by its owner
+        whole = isinstance(data, memoryview) and isinstance(data.obj, bytes) and data.nbytes == len(data.obj)
+        # bytes are kept as they are; a view of a buffer its owner will reuse is copied
+        chunk = data.obj if whole else bytes(data)
         self._queue.put(chunk)
         return len(chunk)
 
