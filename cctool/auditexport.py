@@ -328,7 +328,10 @@ def erasures(x: Exporter) -> None:
     rows = x.query(
         "SELECT * FROM suppressions WHERE created_at < ? ORDER BY created_at, id", [x.request.until]
     )
-    kept = "suppression entry (number), attempt records and audit rows under legal hold"
+    kept = (
+        "suppression entry (number), consent and attempt records, ticket and callback records with their "
+        "free text redacted, audit rows under legal hold"
+    )
     x.table(
         "erasures",
         ["phone", "phone_ref", "reason", "erased_at", "actor", "kept"],
