@@ -15,7 +15,7 @@ import pytest
 
 from cctool import campaign_store
 from cctool.compliance import US, instant
-from cctool.dialgate import Gate, RunCheck, check_dial
+from cctool.dialgate import Gate, RunCheck, check_dial, wal_index_view
 from cctool.store import Store
 from cctool.timeutil import to_iso
 from tests.test_dialgate import NOON_NY, add_campaign, add_contact, load_registry
@@ -198,3 +198,33 @@ def test_the_fast_path_proves_the_common_dial_and_yields_to_any_record(store: St
     other.close()
     assert _same(store, gate, ids, NOON_NY + timedelta(seconds=1)) == 5
     assert gate.check_at(ids[0], (NOON_NY - instant(0)) // US + 1_000_000).reasons == ("opted_out",)
+
+
+def test_every_commit_of_another_process_is_seen_at_the_next_dial(store: Store, db_path: Path) -> None:
+    """The gate skips `PRAGMA data_version` while the WAL-index header is unchanged: each commit changes it."""
+    add_campaign(store, kind="survey")
+    ids = [add_contact(store, phone) for phone in PHONES]
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
+    assert gate._wal_view is not None  # WAL mode: the header is read, not the pragma
+    gate.load(ids)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    at = NOON_NY
+    for n in range(0, len(PHONES), 2):
+        at += timedelta(seconds=1)
+        assert gate.check_at(ids[n], (at - instant(0)) // US).allowed
+        assert gate.reloads == n // 2
+        other.execute(  # the next number opts out, committed at once
+            "INSERT INTO optouts (phone, channel, requested_at, effective_at, actor) VALUES (?, 'call', ?, ?, 't')",
+            (PHONES[n + 1], to_iso(at), to_iso(at)),
+        )
+        assert gate.check_at(ids[n + 1], (at - instant(0)) // US + 1).reasons == ("opted_out",)
+        assert gate.reloads == n // 2 + 1
+    other.close()
+
+
+def test_without_a_wal_the_gate_asks_the_pragma(tmp_path: Path) -> None:
+    conn = sqlite3.connect(":memory:")
+    assert wal_index_view(conn) is None
+    plain = sqlite3.connect(tmp_path / "plain.db")
+    plain.execute("CREATE TABLE t (x)")
+    assert wal_index_view(plain) is None
