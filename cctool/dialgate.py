@@ -13,7 +13,7 @@ import json
 import mmap
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -365,8 +365,12 @@ class Gate:
     contact not loaded) goes through `check_dial` itself or a fresh read.
     """
 
-    def __init__(self, conn: sqlite3.Connection, campaign: StoredCampaign):
+    def __init__(
+        self, conn: sqlite3.Connection, campaign: StoredCampaign, flush: Callable[[], None] | None = None
+    ):
         self.conn, self.campaign = conn, campaign
+        self._flush = flush  # writes the attempts noted but not yet written (see `note_attempt`)
+        self._pending: dict[str, list[tuple[int, str]]] = {}  # phone -> attempts noted, not yet written
         self.marketing = campaign.kind == "marketing"
         self._rules = campaign.rules()
         self._rules_by_pause: dict[bool, compliance.CampaignPolicy] = {}
@@ -469,6 +473,11 @@ class Gate:
             [self.campaign.name, *phones],
         ):
             history[phone].append((_us(started), outcome))
+        pending = self._pending
+        if pending:
+            for phone in phones:
+                if phone in pending:
+                    history[phone].extend(pending[phone])
         marketing = self.marketing
         for facts in loaded.values():
             facts.settle(marketing)
@@ -496,6 +505,26 @@ class Gate:
             compliance.rules_for(rules),
             ";".join(compliance.rules_for(rules)),
         )
+
+    def note_attempt(self, phone: str, us: int, outcome: str) -> None:
+        """This run made an attempt that it will write with its next batch (then calls `written()`).
+
+        The decision counts it at once, and still after the records are read again (another process
+        committed) until it is written; `check_dial`, which reads the database, is only asked after
+        `flush` wrote it."""
+        entry = (us, outcome)
+        pending = self._pending.get(phone)
+        if pending is None:
+            self._pending[phone] = [entry]
+        else:
+            pending.append(entry)
+        history = self._history.get(phone)
+        if history is not None:
+            history.append(entry)
+
+    def written(self) -> None:
+        """The attempts noted so far are committed: the database holds them from now on."""
+        self._pending.clear()
 
     def record_attempt(self, phone: str, started_at: str | int, outcome: str) -> None:
         """This connection wrote an attempt (committed with the batch being flushed); `started_at` is the
@@ -551,6 +580,8 @@ class Gate:
                     raise UserError(f"no contact with id {contact_id}")
             return self._check(facts, now.astimezone(UTC), callback_requested)
         except (ValueError, TypeError):  # a stored time SQLite reads and Python does not: ask SQL itself
+            if self._pending and self._flush is not None:
+                self._flush()  # check_dial reads the attempts from the database: write the noted ones
             return check_dial(
                 self.conn, self.campaign, contact_id, now, callback_requested=callback_requested
             )

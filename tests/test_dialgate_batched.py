@@ -228,3 +228,51 @@ def test_without_a_wal_the_gate_asks_the_pragma(tmp_path: Path) -> None:
     plain = sqlite3.connect(tmp_path / "plain.db")
     plain.execute("CREATE TABLE t (x)")
     assert wal_index_view(plain) is None
+
+
+def test_an_attempt_not_yet_written_counts_at_once_and_after_a_reload(store: Store, db_path: Path) -> None:
+    add_campaign(store, kind="survey", cap_total=2)
+    cid = add_contact(store)
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
+    gate.load([cid])
+    us = (NOON_NY - instant(0)) // US
+    gate.note_attempt("+12125550123", us, "busy")
+    gate.note_attempt("+12125550123", us + 1_000_000, "busy")
+    assert gate.check_at(cid, us + 3_600_000_000).reasons == ("cap_total",)
+    other = sqlite3.connect(db_path)
+    with other:  # another process commits something: the records are read again, the noted attempts stay
+        other.execute("UPDATE contacts SET updated_at = '2026-12-01T00:00:00Z' WHERE id = ?", (cid,))
+    other.close()
+    assert gate.check_at(cid, us + 3_600_000_000).reasons == ("cap_total",) and gate.reloads == 1
+    before = store.conn.total_changes
+    with store.write() as conn:  # the run writes them, then says so: they are counted once
+        for at in (us, us + 1_000_000):
+            conn.execute(
+                "INSERT INTO attempts (campaign, campaign_version, phone, started_at, trunk, outcome) "
+                "VALUES ('renewal', 1, ?, ?, 'mock', 'busy')",
+                ("+12125550123", to_iso(instant(at))),
+            )
+    gate.written()
+    gate.mine(before)
+    gate.forget("+12125550123")  # read again from the database
+    later = NOON_NY + timedelta(hours=1)
+    assert gate.check(cid, later) == check_dial(
+        store.conn, campaign_store.get(store.conn, "renewal"), cid, later
+    )
+    assert gate.check(cid, later).reasons == ("cap_total",)
+
+
+def test_a_dial_that_needs_check_dial_writes_the_noted_attempts_first(store: Store) -> None:
+    add_campaign(store, kind="survey")
+    cid = add_contact(store)
+    flushed = []
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"), flush=lambda: flushed.append(1))
+    gate.load([cid])
+    gate.note_attempt("+12125550123", (NOON_NY - instant(0)) // US, "busy")
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO optouts (phone, channel, requested_at, effective_at, actor) VALUES (?, 'call', ?, ?, 't')",
+            ("+12125550123", to_iso(NOON_NY), to_iso(NOON_NY)),
+        )
+    gate.check(cid, NOON_NY + timedelta(hours=1), callback_requested=True)  # may lift the opt-out: check_dial
+    assert flushed == [1]
