@@ -493,8 +493,11 @@ class DbRun:
             state, next_at = "exhausted", None
         else:
             state, next_at = "suppressed", None
+        # an attempt of this contact still in the batch keeps its time and outcome as the last ones
+        earlier = self.contact_rows.get(held.contact_id)
+        last = (earlier[2], earlier[4], earlier[5]) if earlier is not None else (None, None, None)
         self.contact_rows[held.contact_id] = (
-            state, held.attempts, None, next_at, None, None, c.name, held.contact_id,
+            state, held.attempts, last[0], next_at, last[1], last[2], c.name, held.contact_id,
         )  # fmt: skip
 
     def opt_out(self, held: Held, call: Call) -> None:
