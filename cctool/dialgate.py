@@ -357,9 +357,12 @@ class Gate:
     * another connection (another process, the CLI adding an opt-out) committing anything changes
       SQLite's `PRAGMA data_version` on this connection: every loaded record is then read again;
     * this connection's own writes are not seen by `data_version`, so the run reports them: the attempts
-      it wrote (`record_attempt`, appended to the numbers' histories) and the opt-outs it wrote
-      (`forget`, the contact is read again at its next dial), then `mine()`. Any other change made
-      through this connection (`total_changes` moved otherwise) also has every record read again.
+      it makes (`note_attempt`, counted at once and kept across re-reads until `written()`), the
+      opt-outs it writes (`forget`, the contact is read again at its next dial), then `mine()`. Any other
+      change made through this connection (`total_changes` moved otherwise) also has every record read
+      again. `data_version` itself is asked only when the WAL-index header changed (`wal_index_view`).
+
+    The common allowed dial is proven by `check_at` with `compliance.QuickCheck`; the rest is `decide`.
 
     Anything unusual (a callback dial that may lift an opt-out, a time text that does not parse, a
     contact not loaded) goes through `check_dial` itself or a fresh read.
