@@ -372,7 +372,7 @@ class QuickCheck:
         self.policy = policy
         self._spans: dict[str, tuple[int, int, int, int]] = {}  # zone -> (from, until, offset, local day)
         self._suffixes: dict[int, str] = {}
-        self._days: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}
         self.cap_total = policy.cap_total
         self.cap_24h = policy.cap_24h
         self.cap_day = policy.cap_per_day
@@ -459,12 +459,12 @@ class QuickCheck:
             zone = timezone(timedelta(microseconds=offset))
             suffix = self._suffixes[offset] = datetime(2000, 1, 1, tzinfo=zone).isoformat()[19:]
         whole, micro = divmod(us + offset, 1_000_000)
-        days, seconds = divmod(whole, 86400)
-        day = self._days.get(days)
-        if day is None:
-            day = self._days[days] = (EPOCH + timedelta(days=days)).date().isoformat()
-        hours, seconds = divmod(seconds, 3600)
-        minutes, seconds = divmod(seconds, 60)
+        minute, second = divmod(whole, 60)
+        prefix = self._minutes.get(minute)  # the local text up to the minute
+        if prefix is None:
+            if len(self._minutes) > 100_000:
+                self._minutes.clear()
+            prefix = self._minutes[minute] = (EPOCH + timedelta(minutes=minute)).isoformat()[:17]
         if micro:
-            return f"{day}T{hours:02d}:{minutes:02d}:{seconds:02d}.{micro:06d}{suffix}"
-        return f"{day}T{hours:02d}:{minutes:02d}:{seconds:02d}{suffix}"
+            return f"{prefix}{second:02d}.{micro:06d}{suffix}"
+        return f"{prefix}{second:02d}{suffix}"

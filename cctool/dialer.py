@@ -6,8 +6,9 @@ The core loop (`cctool.dialengine`) is fed by three things built here:
   Contacts are *claimed* in `dial_contacts` with a lease (`lease_owner`, `lease_until`, wall-clock time)
   so two overlapping runs never hold the same contact; a lease left by a dead process expires (or is
   cleared at once when its owner is a dead process on this host).
-* the gate: `dialgate.check_dial` at the instant of every dial, reading the records as they stand then.
-  Before a contact is dialed again, its earlier attempts are flushed so the decision sees them.
+* the gate: `dialgate.Gate`, the answer of `dialgate.check_dial` at the instant of every dial, from the
+  records as they stand then (read per claimed block, read again when anyone else commits). This run's
+  attempts count in the decision as soon as they are made (`Gate.note_attempt`), written or not.
 * `DbSink`: attempts (each written once, with its outcome), refused dials and the contact's new state
   go to the database in batches, one transaction and one audit row per batch. A `kill -9` loses only
   the unflushed batch, and with it the contacts' state changes, so a new run dials those contacts again:
@@ -49,6 +50,8 @@ LEASE_S = 120.0  # wall seconds a claim lasts without renewal
 CLAIM_CHUNK = 500
 BATCH = 2000  # attempts per transaction at most
 FLUSH_WALL_S = 1.0  # and at least this often in wall time
+RUN_CHECKPOINT_PAGES = 10000  # WAL pages between checkpoints during a run (SQLite's default: 1000)
+RUN_CACHE_SIZE = -65536  # page cache during a run: 64 MiB at most (SQLite's default: 2 MiB)
 DEFAULT_MAX_ATTEMPTS = 6  # when the campaign sets no total cap
 CAMPAIGN_WIDE = frozenset({"campaign_paused", "no_caller_id", "registry_stale"})
 SUPPRESSING = frozenset(
@@ -158,10 +161,10 @@ def break_plan(
 class Held:
     """What this run knows of a contact it holds."""
 
-    __slots__ = ("contact_id", "phone", "attempts", "unflushed")
+    __slots__ = ("contact_id", "phone", "attempts")
 
     def __init__(self, contact_id: int, phone: str, attempts: int):
-        self.contact_id, self.phone, self.attempts, self.unflushed = contact_id, phone, attempts, 0
+        self.contact_id, self.phone, self.attempts = contact_id, phone, attempts
 
 
 class DbRun:
@@ -185,7 +188,6 @@ class DbRun:
         self._next_callback_poll = 0.0
         # sink buffers
         self.attempt_rows: list[tuple] = []
-        self.attempt_history: list[tuple[str, int, str]] = []  # (phone, start in µs, outcome) per row
         self.blocked_rows: list[tuple] = []
         self.contact_rows: dict[int, tuple] = {}
         self.callback_rows: list[tuple] = []
@@ -197,7 +199,7 @@ class DbRun:
         self._stop_reason: str | None = None
         self.engine: Engine | None = None
         # the dial-time decision: records loaded per claimed block, re-read when someone else wrote
-        self.dial_gate = dialgate.Gate(self.conn, campaign)
+        self.dial_gate = dialgate.Gate(self.conn, campaign, flush=self.flush)
         self._plan = retry_plan(self.definition)
 
     # --- time ---------------------------------------------------------------------------------------
@@ -209,17 +211,18 @@ class DbRun:
         return self.iso_us(self._epoch_us + timedelta(seconds=seconds) // _US)
 
     def iso_us(self, us: int) -> str:
-        """`to_iso` of the instant `us` microseconds after the Unix epoch."""
+        """`to_iso` of the instant `us` microseconds after the Unix epoch (the text up to the minute is
+        kept: a run writes three times per attempt, a few hundred attempts a minute)."""
         whole, micro = divmod(us, 1_000_000)
-        days, seconds = divmod(whole, 86400)
-        day = self._days.get(days)
-        if day is None:
-            day = self._days[days] = (_EPOCH + timedelta(days=days)).date().isoformat()
-        hours, seconds = divmod(seconds, 3600)
-        minutes, seconds = divmod(seconds, 60)
+        minute, second = divmod(whole, 60)
+        prefix = self._minutes.get(minute)
+        if prefix is None:
+            if len(self._minutes) > 100_000:
+                self._minutes.clear()
+            prefix = self._minutes[minute] = (_EPOCH + timedelta(minutes=minute)).isoformat()[:17]
         if micro:
-            return f"{day}T{hours:02d}:{minutes:02d}:{seconds:02d}.{micro:06d}Z"
-        return f"{day}T{hours:02d}:{minutes:02d}:{seconds:02d}Z"
+            return f"{prefix}{second:02d}.{micro:06d}Z"
+        return f"{prefix}{second:02d}Z"
 
     def iso_ceil(self, seconds: float) -> str:
         """`iso_s(self.at(seconds))`: whole seconds, rounded up."""
@@ -229,6 +232,14 @@ class DbRun:
     # --- start and end ------------------------------------------------------------------------------
     def begin(self, start: datetime) -> None:
         recover_stale_runs(self.store)
+        # Checkpoint the WAL less often while dialing: each checkpoint copies the pages every batch touches
+        # again (the attempt indexes, the contacts' states) and syncs the file. `finish` puts it back.
+        self._autocheckpoint = self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {RUN_CHECKPOINT_PAGES}")
+        # A page cache that holds the run's working set (the contacts' states, the attempt indexes): with
+        # SQLite's 2 MiB, every batch reads back pages the one before pushed out.
+        self._cache_size = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        self.conn.execute(f"PRAGMA cache_size = {RUN_CACHE_SIZE}")
         c, opts = self.campaign, self.opts
         where, params = segment.compile_where(self.definition.get("segment"))
         with self.store.write() as conn:
@@ -267,6 +278,10 @@ class DbRun:
                 (status, iso_s(end), to_iso(utcnow()), self.run_id),
             )
             self.store.audit("dial_run", self.run_id, "end", {"status": status, **self.summary(stats)})
+        with contextlib.suppress(sqlite3.Error):  # only how often the WAL is copied back
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(self._autocheckpoint)}")
+            self.conn.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def summary(self, stats: Stats) -> dict[str, Any]:
         return {
@@ -297,14 +312,22 @@ class DbRun:
         if self.retries and self.retries[0][0] <= now_s:
             return self._lead(heapq.heappop(self.retries)[2])
         if not self.fresh and not self._db_empty:
-            self.flush(claim=True)
+            self.claim_more()
         if self.fresh:
             return self._lead(self.fresh.pop())
         return None
 
+    def claim_more(self) -> None:
+        """Claim the next block of due contacts, in a transaction of its own: the attempts buffered go
+        with their own batch (a claim every few hundred dials would otherwise cut every batch short)."""
+        before = self.conn.total_changes
+        with self.store.write() as conn:
+            claimed = self._claim(conn, self.engine_now())
+            if claimed:
+                self.store.audit("dial_run", self.run_id, "claim", {"claimed": claimed})
+        self.dial_gate.mine(before)  # leases only: nothing the decision reads
+
     def _lead(self, held: Held, callback_id: int | None = None, requested: bool = False) -> Lead:
-        if held.unflushed:
-            self.flush()  # the decision must see this contact's earlier attempts
         return Lead(held.contact_id, held.phone, callback_id, requested, held)
 
     def finished(self, now_s: float) -> bool:
@@ -406,7 +429,6 @@ class DbRun:
         lead, check, outcome, disposition = call.lead, call.check, call.outcome, call.disposition
         held: Held = lead.extra
         held.attempts += 1
-        held.unflushed += 1
         c = self.campaign
         us = self._epoch_us + timedelta(seconds=call.dialed_s) // _US
         started = self.iso_us(us)
@@ -427,7 +449,7 @@ class DbRun:
                 int(lead.callback_requested), call.sip_code, call.call_id, c.script, c.script_sha256,
             )
         )  # fmt: skip
-        self.attempt_history.append((held.phone, us, outcome))
+        self.dial_gate.note_attempt(held.phone, us, outcome)  # the next decision counts it, written or not
         counts = self.batch_counts
         counts[outcome] = counts.get(outcome, 0) + 1
         next_at = self.iso_ceil(call.ended_s + delay) if delay is not None else None
@@ -471,8 +493,11 @@ class DbRun:
             state, next_at = "exhausted", None
         else:
             state, next_at = "suppressed", None
+        # an attempt of this contact still in the batch keeps its time and outcome as the last ones
+        earlier = self.contact_rows.get(held.contact_id)
+        last = (earlier[2], earlier[4], earlier[5]) if earlier is not None else (None, None, None)
         self.contact_rows[held.contact_id] = (
-            state, held.attempts, None, next_at, None, None, c.name, held.contact_id,
+            state, held.attempts, last[0], next_at, last[1], last[2], c.name, held.contact_id,
         )  # fmt: skip
 
     def opt_out(self, held: Held, call: Call) -> None:
@@ -488,9 +513,9 @@ class DbRun:
         if not isinstance(self.clock, VirtualClock):
             self.flush()
 
-    def flush(self, claim: bool = False, final: bool = False) -> None:
+    def flush(self, final: bool = False) -> None:
         """Write the buffered attempts, refusals and contact states in one transaction with one audit row."""
-        if not (self.attempt_rows or self.blocked_rows or self.contact_rows or claim or self.held):
+        if not (self.attempt_rows or self.blocked_rows or self.contact_rows or self.held):
             return
         n_attempts, n_blocked = len(self.attempt_rows), len(self.blocked_rows)
         first_id = 0
@@ -500,9 +525,6 @@ class DbRun:
                 conn.executemany(_INSERT_ATTEMPT, self.attempt_rows)
                 # one writer, one transaction: the batch's ids are consecutive up to the last one
                 first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - n_attempts + 1
-                record = self.dial_gate.record_attempt  # the gate's view of this campaign's attempts
-                for phone, us, outcome in self.attempt_history:
-                    record(phone, us, outcome)
             if self.blocked_rows:
                 conn.executemany(
                     "INSERT INTO blocked_dials (run_id, campaign, campaign_version, contact_id, phone, at, "
@@ -539,27 +561,24 @@ class DbRun:
                     "UPDATE dial_contacts SET lease_until = ? WHERE campaign = ? AND lease_owner = ?",
                     (iso_s(utcnow() + timedelta(seconds=LEASE_S)), self.campaign.name, self.owner),
                 )
-            claimed = self._claim(conn, self.engine_now()) if claim else 0
-            if n_attempts or n_blocked or claimed:
+            if n_attempts or n_blocked:
                 self.store.audit(
                     "dial_run",
                     self.run_id,
                     "batch",
-                    {"attempts": n_attempts, "blocked": n_blocked, "claimed": claimed,
+                    {"attempts": n_attempts, "blocked": n_blocked,
                      "outcomes": dict(sorted(self.batch_counts.items()))},
                 )  # fmt: skip
         for contact_id, row in self.contact_rows.items():
             held = self.held.get(contact_id)
-            if held is not None:
-                held.unflushed = 0
-                if row[0] != "pending":
-                    self.held.pop(contact_id, None)
+            if held is not None and row[0] != "pending":
+                self.held.pop(contact_id, None)
         self.totals["attempts"] += n_attempts
         self.totals["batches"] += 1 if (n_attempts or n_blocked) else 0
         self.totals["optouts"] += len(self.optout_rows)
         self.attempt_rows, self.blocked_rows, self.callback_rows, self.optout_rows = [], [], [], []
-        self.attempt_history = []
         self.contact_rows, self.batch_counts = {}, {}
+        self.dial_gate.written()
         self._last_flush_wall = time.monotonic()
         self.dial_gate.mine(before)  # attempts and opt-outs were reported to the gate as they were written
 
@@ -609,6 +628,8 @@ class DbRun:
                 self.engine.pacer.reset_window(0, 0)
 
     _window = "30d"
+    _autocheckpoint = 1000
+    _cache_size = -2000
     _day: Any = None
     _next_reclaim = 300.0
 
@@ -617,7 +638,7 @@ class DbRun:
         self.clock = clock
         epoch = clock.at_seconds(0)
         self._epoch_us = int(epoch.timestamp()) * 1_000_000 + epoch.microsecond
-        self._days: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}
         start = clock.at_seconds(0) if isinstance(clock, VirtualClock) else clock.now()
         self.begin(start)
         dialing = self.definition.get("dialing") or {}

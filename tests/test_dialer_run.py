@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from cctool import dialer
+from cctool import campaign_store, dialer
+from cctool.campaign import load_file
 from cctool.dialer import DbRun, RunOptions, run_campaign
 from cctool.store import Store
 from cctool.timeutil import from_iso, to_iso
-from tests.dialer_support import START, add_contacts, load_campaign
+from tests.dialer_support import START, SURVEY, add_contacts, load_campaign
 
 
 def consistent(store: Store, campaign: str) -> None:
@@ -30,6 +31,13 @@ def consistent(store: Store, campaign: str) -> None:
         (campaign,),
     ).fetchall()
     assert duplicates == []
+    stale = conn.execute(  # the contact's last attempt is its latest recorded one
+        "SELECT d.contact_id FROM dial_contacts d JOIN attempts a ON a.id = (SELECT max(id) FROM attempts x "
+        "WHERE x.campaign = d.campaign AND x.contact_id = d.contact_id) WHERE d.campaign = ? "
+        "AND (d.last_attempt_at IS NOT a.started_at OR d.last_outcome IS NOT a.outcome)",
+        (campaign,),
+    ).fetchall()
+    assert stale == []
 
 
 def run(store: Store, campaign: str = "survey", **kw) -> dict:
@@ -233,3 +241,20 @@ def test_the_same_engine_runs_in_real_time_on_the_wall_clock(
     row = store.conn.execute("SELECT trunk, sim_start, sim_end FROM dial_runs").fetchone()
     assert row[0] == "sip.yaml" and (from_iso(row[2]) - from_iso(row[1])).total_seconds() >= 2.0
     consistent(store, "survey")
+
+
+def test_a_refusal_in_the_same_batch_as_an_attempt_keeps_the_attempt_as_the_last(
+    store: Store, tmp_path: Path
+) -> None:
+    """A busy number is retried ten minutes later and refused by the daily cap while the attempt is still
+    in the unwritten batch: the contact's last attempt stays that attempt."""
+    path = tmp_path / "daily.yaml"
+    text = SURVEY.format(name="daily", mode="progressive", tag="list", total=4)
+    path.write_text(text.replace("caps: {total: 4}", "caps: {total: 4, per_day: 1}"), encoding="utf-8")
+    campaign_store.load(store, load_file(path))
+    add_contacts(store, 40)
+    summary = run(store, "daily", for_s=2 * 3600)
+    assert summary["blocked"] > 0 and summary["batches"] <= 3  # refusals, written with their attempts
+    reasons = store.conn.execute("SELECT DISTINCT reasons FROM blocked_dials").fetchall()
+    assert ("cap_day",) in reasons
+    consistent(store, "daily")

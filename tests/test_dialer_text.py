@@ -18,7 +18,7 @@ class _Run:
     def __init__(self, start: datetime):
         self.clock = VirtualClock(start)
         self._epoch_us = int(start.timestamp()) * 1_000_000 + start.microsecond
-        self._days: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}
 
 
 def test_attempt_times_match_to_iso_and_iso_s() -> None:

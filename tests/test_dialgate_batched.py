@@ -15,7 +15,7 @@ import pytest
 
 from cctool import campaign_store
 from cctool.compliance import US, instant
-from cctool.dialgate import Gate, RunCheck, check_dial
+from cctool.dialgate import Gate, RunCheck, check_dial, wal_index_view
 from cctool.store import Store
 from cctool.timeutil import to_iso
 from tests.test_dialgate import NOON_NY, add_campaign, add_contact, load_registry
@@ -198,3 +198,81 @@ def test_the_fast_path_proves_the_common_dial_and_yields_to_any_record(store: St
     other.close()
     assert _same(store, gate, ids, NOON_NY + timedelta(seconds=1)) == 5
     assert gate.check_at(ids[0], (NOON_NY - instant(0)) // US + 1_000_000).reasons == ("opted_out",)
+
+
+def test_every_commit_of_another_process_is_seen_at_the_next_dial(store: Store, db_path: Path) -> None:
+    """The gate skips `PRAGMA data_version` while the WAL-index header is unchanged: each commit changes it."""
+    add_campaign(store, kind="survey")
+    ids = [add_contact(store, phone) for phone in PHONES]
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
+    assert gate._wal_view is not None  # WAL mode: the header is read, not the pragma
+    gate.load(ids)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    at = NOON_NY
+    for n in range(0, len(PHONES), 2):
+        at += timedelta(seconds=1)
+        assert gate.check_at(ids[n], (at - instant(0)) // US).allowed
+        assert gate.reloads == n // 2
+        other.execute(  # the next number opts out, committed at once
+            "INSERT INTO optouts (phone, channel, requested_at, effective_at, actor) VALUES (?, 'call', ?, ?, 't')",
+            (PHONES[n + 1], to_iso(at), to_iso(at)),
+        )
+        assert gate.check_at(ids[n + 1], (at - instant(0)) // US + 1).reasons == ("opted_out",)
+        assert gate.reloads == n // 2 + 1
+    other.close()
+
+
+def test_without_a_wal_the_gate_asks_the_pragma(tmp_path: Path) -> None:
+    conn = sqlite3.connect(":memory:")
+    assert wal_index_view(conn) is None
+    plain = sqlite3.connect(tmp_path / "plain.db")
+    plain.execute("CREATE TABLE t (x)")
+    assert wal_index_view(plain) is None
+
+
+def test_an_attempt_not_yet_written_counts_at_once_and_after_a_reload(store: Store, db_path: Path) -> None:
+    add_campaign(store, kind="survey", cap_total=2)
+    cid = add_contact(store)
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
+    gate.load([cid])
+    us = (NOON_NY - instant(0)) // US
+    gate.note_attempt("+12125550123", us, "busy")
+    gate.note_attempt("+12125550123", us + 1_000_000, "busy")
+    assert gate.check_at(cid, us + 3_600_000_000).reasons == ("cap_total",)
+    other = sqlite3.connect(db_path)
+    with other:  # another process commits something: the records are read again, the noted attempts stay
+        other.execute("UPDATE contacts SET updated_at = '2026-12-01T00:00:00Z' WHERE id = ?", (cid,))
+    other.close()
+    assert gate.check_at(cid, us + 3_600_000_000).reasons == ("cap_total",) and gate.reloads == 1
+    before = store.conn.total_changes
+    with store.write() as conn:  # the run writes them, then says so: they are counted once
+        for at in (us, us + 1_000_000):
+            conn.execute(
+                "INSERT INTO attempts (campaign, campaign_version, phone, started_at, trunk, outcome) "
+                "VALUES ('renewal', 1, ?, ?, 'mock', 'busy')",
+                ("+12125550123", to_iso(instant(at))),
+            )
+    gate.written()
+    gate.mine(before)
+    gate.forget("+12125550123")  # read again from the database
+    later = NOON_NY + timedelta(hours=1)
+    assert gate.check(cid, later) == check_dial(
+        store.conn, campaign_store.get(store.conn, "renewal"), cid, later
+    )
+    assert gate.check(cid, later).reasons == ("cap_total",)
+
+
+def test_a_dial_that_needs_check_dial_writes_the_noted_attempts_first(store: Store) -> None:
+    add_campaign(store, kind="survey")
+    cid = add_contact(store)
+    flushed = []
+    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"), flush=lambda: flushed.append(1))
+    gate.load([cid])
+    gate.note_attempt("+12125550123", (NOON_NY - instant(0)) // US, "busy")
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO optouts (phone, channel, requested_at, effective_at, actor) VALUES (?, 'call', ?, ?, 't')",
+            ("+12125550123", to_iso(NOON_NY), to_iso(NOON_NY)),
+        )
+    gate.check(cid, NOON_NY + timedelta(hours=1), callback_requested=True)  # may lift the opt-out: check_dial
+    assert flushed == [1]
