@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import json
 import os
 import socket
 import sqlite3
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import callbacks as callback_service
-from . import campaign_store, dialgate, segment
+from . import campaign_store, dialgate, segment, tickets
 from .campaign_store import StoredCampaign
 from .clock import VirtualClock, WallClock
 from .dialengine import Call, Engine, Lead, Stats
@@ -597,19 +596,23 @@ class DbRun:
         try:  # the tickets area's service: claim, close, and link the ticket
             callback_service.mark_done(self.store, callback_id, outcome, attempt_id, at=from_iso(ended))
             return
-        except UserError:
-            pass  # e.g. claimed by someone else meanwhile: record it plainly below
-        conn.execute(
-            "UPDATE callbacks SET status = 'done', outcome = ?, done_at = ? WHERE id = ?",
-            (outcome, ended, callback_id),
+        except UserError as refused:
+            # Someone changed the callback while the dialer held it (cancelled it, or took it over once the
+            # claim's grace ran out): its state is theirs to keep. The call still happened: the ticket and
+            # the audit log say so, and the callback is left as it is.
+            left = str(refused)
+        self.store.audit(
+            "callback",
+            callback_id,
+            "reached_by_dialer",
+            {"outcome": outcome, "attempt": attempt_id, "left": left},
         )
-        self.store.audit("callback", callback_id, "done", {"outcome": outcome, "attempt": attempt_id})
         ticket = conn.execute("SELECT ticket_id FROM callbacks WHERE id = ?", (callback_id,)).fetchone()
         if ticket and ticket[0] is not None:
-            conn.execute(
-                "INSERT INTO ticket_events (ticket_id, at, actor, event, note, ref) VALUES (?, ?, ?, 'link', ?, ?)",
-                (ticket[0], ended, self.store.actor, f"callback done: {outcome}",
-                 json.dumps({"callback": callback_id, "attempt": attempt_id})),
+            tickets.append_event(
+                self.store, ticket[0], "link", from_iso(ended),
+                note=f"the dialer reached the person: {outcome} (callback {callback_id} left as it was)",
+                ref={"callback": callback_id, "attempt": attempt_id},
             )  # fmt: skip
 
     def engine_now(self) -> float:

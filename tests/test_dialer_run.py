@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cctool import campaign_store, dialer
+from cctool import callbacks, campaign_store, dialer
 from cctool.campaign import load_file
 from cctool.dialer import DbRun, RunOptions, run_campaign
 from cctool.store import Store
@@ -210,6 +210,51 @@ def test_due_callbacks_go_before_fresh_contacts_and_close_with_their_ticket(
     assert store.conn.execute("SELECT status FROM callbacks WHERE id = 1").fetchone()[0] == "done"
     link = store.conn.execute("SELECT event, ref FROM ticket_events WHERE ticket_id = 1").fetchone()
     assert link[0] == "link" and json.loads(link[1]) == {"callback": 1, "attempt": first[0]}
+
+
+def test_a_callback_cancelled_while_the_dialer_held_it_stays_cancelled_and_its_ticket_hears_of_the_call(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_campaign(store, tmp_path)
+    last = add_contacts(store, 5)[-1]
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO tickets (phone, contact_id, kind, subject, created_at, updated_at, created_by) "
+            "VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, 'complaint', 'router', ?, ?, 't')",
+            (last, last, to_iso(START), to_iso(START)),
+        )
+        conn.execute(
+            "INSERT INTO callbacks (phone, contact_id, due_at, campaign, ticket_id, requested_by_customer, "
+            "created_at, created_by) VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, ?, 'survey', 1, 1, ?, "
+            "'t')",
+            (last, last, to_iso(START - timedelta(minutes=5)), to_iso(START - timedelta(hours=1))),
+        )
+        store.audit("callback", None, "schedule", {})
+    real_done = callbacks.mark_done
+
+    def cancelled_meanwhile(store_, callback_id, *args, **kwargs):  # a supervisor cancels it mid-call
+        dialer_actor, store_.actor = store_.actor, "supervisor"
+        try:  # (the same connection: the run's batch transaction holds the write lock)
+            callbacks.cancel(store_, callback_id, at=START)
+        finally:
+            store_.actor = dialer_actor
+        return real_done(store_, callback_id, *args, **kwargs)
+
+    monkeypatch.setattr(callbacks, "mark_done", cancelled_meanwhile)
+    model = tmp_path / "answers.yaml"
+    model.write_text("live_rate: 1.0\nbusy_rate: 0\nmachine_rate: 0\n", encoding="utf-8")
+    run(store, seed=1, agents=1, for_s=600, model=model)
+    attempt = store.conn.execute("SELECT id FROM attempts WHERE callback_id = 1").fetchone()[0]
+    assert store.conn.execute("SELECT status FROM callbacks WHERE id = 1").fetchone()[0] == "cancelled"
+    events = store.conn.execute(
+        "SELECT note, ref FROM ticket_events WHERE ticket_id = 1 ORDER BY id"
+    ).fetchall()
+    assert [json.loads(ref) for _, ref in events] == [{"callback": 1}, {"callback": 1, "attempt": attempt}]
+    assert "the dialer reached the person" in events[-1][0]
+    logged = store.conn.execute(
+        "SELECT payload FROM audit_log WHERE entity = 'callback' AND action = 'reached_by_dialer'"
+    ).fetchone()
+    assert json.loads(logged[0])["attempt"] == attempt
 
 
 def test_a_paused_campaign_or_an_unknown_one_is_refused(store: Store, tmp_path: Path) -> None:
