@@ -29,18 +29,25 @@ def _range(since: date | None, until: date | None) -> tuple[str, str]:
 
 
 def _logged_in(conn: sqlite3.Connection, name: str, lo: str, hi: str) -> dict[int, float]:
-    """Agent-seconds logged in, by UTC hour of day, from the runs' simulated (or real) spans."""
+    """Agent-seconds logged in and available, by UTC hour of day, from the runs' simulated (or real) spans.
+
+    A run records its agent-seconds as the engine counts them (its agents' breaks and the drain of the
+    calls still up at its end left out); spread over the run's span, each hour of it gets its share.
+    Runs without that figure (interrupted ones) count agents x span."""
     by_hour: dict[int, float] = {}
     lo_t, hi_t = from_iso(lo), from_iso(hi)
-    for agents, start, end in conn.execute(
-        "SELECT agents, sim_start, sim_end FROM dial_runs WHERE campaign = ? AND sim_start IS NOT NULL "
-        "AND sim_end IS NOT NULL",
+    for agents, start, end, logged in conn.execute(
+        "SELECT agents, sim_start, sim_end, logged_in_s FROM dial_runs WHERE campaign = ? "
+        "AND sim_start IS NOT NULL AND sim_end IS NOT NULL",
         (name,),
     ):
-        t, stop = max(from_iso(start), lo_t), min(from_iso(end), hi_t)
+        first, last = from_iso(start), from_iso(end)
+        span = (last - first).total_seconds()
+        rate = logged / span if logged is not None and span > 0 else float(agents)  # agents available
+        t, stop = max(first, lo_t), min(last, hi_t)
         while t < stop:
             nxt = min(t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1), stop)
-            by_hour[t.hour] = by_hour.get(t.hour, 0.0) + agents * (nxt - t).total_seconds()
+            by_hour[t.hour] = by_hour.get(t.hour, 0.0) + rate * (nxt - t).total_seconds()
             t = nxt
     return by_hour
 

@@ -273,8 +273,10 @@ class DbRun:
                 (self.campaign.name, self.owner),
             )
             conn.execute(
-                "UPDATE dial_runs SET status = ?, sim_end = ?, ended_at = ? WHERE id = ?",
-                (status, iso_s(end), to_iso(utcnow()), self.run_id),
+                "UPDATE dial_runs SET status = ?, sim_end = ?, ended_at = ?, logged_in_s = ? WHERE id = ?",
+                # the engine's agent-seconds (breaks and the drain of the last calls left out); an
+                # interrupted run has none and the report falls back to agents x its span
+                (status, iso_s(end), to_iso(utcnow()), stats.logged_in_s or None, self.run_id),
             )
             self.store.audit("dial_run", self.run_id, "end", {"status": status, **self.summary(stats)})
         with contextlib.suppress(sqlite3.Error):  # only how often the WAL is copied back
