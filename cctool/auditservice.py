@@ -6,8 +6,11 @@ whose `ref` names it) are exported.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from . import callbacks as callback_service
+from . import tickets as ticket_service
 from .auditexport import Exporter
 
 _TICKETS_OF_CAMPAIGN = (
@@ -27,49 +30,35 @@ def _ticket_filter(x: Exporter) -> tuple[str, list[Any]]:
     return where, params
 
 
+def _service_table(
+    x: Exporter,
+    name: str,
+    id_name: str,
+    columns: tuple[str, ...],
+    rows: Iterable[Any],
+    free_text: frozenset[str],
+) -> None:
+    """A service table's rows as the service keeps them (`columns`): its id named `id_name`, the number
+    masked beside its reference, the contact id left out (the reference links the rows), free text masked."""
+    header = [id_name if c == "id" else c for c in columns if c != "contact_id"]
+    header.insert(header.index("phone") + 1, "phone_ref")
+
+    def cells(r: Any) -> list[Any]:
+        out: list[Any] = []
+        for c in columns:
+            if c == "phone":
+                out += [x.phone(r["phone"]), x.ref(r["phone"])]
+            elif c != "contact_id":
+                out.append(x.text(r[c]) if c in free_text else r[c])
+        return out
+
+    x.table(name, header, (cells(r) for r in rows))
+
+
 def tickets(x: Exporter) -> None:
     where, params = _ticket_filter(x)
     rows = x.query(f"SELECT t.* FROM tickets t WHERE {where} ORDER BY t.created_at, t.id", params)
-    x.table(
-        "tickets",
-        [
-            "ticket_id",
-            "phone",
-            "phone_ref",
-            "kind",
-            "subject",
-            "body",
-            "priority",
-            "status",
-            "assignee",
-            "sla_due_at",
-            "satisfaction",
-            "created_at",
-            "updated_at",
-            "resolved_at",
-            "created_by",
-        ],
-        (
-            [
-                r["id"],
-                x.phone(r["phone"]),
-                x.ref(r["phone"]),
-                r["kind"],
-                x.text(r["subject"]),
-                x.text(r["body"]),
-                r["priority"],
-                r["status"],
-                r["assignee"],
-                r["sla_due_at"],
-                r["satisfaction"],
-                r["created_at"],
-                r["updated_at"],
-                r["resolved_at"],
-                r["created_by"],
-            ]
-            for r in rows
-        ),
-    )
+    _service_table(x, "tickets", "ticket_id", ticket_service.COLUMNS, rows, frozenset({"subject", "body"}))
 
 
 def ticket_events(x: Exporter) -> None:
@@ -110,33 +99,4 @@ def callbacks(x: Exporter) -> None:
         f"{where} ORDER BY due_at, id",
         [until, since, since, since, *params],
     )
-    columns = [
-        "callback_id",
-        "phone",
-        "phone_ref",
-        "due_at",
-        "tz",
-        "campaign",
-        "ticket_id",
-        "owner",
-        "status",
-        "claimed_by",
-        "claimed_at",
-        "outcome",
-        "note",
-        "requested_by_customer",
-        "created_at",
-        "created_by",
-        "done_at",
-    ]
-    x.table(
-        "callbacks",
-        columns,
-        (
-            [r["id"], x.phone(r["phone"]), x.ref(r["phone"])]
-            + [r[c] for c in columns[3:12]]
-            + [x.text(r["note"])]
-            + [r[c] for c in columns[13:]]
-            for r in rows
-        ),
-    )
+    _service_table(x, "callbacks", "callback_id", callback_service.COLUMNS, rows, frozenset({"note"}))

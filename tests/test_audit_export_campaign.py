@@ -175,6 +175,16 @@ def test_tickets_events_and_callbacks_are_exported_with_numbers_masked(cli, buil
     assert all("*" in t["phone"] and t["phone_ref"] for t in tickets)
     assert "+1 212***0042" in tickets[0]["body"] and "+1 212***0042" in callbacks[0]["note"]
     assert {e["event"] for e in events} == {"created", "note"}
+    # every field the service keeps, its id named for the file, the number beside its reference, no contact id
+    assert list(tickets[0]) == [
+        "ticket_id", "phone", "phone_ref", "kind", "subject", "body", "priority", "status", "assignee",
+        "sla_due_at", "satisfaction", "created_at", "updated_at", "resolved_at", "created_by",
+    ]  # fmt: skip
+    assert list(callbacks[0]) == [
+        "callback_id", "phone", "phone_ref", "due_at", "tz", "campaign", "ticket_id", "owner", "status",
+        "claimed_by", "claimed_at", "outcome", "note", "requested_by_customer", "created_at", "created_by",
+        "done_at",
+    ]  # fmt: skip
 
 
 def test_no_clear_number_or_name_leaves_in_a_masked_export(cli, built, tmp_path: Path) -> None:
