@@ -274,18 +274,7 @@ class Engine:
         if not self.calls and self.source.finished(now):
             self._stop_at = now  # nothing left to dial: end the run early
             return
-        if self._predictive:  # _pace(now, force=True), inlined: this runs every second of the shift
-            if self._dialing and now < self._stop_at:
-                self._last_pace = now
-                n = self.pacer.lines(
-                    now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts
-                )
-                dial = self._dial
-                for _i in range(n):
-                    if not dial(now):
-                        break
-        else:
-            self._pace(now, force=True)
+        self._pace(now, force=True)
         self.clock.schedule(self.tick_s, self._tick, None)
 
     # --- dialing ------------------------------------------------------------------------------------
