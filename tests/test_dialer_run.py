@@ -181,28 +181,42 @@ def test_abandonment_stays_under_the_cap_over_a_long_run(store: Store, tmp_path:
     assert played == summary["abandoned"] > 0
 
 
+def _complaint_with_a_due_callback(store: Store, contact_id: int) -> None:
+    """Ticket 1 (a complaint) and callback 1 for it, due five minutes before the run starts."""
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO tickets (phone, contact_id, kind, subject, created_at, updated_at, created_by) "
+            "VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, 'complaint', 'router', ?, ?, 't')",
+            (contact_id, contact_id, to_iso(START), to_iso(START)),
+        )
+        conn.execute(
+            "INSERT INTO callbacks (phone, contact_id, due_at, campaign, ticket_id, requested_by_customer, "
+            "created_at, created_by) VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, ?, 'survey', 1, 1, ?, "
+            "'t')",
+            (
+                contact_id,
+                contact_id,
+                to_iso(START - timedelta(minutes=5)),
+                to_iso(START - timedelta(hours=1)),
+            ),
+        )
+        store.audit("callback", None, "schedule", {})
+
+
+def _everyone_answers(folder: Path) -> Path:
+    model = folder / "answers.yaml"
+    model.write_text("live_rate: 1.0\nbusy_rate: 0\nmachine_rate: 0\n", encoding="utf-8")
+    return model
+
+
 def test_due_callbacks_go_before_fresh_contacts_and_close_with_their_ticket(
     store: Store, tmp_path: Path
 ) -> None:
     load_campaign(store, tmp_path)
     ids = add_contacts(store, 30)
     last = ids[-1]
-    with store.write() as conn:
-        conn.execute(
-            "INSERT INTO tickets (phone, contact_id, kind, subject, created_at, updated_at, created_by) "
-            "VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, 'complaint', 'router', ?, ?, 't')",
-            (last, last, to_iso(START), to_iso(START)),
-        )
-        conn.execute(
-            "INSERT INTO callbacks (phone, contact_id, due_at, campaign, ticket_id, requested_by_customer, "
-            "created_at, created_by) VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, ?, 'survey', 1, 1, ?, "
-            "'t')",
-            (last, last, to_iso(START - timedelta(minutes=5)), to_iso(START - timedelta(hours=1))),
-        )
-        store.audit("callback", None, "schedule", {})
-    model = tmp_path / "answers.yaml"
-    model.write_text("live_rate: 1.0\nbusy_rate: 0\nmachine_rate: 0\n", encoding="utf-8")
-    run(store, seed=1, agents=1, for_s=600, model=model)
+    _complaint_with_a_due_callback(store, last)
+    run(store, seed=1, agents=1, for_s=600, model=_everyone_answers(tmp_path))
     first = store.conn.execute(
         "SELECT id, contact_id, callback_id, callback_requested, outcome FROM attempts ORDER BY started_at, id LIMIT 1"
     ).fetchone()
@@ -217,19 +231,7 @@ def test_a_callback_cancelled_while_the_dialer_held_it_stays_cancelled_and_its_t
 ) -> None:
     load_campaign(store, tmp_path)
     last = add_contacts(store, 5)[-1]
-    with store.write() as conn:
-        conn.execute(
-            "INSERT INTO tickets (phone, contact_id, kind, subject, created_at, updated_at, created_by) "
-            "VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, 'complaint', 'router', ?, ?, 't')",
-            (last, last, to_iso(START), to_iso(START)),
-        )
-        conn.execute(
-            "INSERT INTO callbacks (phone, contact_id, due_at, campaign, ticket_id, requested_by_customer, "
-            "created_at, created_by) VALUES ((SELECT phone FROM contacts WHERE id = ?), ?, ?, 'survey', 1, 1, ?, "
-            "'t')",
-            (last, last, to_iso(START - timedelta(minutes=5)), to_iso(START - timedelta(hours=1))),
-        )
-        store.audit("callback", None, "schedule", {})
+    _complaint_with_a_due_callback(store, last)
     real_done = callbacks.mark_done
 
     def cancelled_meanwhile(store_, callback_id, *args, **kwargs):  # a supervisor cancels it mid-call
@@ -241,9 +243,7 @@ def test_a_callback_cancelled_while_the_dialer_held_it_stays_cancelled_and_its_t
         return real_done(store_, callback_id, *args, **kwargs)
 
     monkeypatch.setattr(callbacks, "mark_done", cancelled_meanwhile)
-    model = tmp_path / "answers.yaml"
-    model.write_text("live_rate: 1.0\nbusy_rate: 0\nmachine_rate: 0\n", encoding="utf-8")
-    run(store, seed=1, agents=1, for_s=600, model=model)
+    run(store, seed=1, agents=1, for_s=600, model=_everyone_answers(tmp_path))
     attempt = store.conn.execute("SELECT id FROM attempts WHERE callback_id = 1").fetchone()[0]
     assert store.conn.execute("SELECT status FROM callbacks WHERE id = 1").fetchone()[0] == "cancelled"
     events = store.conn.execute(
