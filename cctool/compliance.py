@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from .timeutil import IsoText
+
 # The fixed vocabulary, in the order reasons are reported (tests, reports and exports rely on it).
 REASONS: tuple[str, ...] = (
     "outside_hours",
@@ -372,7 +374,7 @@ class QuickCheck:
         self.policy = policy
         self._spans: dict[str, tuple[int, int, int, int]] = {}  # zone -> (from, until, offset, local day)
         self._suffixes: dict[int, str] = {}
-        self._minutes: dict[int, str] = {}
+        self._text = IsoText()
         self.cap_total = policy.cap_total
         self.cap_24h = policy.cap_24h
         self.cap_day = policy.cap_per_day
@@ -458,13 +460,4 @@ class QuickCheck:
         if suffix is None:
             zone = timezone(timedelta(microseconds=offset))
             suffix = self._suffixes[offset] = datetime(2000, 1, 1, tzinfo=zone).isoformat()[19:]
-        whole, micro = divmod(us + offset, 1_000_000)
-        minute, second = divmod(whole, 60)
-        prefix = self._minutes.get(minute)  # the local text up to the minute
-        if prefix is None:
-            if len(self._minutes) > 100_000:
-                self._minutes.clear()
-            prefix = self._minutes[minute] = (EPOCH + timedelta(minutes=minute)).isoformat()[:17]
-        if micro:
-            return f"{prefix}{second:02d}.{micro:06d}{suffix}"
-        return f"{prefix}{second:02d}{suffix}"
+        return self._text(us + offset, suffix)

@@ -40,11 +40,10 @@ from .errors import UserError
 from .mocktrunk import CallModel, MockTrunk
 from .pacer import Pacer
 from .store import Store
-from .timeutil import from_iso, to_iso, utcnow
+from .timeutil import IsoText, from_iso, to_iso, utcnow
 from .trunk import TrunkFatal
 
 _US = timedelta(microseconds=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LEASE_S = 120.0  # wall seconds a claim lasts without renewal
 CLAIM_CHUNK = 500
 BATCH = 2000  # attempts per transaction at most
@@ -212,16 +211,7 @@ class DbRun:
     def iso_us(self, us: int) -> str:
         """`to_iso` of the instant `us` microseconds after the Unix epoch (the text up to the minute is
         kept: a run writes three times per attempt, a few hundred attempts a minute)."""
-        whole, micro = divmod(us, 1_000_000)
-        minute, second = divmod(whole, 60)
-        prefix = self._minutes.get(minute)
-        if prefix is None:
-            if len(self._minutes) > 100_000:
-                self._minutes.clear()
-            prefix = self._minutes[minute] = (_EPOCH + timedelta(minutes=minute)).isoformat()[:17]
-        if micro:
-            return f"{prefix}{second:02d}.{micro:06d}Z"
-        return f"{prefix}{second:02d}Z"
+        return self._iso_text(us)
 
     def iso_ceil(self, seconds: float) -> str:
         """`iso_s(self.at(seconds))`: whole seconds, rounded up."""
@@ -643,7 +633,7 @@ class DbRun:
         self.clock = clock
         epoch = clock.at_seconds(0)
         self._epoch_us = int(epoch.timestamp()) * 1_000_000 + epoch.microsecond
-        self._minutes: dict[int, str] = {}
+        self._iso_text = IsoText()
         start = clock.at_seconds(0) if isinstance(clock, VirtualClock) else clock.now()
         self.begin(start)
         dialing = self.definition.get("dialing") or {}

@@ -76,3 +76,28 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise UserError(f"time zone {name!r} is not an IANA zone name (e.g. Europe/London)") from None
+
+
+class IsoText:
+    """ISO-8601 text of instants given as integer microseconds since the Unix epoch, as `datetime.isoformat`
+    writes it, without building a datetime: the text up to the minute is kept, since a dial run writes a
+    few hundred instants a minute."""
+
+    def __init__(self) -> None:
+        self._minutes: dict[int, str] = {}
+
+    def __call__(self, us: int, suffix: str = "Z") -> str:
+        """The text of `us` (already shifted to local time for a local text), ending in `suffix`."""
+        whole, micro = divmod(us, 1_000_000)
+        minute, second = divmod(whole, 60)
+        prefix = self._minutes.get(minute)
+        if prefix is None:
+            if len(self._minutes) > 100_000:
+                self._minutes.clear()
+            prefix = self._minutes[minute] = (_UNIX_EPOCH + timedelta(minutes=minute)).isoformat()[:17]
+        if micro:
+            return f"{prefix}{second:02d}.{micro:06d}{suffix}"
+        return f"{prefix}{second:02d}{suffix}"
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from cctool.clock import VirtualClock
 from cctool.dialer import DbRun, iso_s
-from cctool.timeutil import to_iso
+from cctool.timeutil import IsoText, to_iso
 
 
 class _Run:
@@ -18,7 +18,7 @@ class _Run:
     def __init__(self, start: datetime):
         self.clock = VirtualClock(start)
         self._epoch_us = int(start.timestamp()) * 1_000_000 + start.microsecond
-        self._minutes: dict[int, str] = {}
+        self._iso_text = IsoText()
 
 
 def test_attempt_times_match_to_iso_and_iso_s() -> None:
