@@ -392,14 +392,7 @@ class Engine:
         if call is None:
             return
         now = self.clock.seconds
-        if call.ringing:  # _stop_ringing, inlined
-            call.ringing = False
-            ringing, sec = self.ringing, call.dial_sec
-            left = ringing[sec] - 1
-            if left:
-                ringing[sec] = left
-            else:
-                del ringing[sec]
+        self._stop_ringing(call)
         call.answered_s = now
         call.ring_s = ring_s = now - call.dialed_s
         self.pacer.observe_ring_end(not machine, ring_s)
@@ -449,14 +442,8 @@ class Engine:
             return
         now = self.clock.seconds
         call.sip_code, call.call_id = result.sip_code, result.call_id
-        if call.ringing:  # _stop_ringing, inlined
-            call.ringing = False
-            ringing, sec = self.ringing, call.dial_sec
-            left = ringing[sec] - 1
-            if left:
-                ringing[sec] = left
-            else:
-                del ringing[sec]
+        if call.ringing:
+            self._stop_ringing(call)
             call.ring_s = ring_s = now - call.dialed_s
             self.pacer.observe_ring_end(False, ring_s)
         call.ended_s = now
