@@ -322,6 +322,49 @@ def mark_done(
         return _public(_row(conn, callback_id))
 
 
+def release(
+    store: Store,
+    callback_id: int,
+    outcome: str,
+    attempt_id: int | None = None,
+    *,
+    due_at: datetime | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """Put a callback its claimer tried and could not complete back in the queue, due again at `due_at`
+    (or when it was due). Its note stays; the try is in the audit row and on the linked ticket."""
+    at = at or clock_now()
+    with store.write() as conn:
+        row = _row(conn, callback_id)
+        if row["status"] != "claimed" or row["claimed_by"] != store.actor:
+            raise UserError(
+                f"callback {callback_id} is {row['status']}"
+                + (f" by {row['claimed_by']}" if row["status"] == "claimed" else "")
+                + f", not claimed by you ({store.actor}): nothing to put back"
+            )
+        due = to_iso(due_at) if due_at is not None else row["due_at"]
+        conn.execute(
+            "UPDATE callbacks SET status = 'scheduled', claimed_by = NULL, claimed_at = NULL, due_at = ? WHERE id = ?",
+            (due, callback_id),
+        )
+        store.audit(
+            "callback", callback_id, "release", {**_outcome(outcome), "attempt": attempt_id, "due_at": due}
+        )
+        if row["ticket_id"] is not None:
+            ref: dict[str, Any] = {"callback": callback_id}
+            if attempt_id is not None:
+                ref["attempt"] = attempt_id
+            tickets.append_event(
+                store,
+                row["ticket_id"],
+                "link",
+                at,
+                note=f"callback tried: {outcome}; due again {due}",
+                ref=ref,
+            )
+        return _public(_row(conn, callback_id))
+
+
 def _outcome(outcome: str) -> dict[str, Any]:
     """The outcome for the audit row: a code as it is, free text only by its length (see redaction.py)."""
     return {"outcome": outcome} if redaction.is_outcome_code(outcome) else {"outcome_chars": len(outcome)}

@@ -577,33 +577,33 @@ class DbRun:
         self, conn: sqlite3.Connection, callback_id: int, reached: bool, outcome: str, ended: str,
         next_at: str | None, attempt_id: int,
     ) -> None:  # fmt: skip
-        """A served callback: done when the person was reached (its ticket gets a link), else due again."""
-        if not reached:
-            conn.execute(
-                "UPDATE callbacks SET status = 'scheduled', claimed_by = NULL, claimed_at = NULL, "
-                "due_at = coalesce(?, due_at), note = ? WHERE id = ? AND status = 'claimed'",
-                (next_at, f"not reached by the dialer ({outcome}, attempt {attempt_id})", callback_id),
-            )
-            return
-        try:  # the tickets area's service: claim, close, and link the ticket
-            callback_service.mark_done(self.store, callback_id, outcome, attempt_id, at=from_iso(ended))
+        """A served callback: done when the person was reached, else back in the queue, due at the contact's
+        retry time (its ticket hears of the call either way)."""
+        try:  # the tickets area's service: close it and link the ticket, or put it back in the queue
+            if reached:
+                callback_service.mark_done(self.store, callback_id, outcome, attempt_id, at=from_iso(ended))
+            else:
+                due = from_iso(next_at) if next_at is not None else None
+                callback_service.release(
+                    self.store, callback_id, outcome, attempt_id, due_at=due, at=from_iso(ended)
+                )
             return
         except UserError as refused:
             # Someone changed the callback while the dialer held it (cancelled it, or took it over once the
             # claim's grace ran out): its state is theirs to keep. The call still happened: the ticket and
             # the audit log say so, and the callback is left as it is.
             left = str(refused)
+        action, what = (
+            ("reached_by_dialer", "reached the person") if reached else ("tried_by_dialer", "called")
+        )
         self.store.audit(
-            "callback",
-            callback_id,
-            "reached_by_dialer",
-            {"outcome": outcome, "attempt": attempt_id, "left": left},
+            "callback", callback_id, action, {"outcome": outcome, "attempt": attempt_id, "left": left}
         )
         ticket = conn.execute("SELECT ticket_id FROM callbacks WHERE id = ?", (callback_id,)).fetchone()
         if ticket and ticket[0] is not None:
             tickets.append_event(
                 self.store, ticket[0], "link", from_iso(ended),
-                note=f"the dialer reached the person: {outcome} (callback {callback_id} left as it was)",
+                note=f"the dialer {what}: {outcome} (callback {callback_id} left as it was)",
                 ref={"callback": callback_id, "attempt": attempt_id},
             )  # fmt: skip
 

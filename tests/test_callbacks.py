@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cctool import callbacks
+from cctool.errors import UserError
 from cctool.store import open_store
 
 from .test_tickets import add_campaign
@@ -129,6 +130,26 @@ def test_claim_done_and_the_history_on_the_ticket(cli, monkeypatch: pytest.Monke
     assert cli("callback", "done", "1", "--outcome", "reached", "--as", "li").code == 1
 
 
+def test_an_agent_who_cannot_reach_the_customer_puts_the_callback_back_for_anyone(
+    cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli("ticket", "new", "--phone", CN, "--kind", "complaint", "--subject", "Outage")
+    schedule(cli, "--at", "2026-12-01T11:00", "--ticket", "1")
+    monkeypatch.setenv("CCTOOL_NOW", "2026-12-01T03:05:00Z")
+    cli("callback", "claim", "1", "--as", "li")
+    other = cli("callback", "release", "1", "--outcome", "no_answer", "--as", "wang")
+    assert other.code == 1 and other.stderr.count("\n") == 1 and "claimed by li" in other.stderr
+    back = cli("callback", "release", "1", "--outcome", "no_answer", "--as", "li", "--json")
+    assert back.code == 0 and back.json["status"] == "scheduled" and back.json["claimed_by"] is None
+    assert [c["id"] for c in cli("callback", "due", "--json").json] == [1]
+    assert (
+        cli("ticket", "show", "1", "--json")
+        .json["events"][-1]["note"]
+        .startswith("callback tried: no_answer")
+    )
+    assert cli("callback", "claim", "1", "--as", "wang").code == 0
+
+
 def test_an_owner_only_callback_becomes_claimable_by_anyone_after_the_grace(cli, monkeypatch) -> None:
     schedule(cli, "--at", "2026-12-01T11:00", "--owner", "li")  # due 03:00Z
     monkeypatch.setenv("CCTOOL_NOW", "2026-12-01T03:10:00Z")
@@ -183,6 +204,19 @@ def test_the_dialer_entry_points(store, monkeypatch) -> None:
     done = callbacks.mark_done(store, first["id"], "answered", attempt_id=None, at=later)
     assert done["status"] == "done" and done["claimed_by"] == "tester"
     assert callbacks.due_callbacks(store.conn, later) == []
+
+
+def test_only_its_claimer_can_put_a_callback_back_in_the_queue(store) -> None:
+    at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    first = callbacks.schedule(store, CN, "2026-12-01T11:00", at=at)
+    later = datetime(2026, 12, 1, 3, 1, tzinfo=UTC)
+    with pytest.raises(UserError, match="not claimed by you"):
+        callbacks.release(store, first["id"], "busy", at=later)  # nobody claimed it
+    callbacks.claim(store, first["id"], at=later)
+    again = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
+    back = callbacks.release(store, first["id"], "no_answer", due_at=again, at=later)
+    assert (back["status"], back["claimed_by"], back["due_at"]) == ("scheduled", None, "2026-12-01T05:00:00Z")
+    assert [c["id"] for c in callbacks.due_callbacks(store.conn, again)] == [first["id"]]
 
 
 def test_a_claim_by_name_is_the_acting_agent(cli, db_path: Path) -> None:

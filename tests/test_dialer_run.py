@@ -303,3 +303,34 @@ def test_a_refusal_in_the_same_batch_as_an_attempt_keeps_the_attempt_as_the_last
     reasons = store.conn.execute("SELECT DISTINCT reasons FROM blocked_dials").fetchall()
     assert ("cap_day",) in reasons
     consistent(store, "daily")
+
+
+def test_a_callback_the_dialer_cannot_reach_goes_back_in_the_queue_with_its_note_and_the_try_on_the_ticket(
+    store: Store, tmp_path: Path
+) -> None:
+    load_campaign(store, tmp_path)
+    last = add_contacts(store, 3)[-1]
+    _complaint_with_a_due_callback(store, last)
+    store.conn.execute("UPDATE callbacks SET note = 'router keeps dropping, call after lunch' WHERE id = 1")
+    model = tmp_path / "busy.yaml"
+    model.write_text("live_rate: 0\nbusy_rate: 1.0\nmachine_rate: 0\n", encoding="utf-8")
+    run(store, seed=1, agents=1, for_s=120, model=model)
+    attempt_id, ended = store.conn.execute(
+        "SELECT id, ended_at FROM attempts WHERE callback_id = 1"
+    ).fetchone()
+    status, due, note, claimed_by = store.conn.execute(
+        "SELECT status, due_at, note, claimed_by FROM callbacks WHERE id = 1"
+    ).fetchone()
+    assert (status, note, claimed_by) == ("scheduled", "router keeps dropping, call after lunch", None)
+    assert from_iso(due) >= from_iso(ended) + timedelta(minutes=10)  # the campaign's busy retry delay
+    released = store.conn.execute(
+        "SELECT payload FROM audit_log WHERE entity = 'callback' AND action = 'release'"
+    ).fetchone()
+    assert json.loads(released[0]) == {"outcome": "busy", "attempt": attempt_id, "due_at": due}
+    event = store.conn.execute(
+        "SELECT note, ref FROM ticket_events WHERE ticket_id = 1 ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert "callback tried: busy" in event[0] and json.loads(event[1]) == {
+        "callback": 1,
+        "attempt": attempt_id,
+    }

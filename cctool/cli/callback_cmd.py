@@ -1,4 +1,4 @@
-"""`cctool callback schedule|due|claim|done|cancel|list|grace`."""
+"""`cctool callback schedule|due|claim|done|release|cancel|list|grace`."""
 
 from __future__ import annotations
 
@@ -109,6 +109,19 @@ def done(
         callback = callbacks.mark_done(
             opened, callback_id, outcome, attempt, satisfaction=satisfaction, note=note
         )
+    _print_one(ctx, callback)
+
+
+@app.command("release")
+def release(
+    ctx: typer.Context,
+    callback_id: int = typer.Argument(..., metavar="ID"),
+    outcome: str = typer.Option(..., "--outcome", help="Why it is not done: no_answer, busy, voicemail, ..."),
+    attempt: int | None = typer.Option(None, "--attempt", help="The call attempt that tried it."),
+) -> None:
+    """Put a callback you claimed and could not complete back in the queue, due as it was."""
+    with store(ctx) as opened:
+        callback = callbacks.release(opened, callback_id, outcome, attempt)
     _print_one(ctx, callback)
 
 
