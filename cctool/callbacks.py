@@ -310,15 +310,9 @@ def mark_done(
             (outcome, to_iso(at), note, callback_id),
         )
         store.audit("callback", callback_id, "done", {**_outcome(outcome), "attempt": attempt_id})
-        if row["ticket_id"] is not None:
-            ref: dict[str, Any] = {"callback": callback_id}
-            if attempt_id is not None:
-                ref["attempt"] = attempt_id
-            tickets.append_event(
-                store, row["ticket_id"], "link", at, note=f"callback done: {outcome}", ref=ref
-            )
-            if score is not None:
-                tickets.record_satisfaction(store, row["ticket_id"], score, callback_id=callback_id, at=at)
+        _tell_ticket(store, row, at, f"callback done: {outcome}", attempt_id)
+        if row["ticket_id"] is not None and score is not None:
+            tickets.record_satisfaction(store, row["ticket_id"], score, callback_id=callback_id, at=at)
         return _public(_row(conn, callback_id))
 
 
@@ -350,19 +344,18 @@ def release(
         store.audit(
             "callback", callback_id, "release", {**_outcome(outcome), "attempt": attempt_id, "due_at": due}
         )
-        if row["ticket_id"] is not None:
-            ref: dict[str, Any] = {"callback": callback_id}
-            if attempt_id is not None:
-                ref["attempt"] = attempt_id
-            tickets.append_event(
-                store,
-                row["ticket_id"],
-                "link",
-                at,
-                note=f"callback tried: {outcome}; due again {due}",
-                ref=ref,
-            )
+        _tell_ticket(store, row, at, f"callback tried: {outcome}; due again {due}", attempt_id)
         return _public(_row(conn, callback_id))
+
+
+def _tell_ticket(store: Store, row: dict[str, Any], at: datetime, note: str, attempt_id: int | None) -> None:
+    """A `link` event on the callback's ticket, if it has one, naming the callback and the attempt."""
+    if row["ticket_id"] is None:
+        return
+    ref: dict[str, Any] = {"callback": row["id"]}
+    if attempt_id is not None:
+        ref["attempt"] = attempt_id
+    tickets.append_event(store, row["ticket_id"], "link", at, note=note, ref=ref)
 
 
 def _outcome(outcome: str) -> dict[str, Any]:
