@@ -68,6 +68,7 @@ _POINTS = 4  # quantile points of the live ring time; lines() is unrolled for fo
 _erfc, _sqrt = math.erfc, math.sqrt
 _TALK_REUSE_S = 4  # the sum over agents in talk is taken afresh at least this often (seconds)
 _TALK_TOP = 3600  # talk hazard table: seconds 0 to this; longer talks count as this long
+_SURE_EPS = 0.05  # seconds kept between a sure agent's latest free time and a call's deadline
 
 
 class Pacer:
@@ -114,6 +115,12 @@ class Pacer:
         self.other_end[_BINS - 1] += 0.4 * 40
         self.live_top = 15  # the longest ring bin with a live answer
         self.measured_calls = 0
+        # exact extremes of the measured live ring and wrap-up times (no prior): the sure lines, see _soon()
+        self.live_n, self.live_min, self.live_max = 0, math.inf, 0.0
+        self.wrap_n, self.wrap_min, self.wrap_max = 0, math.inf, 0.0
+        self.sure_after = 20  # measurements before an extreme is trusted
+        self._soon_key: tuple[int, int] = (-1, -1)
+        self._soon_lead = -math.inf
         self.wrap_hist = [0.0] * _WRAP_BINS
         self.wrap_hist[15] = 3.0
         self.wrap_top = 15  # the longest wrap-up bin with a count
@@ -135,6 +142,11 @@ class Pacer:
             self.live_ring[b] += 1.0
             if b > self.live_top:
                 self.live_top = b
+            self.live_n += 1
+            if ring_s < self.live_min:
+                self.live_min = ring_s
+            if ring_s > self.live_max:
+                self.live_max = ring_s
         else:
             self.other_end[b] += 1.0
         self.measured_calls += 1
@@ -169,6 +181,11 @@ class Pacer:
         self.wrap_hist[b] += 1.0
         if b > self.wrap_top:
             self.wrap_top = b
+        self.wrap_n += 1
+        if wrap_s < self.wrap_min:
+            self.wrap_min = wrap_s
+        if wrap_s > self.wrap_max:
+            self.wrap_max = wrap_s
 
     def reset_window(self, live: int = 0, abandoned: int = 0) -> None:
         """A new abandonment window (a new day under a `day` policy)."""
@@ -300,6 +317,28 @@ class Pacer:
             return rate
 
     # --- the decision -------------------------------------------------------------------------------
+    def _soon(self) -> float:
+        """How long before now an agent must have begun wrap-up to be surely free for a call dialed now.
+
+        A call dialed now is a live answer no sooner than the shortest live ring `r`, and may wait 2 s for
+        an agent; an agent in wrap-up is free no later than its start plus the longest wrap-up `w`. So an
+        agent whose wrap-up began `w - r - 2` seconds ago or earlier is surely free in time. The extremes
+        are measured, with the expected gap to the next unseen extreme (range / n) as a margin; until
+        `sure_after` of each are measured, `r` is 0 and no agent in wrap-up counts.
+        """
+        key = (self.live_n, self.wrap_n)
+        if key != self._soon_key:
+            self._soon_key = key
+            if self.wrap_n < self.sure_after:
+                self._soon_lead = -math.inf
+            else:
+                r = 0.0
+                if self.live_n >= self.sure_after:
+                    r = max(self.live_min - (self.live_max - self.live_min) / self.live_n, 0.0)
+                w = self.wrap_max + (self.wrap_max - self.wrap_min) / self.wrap_n
+                self._soon_lead = r + 2.0 - w - _SURE_EPS
+        return self._soon_lead
+
     def beta(self) -> float:
         # it moves on live answers only: worked out once for the many decisions in between
         key = (self.log_beta, self.live, self.abandoned, self.cap)
@@ -334,8 +373,11 @@ class Pacer:
         # rung 2 s past the longest live ring ever measured will not bring a person: it covers no one.
         uncovered = free - waiting - in_flight
         gone_age = self.live_top + 2
+        # agents in wrap-up that are surely free in time for a call dialed now count like idle ones
+        sure_start = now + self._soon()
         if self.measured_calls < 50 or self.abandoned + self.hard_room > self.cap * self.live:
-            if free > waiting and in_flight:
+            uncovered += sum([1 for start in wrap_starts if start <= sure_start])
+            if uncovered > -in_flight and in_flight:
                 past = int(now) - gone_age
                 uncovered += sum([count for second, count in ringing.items() if second <= past])
             return max(min(uncovered, channels), 0)
@@ -377,6 +419,8 @@ class Pacer:
                 v3 += count * p3 * o3
         wrap_rows = self._wrap_rows
         for start in wrap_starts:
+            if start <= sure_start:
+                uncovered += 1
             # by half seconds: the horizons end at whole seconds + 0.5
             half = int(2.0 * (now - start))
             try:

@@ -12,6 +12,17 @@ from cctool.pacer import Pacer
 SQRT2 = math.sqrt(2.0)
 
 
+def sure_lead(p: Pacer) -> float:
+    """An agent that began wrap-up this long before now (or earlier) is surely free for a call dialed now."""
+    if p.wrap_n < p.sure_after:
+        return -math.inf
+    shortest_live = 0.0
+    if p.live_n >= p.sure_after:
+        shortest_live = max(p.live_min - (p.live_max - p.live_min) / p.live_n, 0.0)
+    longest_wrap = p.wrap_max + (p.wrap_max - p.wrap_min) / p.wrap_n
+    return shortest_live + 2.0 - longest_wrap - 0.05
+
+
 def plain_lines(p: Pacer, now, ringing, waiting, free, wrap_starts, talk_starts) -> int:
     """The method as the module docstring states it, written out with lists and no caching."""
     in_flight = sum(ringing.values())
@@ -19,7 +30,8 @@ def plain_lines(p: Pacer, now, ringing, waiting, free, wrap_starts, talk_starts)
     if p.max_channels is not None:
         channels = min(channels, p.max_channels - in_flight - waiting - len(talk_starts))
     covering = sum(n for second, n in ringing.items() if int(now) - second < p.live_top + 2)
-    uncovered = max(min(free - waiting - covering, channels), 0)
+    sure = sum(1 for start in wrap_starts if start <= now + sure_lead(p))
+    uncovered = max(min(free + sure - waiting - covering, channels), 0)
     if p.measured_calls < 50 or p.abandoned + p.hard_room > p.cap * p.live:
         return uncovered
     if channels <= 0:
