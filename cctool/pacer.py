@@ -28,14 +28,22 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    `log(beta)` is an integral term (up a little, 0.002, on every connected live answer, down
    `0.002 x (1 - t) / t` on every abandoned one, so the rate settles at `t = cap - margin / live`) plus
    `0.2 x allowance` (at most +1): beta rises while the window has room and falls fast as it runs out.
-5. **Falling back.** Until 50 calls have been measured, and whenever fewer than one abandoned call is
-   left under the cap (`abandoned + 1 > cap x live`), it dials one line per free agent only
-   (progressive), which cannot abandon; so only a call already in flight can take the window's
-   measured rate over the cap, at any moment, not only at the end. It never leaves a free agent without
-   a call on its way: a call counts as on its way while it may still bring a person, that is until it
-   has rung 2 s past the longest live-answer ring ever measured (calls are bucketed by dial second, so
-   the 2 s cover the bucketing); a no-answer that rings on to the timeout after that no longer keeps a
-   free agent waiting. It never asks for more lines than the trunk's channels allow (`max_channels`:
+5. **Falling back to sure lines.** Until 50 calls have been measured, and whenever fewer than one
+   abandoned call is left under the cap (`abandoned + 1 > cap x live`), it dials only calls that cannot
+   be abandoned; so only a call already in flight can take the window's measured rate over the cap, at
+   any moment, not only at the end. A call is sure when an agent is certain to be free for it: a person
+   answers no sooner than the shortest live ring `r` measured and may wait 2 s, and an agent in wrap-up
+   is free no later than its start plus the longest wrap-up `w` measured; so an agent whose wrap-up ends
+   within `r + 2` s counts like an idle one (with `r` 4 s and `w` 15 s: a call dialed 6 s before the
+   wrap-up ends). Each call that may still bring a person takes one of these agents (in the order they
+   come free, which is the order of the calls' earliest answers), and each agent left gets a new call:
+   one line per free agent, plus one per agent about to leave wrap-up. The extremes are trusted after
+   20 measurements each, with the expected gap to the next unseen extreme (range / n) as a margin. This
+   is also the floor in predictive pacing: it never leaves a free (or surely free) agent without a call
+   on its way: a call counts as on its way while it may still bring a person, that is until it has rung
+   2 s past the longest live-answer ring ever measured (calls are bucketed by dial second, so the 2 s
+   cover the bucketing); a no-answer that rings on to the timeout after that no longer keeps a free
+   agent waiting. It never asks for more lines than the trunk's channels allow (`max_channels`:
    ringing, waiting and talking calls each hold one). There is no fixed team-size switch: for a small
    team the risk of every extra line is high, so the same rule dials little more than one line per
    agent by itself, and more only when the agents about to be free make it safe.
