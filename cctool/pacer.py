@@ -98,7 +98,9 @@ class Pacer:
         self.live = prior_live  # live answers in the window
         self.abandoned = prior_abandoned
         # the budget: log(beta) = integral term + kp x (allowance left in the window), see beta()
-        self.log_beta = math.log(0.022)  # the integral term, from about where this model settles
+        # the integral term, from about where this model settles (higher for small teams: see _refresh_later)
+        self.later_k = 2.5
+        self.log_beta = math.log(0.022 * (1.0 + self.later_k / max(agents, 1)))
         self.gain = 0.002  # integral step per connected live answer
         self.kp = 0.2  # proportional gain per abandoned call of allowance
         self.boost_max = 1.0  # at most e times the integral term however much allowance is left
@@ -129,6 +131,10 @@ class Pacer:
         self.sure_after = 20  # measurements before an extreme is trusted
         self._soon_key: tuple[int, int] = (-1, -1)
         self._soon_lead = -math.inf
+        # calls dialed later that answer first: see _refresh_later()
+        self._first_s: float | None = None
+        self.later: tuple[float, ...] = (0.0,) * _POINTS
+        self.later_unit: tuple[float, ...] = (0.0,) * _POINTS
         self.wrap_hist = [0.0] * _WRAP_BINS
         self.wrap_hist[15] = 3.0
         self.wrap_top = 15  # the longest wrap-up bin with a count
@@ -249,6 +255,8 @@ class Pacer:
         self.q_dead = dead
         # g[k]: P(a call dialed now is a live answer within r_k)
         self.g = tuple([padded[o] / total for o in offsets])
+        # live answers expected by each point from calls dialed one a second from now on
+        self.later_unit = tuple([sum([padded[o - j] for j in range(o + 1)]) / total for o in offsets])
         self.g_var = tuple([g * (1.0 - g) for g in self.g])
         # wrap: probability that a wrap of age w ends within h (h per quantile point + 2 s)
         wraps = self.wrap_hist
@@ -325,6 +333,20 @@ class Pacer:
             return rate
 
     # --- the decision -------------------------------------------------------------------------------
+    def _refresh_later(self, now: float) -> None:
+        """The live answers that calls dialed after a new one bring before it, expected by each point.
+
+        A new call is answered after `r` seconds; meanwhile the pacer goes on dialing, and those later calls
+        that ring shorter may be answered first and take the agent it needed. Their number is Poisson-like:
+        the dial rate measured over the run (ring ends per second since the first decision, at least over a
+        minute) times `later_share` times the live answers expected by `r` from one call a second. Worked out
+        at each refresh of the tables.
+        """
+        if self._first_s is None:
+            self._first_s = now
+        rate = self.later_k / max(self.agents, 1) * self.measured_calls / max(now - self._first_s, 60.0)
+        self.later = tuple([rate * u for u in self.later_unit])
+
     def _soon(self) -> float:
         """How long before now an agent must have begun wrap-up to be surely free for a call dialed now.
 
@@ -373,6 +395,7 @@ class Pacer:
             self._refresh()
             # the tables settle as calls are measured: refresh less often as they do (at most every 30 min)
             self._next_refresh = now + self.refresh_s * min(max(1.0, self.measured_calls / 1000), 30.0)
+            self._refresh_later(now)
         in_flight = sum(ringing.values())
         channels = self.max_lines - in_flight
         if self.max_channels is not None:  # every ringing, waiting and talking call holds a channel
@@ -393,9 +416,11 @@ class Pacer:
             return 0
         # The expected free agents minus earlier live answers (m0..m3) and its variance (v0..v3) at the four
         # ring-time quantile points, unrolled: this runs tens of thousands of times a simulated shift.
+        # the calls still to be dialed before this one is answered: live answers expected by each point
+        f0, f1, f2, f3 = self.later
         base = float(free - waiting)
-        m0 = m1 = m2 = m3 = base
-        v0 = v1 = v2 = v3 = 0.0
+        m0, m1, m2, m3 = base - f0, base - f1, base - f2, base - f3
+        v0, v1, v2, v3 = f0, f1, f2, f3
         now_sec = int(now)
         dead = self.q_dead  # from this age on, no live answer was ever measured: nothing to add
         rows, rows_many = self.q_rows, self.q_rows_many
