@@ -223,3 +223,15 @@ def test_a_window_at_its_cap_abandons_nothing_and_keeps_agents_busier_than_one_l
     progressive = shift(None)
     assert at_cap.live > 100 and at_cap.abandoned == 0
     assert at_cap.occupancy > progressive.occupancy + 0.02
+
+
+@settings(max_examples=200, deadline=None)
+@given(states)
+def test_a_higher_dial_rate_never_means_more_new_calls(s: dict) -> None:
+    # the calls the pacer will dial after a new one, answered first, count against it: the faster it has
+    # been dialing, the more of them
+    pacer = trained(s["agents"], 3000, 10)
+    before = ask(pacer, s)  # the first decision works the expected later live answers out
+    assert any(pacer.later)
+    pacer.later = tuple(2.0 * x for x in pacer.later)
+    assert ask(pacer, s) <= before
