@@ -347,8 +347,8 @@ class Pacer:
         A new call is answered after `r` seconds; meanwhile the pacer goes on dialing, and those later calls
         that ring shorter may be answered first and take the agent it needed. Their number is Poisson-like:
         the dial rate measured over the run (ring ends per second since the first decision, at least over a
-        minute) times `later_share` times the live answers expected by `r` from one call a second. Worked out
-        at each refresh of the tables.
+        minute) times `later_k / agents` times the live answers expected by `r` from one call a second.
+        Worked out at each refresh of the tables.
         """
         if self._first_s is None:
             self._first_s = now

@@ -235,3 +235,23 @@ def test_a_higher_dial_rate_never_means_more_new_calls(s: dict) -> None:
     assert any(pacer.later)
     pacer.later = tuple(2.0 * x for x in pacer.later)
     assert ask(pacer, s) <= before
+
+
+def test_an_agent_whose_break_is_due_after_wrap_up_is_not_counted_on_to_take_a_call() -> None:
+    # it leaves wrap-up for the break, not for a call: a sure line dialed for it could be abandoned
+    model, seen = CallModel(), []
+
+    def tick(now: float) -> None:
+        if not seen and engine.wrapping:
+            agent = next(iter(engine.wrapping))
+            before = len(engine._wrap_starts)
+            engine._break_start((agent, 60.0))  # the supervisor sends it on a break while it wraps up
+            seen.append((before, len(engine._wrap_starts), engine.break_due.get(agent)))
+
+    engine = Engine(
+        VirtualClock(START), MockTrunk(model, 4), model, agents=5, mode="predictive",
+        source=EndlessLeads(), sink=NoSink(), pacer=Pacer(5, 0.03), seed=4, on_tick=tick,
+    )  # fmt: skip
+    stats = engine.run(1800)
+    assert seen and seen[0][1] == seen[0][0] - 1 and seen[0][2] == 60.0
+    assert stats.live > 20
