@@ -1,7 +1,8 @@
 """Pacing quality: 10 seeds x {5, 50} agents, an 8-hour shift of the issue's model, on the engine's core loop.
 
-For each team size: the adaptive pacer (median and worst occupancy, worst abandonment), progressive 1:1, and
-the best fixed dial ratio found by grid search (the highest ratio whose abandonment is <= 3 % in every seed).
+For each team size: the adaptive pacer (median and worst occupancy, worst abandonment), progressive 1:1, the
+pacer's sure lines alone (what it dials when the window has no room: never abandons), and the best fixed dial
+ratio found by grid search (the highest ratio whose abandonment is <= 3 % in every seed).
 Abandonment = abandoned / live answers; occupancy = (talk + wrap) / logged-in time.
 
     python -m bench.pacing [--seeds 10] [--hours 8] [--agents 5,50]
@@ -10,6 +11,7 @@ Abandonment = abandoned / live answers; occupancy = (talk + wrap) / logged-in ti
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -50,11 +52,15 @@ class CountingSink:
 def simulate(
     agents: int, seed: int, pacer: str = "adaptive", ratio: float = 1.0, hours: float = 8.0
 ) -> Stats:
-    """One shift; `pacer` is adaptive, progressive or ratio."""
+    """One shift; `pacer` is adaptive, sure (the adaptive pacer's sure lines only), progressive or ratio."""
     model = CallModel()
     clock = VirtualClock(START)
     mode = "progressive" if pacer == "progressive" else "predictive"
-    chosen: Pacer | FixedRatioPacer = Pacer(agents, CAP) if pacer == "adaptive" else FixedRatioPacer(ratio)
+    chosen: Pacer | FixedRatioPacer = FixedRatioPacer(ratio)
+    if pacer in ("adaptive", "sure"):
+        chosen = Pacer(agents, CAP)
+        if pacer == "sure":
+            chosen.hard_room = math.inf  # the window never has room: sure lines only
     engine = Engine(
         clock,
         MockTrunk(model, seed),
@@ -114,6 +120,11 @@ def main(argv: list[str]) -> int:
                 "progressive 1:1",
                 summary([simulate(agents, s, "progressive", hours=args.hours) for s in seeds]),
             )
+        )
+        rows[-1] += (time.perf_counter() - t,)  # type: ignore[assignment]
+        t = time.perf_counter()
+        rows.append(
+            ("sure lines only", summary([simulate(agents, s, "sure", hours=args.hours) for s in seeds]))
         )
         rows[-1] += (time.perf_counter() - t,)  # type: ignore[assignment]
         if not args.no_grid:

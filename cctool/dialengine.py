@@ -188,7 +188,9 @@ class Engine:
         self.calls: dict[int, Call] = {}
         self.ringing: dict[int, int] = {}  # dial second -> calls dialed then and still ringing
         # live views of the busy agents' start times, handed to the pacer as they are (no copy per call)
-        self._wrap_starts = self.wrapping.values()
+        # agents in wrap-up who will be free for a call when it ends (not those with a break due then)
+        self._wrap_to_free: dict[int, float] = {}
+        self._wrap_starts = self._wrap_to_free.values()
         self._talk_starts = self.talking.values()
         self._predictive = mode == "predictive"
         self.waiting: deque[Call] = deque()
@@ -453,6 +455,8 @@ class Engine:
             call.talk_s = now - self.talking.pop(agent)
             self.state[agent] = WRAP
             self.wrapping[agent] = now
+            if agent not in self.break_due:
+                self._wrap_to_free[agent] = now
             self.pacer.observe_talk(call.talk_s)
             if self._closing:  # no wrap-up timer will run any more: record the call now
                 self._wrap_end(call, agent)
@@ -483,6 +487,7 @@ class Engine:
     def _wrap_end(self, call: Call, agent: int) -> None:
         now = self.clock.seconds
         call.wrap_s = now - self.wrapping.pop(agent)
+        self._wrap_to_free.pop(agent, None)
         self.pacer.observe_wrap(call.wrap_s)
         u = self.rng.random()
         call.disposition = self.disp_names[
@@ -521,6 +526,7 @@ class Engine:
             self._go_on_break(agent, length, now)
         else:
             self.break_due[agent] = length
+            self._wrap_to_free.pop(agent, None)  # it leaves wrap-up for the break, not for a call
 
     def _go_on_break(self, agent: int, length: float, now: float) -> None:
         end = min(now + length, self._stop_at)

@@ -14,9 +14,15 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    mean wrap) give, for each horizon, the probability that each agent is free by then.
 3. **The marginal call.** If dialed now, a new call is a live answer at `r` seconds with the measured
    ring-time distribution. It is abandoned when, by `r + 2` seconds, the agents freed do not outnumber the
-   live answers that came before it. Both counts are sums of independent Bernoulli variables, so their
-   difference is taken as normal (mean and variance add); the probability is averaged over `r` at the
-   quantiles of the live ring time. The pacer dials the 1st, 2nd, ... extra call while that probability
+   live answers that came before it: from the calls ringing now, and from the calls the pacer will dial
+   in the next `r` seconds that ring shorter (their number is Poisson-like: the dial rate measured over the
+   run, times `2.5 / agents`, times the live answers expected by `r` from one call dialed a second; left
+   out, a call's risk was measured 2.6 times too low, the more so the later it is answered, and
+   counting them moved the budget towards calls answered soon: +0.3 points of occupancy at 2 to 5
+   agents, none at 20 to 50, where the later calls mostly serve later agents). The counts are sums of
+   independent Bernoulli (and Poisson) variables, so their difference is taken as normal (mean and
+   variance add); the probability is averaged over `r` at the quantiles of the live ring time. The
+   pacer dials the 1st, 2nd, ... extra call while that probability
    for the next one stays under the budget `beta`, divided by `1 + 0.5 x idle agents`: measured in the
    benchmark model, risk taken while agents sit idle buys little (the extra line mostly turns a few
    seconds of idle time into an abandoned call), risk taken dialing ahead of agents about to leave
@@ -28,14 +34,24 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    `log(beta)` is an integral term (up a little, 0.002, on every connected live answer, down
    `0.002 x (1 - t) / t` on every abandoned one, so the rate settles at `t = cap - margin / live`) plus
    `0.2 x allowance` (at most +1): beta rises while the window has room and falls fast as it runs out.
-5. **Falling back.** Until 50 calls have been measured, and whenever fewer than one abandoned call is
-   left under the cap (`abandoned + 1 > cap x live`), it dials one line per free agent only
-   (progressive), which cannot abandon; so only a call already in flight can take the window's
-   measured rate over the cap, at any moment, not only at the end. It never leaves a free agent without
-   a call on its way: a call counts as on its way while it may still bring a person, that is until it
-   has rung 2 s past the longest live-answer ring ever measured (calls are bucketed by dial second, so
-   the 2 s cover the bucketing); a no-answer that rings on to the timeout after that no longer keeps a
-   free agent waiting. It never asks for more lines than the trunk's channels allow (`max_channels`:
+   The integral term starts near where it settles in the benchmark model: `0.022 x (1 + 2.5 / agents)`
+   (the later calls of point 3 make each risk larger, the more so for a small team).
+5. **Falling back to sure lines.** Until 50 calls have been measured, and whenever fewer than one
+   abandoned call is left under the cap (`abandoned + 1 > cap x live`), it dials only calls that cannot
+   be abandoned; so only a call already in flight can take the window's measured rate over the cap, at
+   any moment, not only at the end. A call is sure when an agent is certain to be free for it: a person
+   answers no sooner than the shortest live ring `r` measured and may wait 2 s, and an agent in wrap-up
+   is free no later than its start plus the longest wrap-up `w` measured; so an agent whose wrap-up ends
+   within `r + 2` s counts like an idle one (with `r` 4 s and `w` 15 s: a call dialed 6 s before the
+   wrap-up ends). Each call that may still bring a person takes one of these agents (in the order they
+   come free, which is the order of the calls' earliest answers), and each agent left gets a new call:
+   one line per free agent, plus one per agent about to leave wrap-up. The extremes are trusted after
+   20 measurements each, with the expected gap to the next unseen extreme (range / n) as a margin. This
+   is also the floor in predictive pacing: it never leaves a free (or surely free) agent without a call
+   on its way: a call counts as on its way while it may still bring a person, that is until it has rung
+   2 s past the longest live-answer ring ever measured (calls are bucketed by dial second, so the 2 s
+   cover the bucketing); a no-answer that rings on to the timeout after that no longer keeps a free
+   agent waiting. It never asks for more lines than the trunk's channels allow (`max_channels`:
    ringing, waiting and talking calls each hold one). There is no fixed team-size switch: for a small
    team the risk of every extra line is high, so the same rule dials little more than one line per
    agent by itself, and more only when the agents about to be free make it safe.
@@ -68,6 +84,7 @@ _POINTS = 4  # quantile points of the live ring time; lines() is unrolled for fo
 _erfc, _sqrt = math.erfc, math.sqrt
 _TALK_REUSE_S = 4  # the sum over agents in talk is taken afresh at least this often (seconds)
 _TALK_TOP = 3600  # talk hazard table: seconds 0 to this; longer talks count as this long
+_SURE_EPS = 0.05  # seconds kept between a sure agent's latest free time and a call's deadline
 
 
 class Pacer:
@@ -89,7 +106,9 @@ class Pacer:
         self.live = prior_live  # live answers in the window
         self.abandoned = prior_abandoned
         # the budget: log(beta) = integral term + kp x (allowance left in the window), see beta()
-        self.log_beta = math.log(0.022)  # the integral term, from about where this model settles
+        # the integral term, from about where this model settles (higher for small teams: see _refresh_later)
+        self.later_k = 2.5
+        self.log_beta = math.log(0.022 * (1.0 + self.later_k / max(agents, 1)))
         self.gain = 0.002  # integral step per connected live answer
         self.kp = 0.2  # proportional gain per abandoned call of allowance
         self.boost_max = 1.0  # at most e times the integral term however much allowance is left
@@ -114,6 +133,16 @@ class Pacer:
         self.other_end[_BINS - 1] += 0.4 * 40
         self.live_top = 15  # the longest ring bin with a live answer
         self.measured_calls = 0
+        # exact extremes of the measured live ring and wrap-up times (no prior): the sure lines, see _soon()
+        self.live_n, self.live_min, self.live_max = 0, math.inf, 0.0
+        self.wrap_n, self.wrap_min, self.wrap_max = 0, math.inf, 0.0
+        self.sure_after = 20  # measurements before an extreme is trusted
+        self._soon_key: tuple[int, int] = (-1, -1)
+        self._soon_lead = -math.inf
+        # calls dialed later that answer first: see _refresh_later()
+        self._first_s: float | None = None
+        self.later: tuple[float, ...] = (0.0,) * _POINTS
+        self.later_unit: tuple[float, ...] = (0.0,) * _POINTS
         self.wrap_hist = [0.0] * _WRAP_BINS
         self.wrap_hist[15] = 3.0
         self.wrap_top = 15  # the longest wrap-up bin with a count
@@ -135,6 +164,11 @@ class Pacer:
             self.live_ring[b] += 1.0
             if b > self.live_top:
                 self.live_top = b
+            self.live_n += 1
+            if ring_s < self.live_min:
+                self.live_min = ring_s
+            if ring_s > self.live_max:
+                self.live_max = ring_s
         else:
             self.other_end[b] += 1.0
         self.measured_calls += 1
@@ -169,6 +203,11 @@ class Pacer:
         self.wrap_hist[b] += 1.0
         if b > self.wrap_top:
             self.wrap_top = b
+        self.wrap_n += 1
+        if wrap_s < self.wrap_min:
+            self.wrap_min = wrap_s
+        if wrap_s > self.wrap_max:
+            self.wrap_max = wrap_s
 
     def reset_window(self, live: int = 0, abandoned: int = 0) -> None:
         """A new abandonment window (a new day under a `day` policy)."""
@@ -224,6 +263,8 @@ class Pacer:
         self.q_dead = dead
         # g[k]: P(a call dialed now is a live answer within r_k)
         self.g = tuple([padded[o] / total for o in offsets])
+        # live answers expected by each point from calls dialed one a second from now on
+        self.later_unit = tuple([sum([padded[o - j] for j in range(o + 1)]) / total for o in offsets])
         self.g_var = tuple([g * (1.0 - g) for g in self.g])
         # wrap: probability that a wrap of age w ends within h (h per quantile point + 2 s)
         wraps = self.wrap_hist
@@ -300,6 +341,42 @@ class Pacer:
             return rate
 
     # --- the decision -------------------------------------------------------------------------------
+    def _refresh_later(self, now: float) -> None:
+        """The live answers that calls dialed after a new one bring before it, expected by each point.
+
+        A new call is answered after `r` seconds; meanwhile the pacer goes on dialing, and those later calls
+        that ring shorter may be answered first and take the agent it needed. Their number is Poisson-like:
+        the dial rate measured over the run (ring ends per second since the first decision, at least over a
+        minute) times `later_k / agents` times the live answers expected by `r` from one call a second.
+        Worked out at each refresh of the tables.
+        """
+        if self._first_s is None:
+            self._first_s = now
+        rate = self.later_k / max(self.agents, 1) * self.measured_calls / max(now - self._first_s, 60.0)
+        self.later = tuple([rate * u for u in self.later_unit])
+
+    def _soon(self) -> float:
+        """How long before now an agent must have begun wrap-up to be surely free for a call dialed now.
+
+        A call dialed now is a live answer no sooner than the shortest live ring `r`, and may wait 2 s for
+        an agent; an agent in wrap-up is free no later than its start plus the longest wrap-up `w`. So an
+        agent whose wrap-up began `w - r - 2` seconds ago or earlier is surely free in time. The extremes
+        are measured, with the expected gap to the next unseen extreme (range / n) as a margin; until
+        `sure_after` of each are measured, `r` is 0 and no agent in wrap-up counts.
+        """
+        key = (self.live_n, self.wrap_n)
+        if key != self._soon_key:
+            self._soon_key = key
+            if self.wrap_n < self.sure_after:
+                self._soon_lead = -math.inf
+            else:
+                r = 0.0
+                if self.live_n >= self.sure_after:
+                    r = max(self.live_min - (self.live_max - self.live_min) / self.live_n, 0.0)
+                w = self.wrap_max + (self.wrap_max - self.wrap_min) / self.wrap_n
+                self._soon_lead = r + 2.0 - w - _SURE_EPS
+        return self._soon_lead
+
     def beta(self) -> float:
         # it moves on live answers only: worked out once for the many decisions in between
         key = (self.log_beta, self.live, self.abandoned, self.cap)
@@ -326,6 +403,7 @@ class Pacer:
             self._refresh()
             # the tables settle as calls are measured: refresh less often as they do (at most every 30 min)
             self._next_refresh = now + self.refresh_s * min(max(1.0, self.measured_calls / 1000), 30.0)
+            self._refresh_later(now)
         in_flight = sum(ringing.values())
         channels = self.max_lines - in_flight
         if self.max_channels is not None:  # every ringing, waiting and talking call holds a channel
@@ -334,8 +412,11 @@ class Pacer:
         # rung 2 s past the longest live ring ever measured will not bring a person: it covers no one.
         uncovered = free - waiting - in_flight
         gone_age = self.live_top + 2
+        # agents in wrap-up that are surely free in time for a call dialed now count like idle ones
+        sure_start = now + self._soon()
         if self.measured_calls < 50 or self.abandoned + self.hard_room > self.cap * self.live:
-            if free > waiting and in_flight:
+            uncovered += sum([1 for start in wrap_starts if start <= sure_start])
+            if uncovered > -in_flight and in_flight:
                 past = int(now) - gone_age
                 uncovered += sum([count for second, count in ringing.items() if second <= past])
             return max(min(uncovered, channels), 0)
@@ -343,9 +424,11 @@ class Pacer:
             return 0
         # The expected free agents minus earlier live answers (m0..m3) and its variance (v0..v3) at the four
         # ring-time quantile points, unrolled: this runs tens of thousands of times a simulated shift.
+        # the calls still to be dialed before this one is answered: live answers expected by each point
+        f0, f1, f2, f3 = self.later
         base = float(free - waiting)
-        m0 = m1 = m2 = m3 = base
-        v0 = v1 = v2 = v3 = 0.0
+        m0, m1, m2, m3 = base - f0, base - f1, base - f2, base - f3
+        v0, v1, v2, v3 = f0, f1, f2, f3
         now_sec = int(now)
         dead = self.q_dead  # from this age on, no live answer was ever measured: nothing to add
         rows, rows_many = self.q_rows, self.q_rows_many
@@ -377,6 +460,8 @@ class Pacer:
                 v3 += count * p3 * o3
         wrap_rows = self._wrap_rows
         for start in wrap_starts:
+            if start <= sure_start:
+                uncovered += 1
             # by half seconds: the horizons end at whole seconds + 0.5
             half = int(2.0 * (now - start))
             try:

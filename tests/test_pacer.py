@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.pacing import CountingSink as NoSink
+from bench.pacing import EndlessLeads
 from cctool.clock import VirtualClock
+from cctool.dialengine import Engine
 from cctool.errors import UserError
 from cctool.mocktrunk import CallModel, MockTrunk
 from cctool.pacer import Pacer
@@ -174,3 +178,80 @@ def test_dispositions_a_campaign_names_take_the_weight_of_those_it_lacks() -> No
     names, cumulative = CallModel().disposition_table(["completed", "refused", "callback", "dnc_request"])
     assert names == ["completed", "refused", "callback", "dnc_request"]
     assert cumulative[-1] == pytest.approx(1.0) and cumulative[0] > 0.3
+
+
+def sure_trained(live: int, abandoned: int) -> Pacer:
+    """Measured: live answers after 4 to 15.9 s, wrap-ups of exactly 15 s."""
+    pacer = trained(5, live, abandoned)
+    for i in range(400):
+        pacer.observe_ring_end(True, 4.0 + (i % 120) / 10)
+        pacer.observe_wrap(15.0)
+    return pacer
+
+
+def test_at_the_cap_an_agent_surely_free_before_any_answer_needs_it_gets_a_call_in_wrap_up() -> None:
+    pacer = sure_trained(1000, 30)  # at the cap: only calls that cannot be abandoned
+    now = 5000.0
+    # dialed now, a person answers no sooner than 4 s (less the margin), and may wait 2 s: an agent whose
+    # 15-s wrap-up ends within about 6 s is surely free in time; one ending 6.5 s from now may not be
+    assert pacer.lines(now, {}, 0, 0, [now - 9.2], []) == 1
+    assert pacer.lines(now, {}, 0, 0, [now - 8.5], []) == 0
+    # the call already ringing for that agent covers it; a call ringing past every live answer does not
+    assert pacer.lines(now, {int(now) - 3: 1}, 0, 0, [now - 9.2], []) == 0
+    assert pacer.lines(now, {int(now) - 18: 1}, 0, 0, [now - 9.2], []) == 1
+    # a person waiting for an agent takes the first agent free
+    assert pacer.lines(now, {}, 1, 0, [now - 9.2], []) == 0
+
+
+def test_until_wrap_ups_are_measured_no_agent_in_wrap_up_counts_as_surely_free() -> None:
+    pacer = trained(5, 1000, 30)
+    assert pacer.lines(5000.0, {}, 0, 0, [5000.0 - 14.9], []) == 0
+
+
+def shift(pacer: Pacer | None, agents: int = 5, hours: float = 2.0, seed: int = 3) -> Any:
+    model = CallModel()
+    mode = "progressive" if pacer is None else "predictive"
+    engine = Engine(
+        VirtualClock(START), MockTrunk(model, seed), model, agents=agents, mode=mode,
+        source=EndlessLeads(), sink=NoSink(), pacer=pacer, seed=seed,
+    )  # fmt: skip
+    return engine.run(hours * 3600)
+
+
+def test_a_window_at_its_cap_abandons_nothing_and_keeps_agents_busier_than_one_line_per_agent() -> None:
+    at_cap = shift(Pacer(5, 0.03, prior_live=1000, prior_abandoned=40))  # over the cap throughout
+    progressive = shift(None)
+    assert at_cap.live > 100 and at_cap.abandoned == 0
+    assert at_cap.occupancy > progressive.occupancy + 0.02
+
+
+@settings(max_examples=200, deadline=None)
+@given(states)
+def test_a_higher_dial_rate_never_means_more_new_calls(s: dict) -> None:
+    # the calls the pacer will dial after a new one, answered first, count against it: the faster it has
+    # been dialing, the more of them
+    pacer = trained(s["agents"], 3000, 10)
+    before = ask(pacer, s)  # the first decision works the expected later live answers out
+    assert any(pacer.later)
+    pacer.later = tuple(2.0 * x for x in pacer.later)
+    assert ask(pacer, s) <= before
+
+
+def test_an_agent_whose_break_is_due_after_wrap_up_is_not_counted_on_to_take_a_call() -> None:
+    # it leaves wrap-up for the break, not for a call: a sure line dialed for it could be abandoned
+    model, seen = CallModel(), []
+
+    def tick(now: float) -> None:
+        if not seen and engine.wrapping:
+            agent = next(iter(engine.wrapping))
+            before = len(engine._wrap_starts)
+            engine._break_start((agent, 60.0))  # the supervisor sends it on a break while it wraps up
+            seen.append((before, len(engine._wrap_starts), engine.break_due.get(agent)))
+
+    engine = Engine(
+        VirtualClock(START), MockTrunk(model, 4), model, agents=5, mode="predictive",
+        source=EndlessLeads(), sink=NoSink(), pacer=Pacer(5, 0.03), seed=4, on_tick=tick,
+    )  # fmt: skip
+    stats = engine.run(1800)
+    assert seen and seen[0][1] == seen[0][0] - 1 and seen[0][2] == 60.0
+    assert stats.live > 20

@@ -12,21 +12,41 @@ from cctool.pacer import Pacer
 SQRT2 = math.sqrt(2.0)
 
 
-def plain_lines(p: Pacer, now, ringing, waiting, free, wrap_starts, talk_starts) -> int:
+def sure_lead(p: Pacer) -> float:
+    """An agent that began wrap-up this long before now (or earlier) is surely free for a call dialed now."""
+    if p.wrap_n < p.sure_after:
+        return -math.inf
+    shortest_live = 0.0
+    if p.live_n >= p.sure_after:
+        shortest_live = max(p.live_min - (p.live_max - p.live_min) / p.live_n, 0.0)
+    longest_wrap = p.wrap_max + (p.wrap_max - p.wrap_min) / p.wrap_n
+    return shortest_live + 2.0 - longest_wrap - 0.05
+
+
+def plain_lines(p: Pacer, now, ringing, waiting, free, wrap_starts, talk_starts, first_s) -> int:
     """The method as the module docstring states it, written out with lists and no caching."""
     in_flight = sum(ringing.values())
     channels = p.max_lines - in_flight
     if p.max_channels is not None:
         channels = min(channels, p.max_channels - in_flight - waiting - len(talk_starts))
     covering = sum(n for second, n in ringing.items() if int(now) - second < p.live_top + 2)
-    uncovered = max(min(free - waiting - covering, channels), 0)
+    sure = sum(1 for start in wrap_starts if start <= now + sure_lead(p))
+    uncovered = max(min(free + sure - waiting - covering, channels), 0)
     if p.measured_calls < 50 or p.abandoned + p.hard_room > p.cap * p.live:
         return uncovered
     if channels <= 0:
         return 0
     points = p.r_points
-    mean = [float(free - waiting)] * len(points)
-    var = [0.0] * len(points)
+    # calls dialed later that answer first: the dial rate measured since the first decision (at least a
+    # minute), times later_k / agents, times the live answers expected by r from one call dialed a second
+    calls = sum(p.live_ring) + sum(p.other_end)
+    rate = p.later_k / p.agents * p.measured_calls / max(now - first_s, 60.0)
+    later = []
+    for r in points:
+        o = int(r + 0.5)
+        later.append(rate * sum(sum(p.live_ring[: o - j]) for j in range(o + 1)) / calls)
+    mean = [float(free - waiting) - f for f in later]
+    var = later
     for second, count in ringing.items():
         age = int(now) - second
         if age >= p.q_dead:
@@ -97,7 +117,7 @@ def test_the_fast_path_answers_what_the_plain_formula_answers(s: dict) -> None:
     args = (now, ringing, s["waiting"], min(s["free"], s["agents"]),
             [now - w for w in s["wraps"]], [now - t for t in s["talks"]])  # fmt: skip
     fast = pacer.lines(*args)
-    assert fast == plain_lines(pacer, *args)
+    assert fast == plain_lines(pacer, *args, first_s=now)  # the first decision: the rate over a minute
     assert pacer.lines(*args) == fast  # asked again (cached tables): the same answer
 
 
