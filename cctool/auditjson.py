@@ -68,7 +68,7 @@ def write(
     rows = 0
     try:
         fetch, put = cursor.fetchmany, handle.write
-        while batch := fetch(2048):
+        while batch := fetch(512):  # ~350 KB of lines: little held in flight
             rows += len(batch)
             put("".join([line for (line,) in batch]))
     finally:

@@ -43,6 +43,7 @@ _TALLY_KEY = (
     "substr(coalesce(a.local_time, ''), 12, 2), a.outcome)"
 )
 _PLAIN_NUMBER = frozenset("+0123456789* ")  # a (masked) number needing no CSV quoting nor JSON escape
+_JSON_REF = '","phone_ref":"'
 
 
 def _cell(name: str, expr: str, sql_prints_reals: bool) -> str:
@@ -85,8 +86,10 @@ def attempts(x: Exporter) -> None:
     # campaign, UTC day, registry version, local hour, outcome (as JSON) -> attempts: counted while
     # streaming, cheaper than a second pass that SQLite would have to sort.
     tally: dict[str, int] = {}
-    # campaign -> number -> [attempts, first, last, masked, ref, plain]; rows come in time order. Freed
-    # once written, so it stays below the checker's own per-number record in peak memory.
+    # campaign -> number -> [attempts, first, last, middle]; rows come in time order. `middle` is the
+    # line's "masked number,reference" (one text: kept for 100,000s of numbers), or None when the masked
+    # number is not plain (then both are worked out again for each of its rows, a rare case). Freed once
+    # written, so it stays below the checker's own per-number record in peak memory.
     per_contact: dict[str, dict[str, list[Any]]] = {}
     exact = _ExactLines(x, SELECTED)
     written = 0
@@ -102,29 +105,31 @@ def attempts(x: Exporter) -> None:
             numbers = get_campaign(campaign) or per_contact.setdefault(campaign, {})
             seen = numbers.get(number)
             if seen is None:
-                # the masked number and its reference are kept with the count: masked once per number
-                masked, reference = phone(number), ref(number)
-                simple = _PLAIN_NUMBER.issuperset(masked)
-                seen = numbers[number] = [1, started, started, masked, reference, simple]
+                # masked once per number, kept with the count
+                masked = phone(number)
+                middle = f"{masked},{ref(number)}" if _PLAIN_NUMBER.issuperset(masked) else None
+                seen = numbers[number] = [1, started, started, middle]
             else:
                 seen[0] += 1
                 seen[2] = started
-                masked, reference = seen[3], seen[4]
+                middle = seen[3]
             tally[key] = get_count(key, 0) + 1
-            line = f"{before}{masked},{reference}{after}"
-            # no field to quote: no quote, no line break, no comma but the separators (and a plain number)
+            # no field to quote: a plain number, no quote, no line break, no comma but the separators
             if (
-                line.count(",") == commas
+                middle is not None
+                and (line := f"{before}{middle}{after}").count(",") == commas
                 and '"' not in line
                 and "\n" not in line
                 and "\r" not in line
-                and seen[5]
             ):
                 add_csv(line)
-                if json_tail is not None:
-                    add_json(f'{{"phone":"{masked}","phone_ref":"{reference}",')  # the line's start, then
-                    add_json(json_tail)  # SQLite's text as it is: no copy of ~700 characters per row
+                if (
+                    json_tail is not None
+                ):  # the line's start (a plain number has no comma), then SQLite's text
+                    add_json('{"phone":"' + middle.replace(",", _JSON_REF) + '",')
+                    add_json(json_tail)
             else:
+                masked, reference = phone(number), ref(number)
                 add_csv(exact.csv_line(before, masked, reference))
                 if json_tail is not None:
                     add_json(auditjson.json_head(masked, reference))
@@ -422,7 +427,11 @@ def contact_attempts(x: Exporter) -> None:
             )
             # only the numbers are sorted (no new row per contact: this runs at the export's peak of memory)
             for number in sorted(numbers, key=lambda n: -numbers[n][0]):
-                count, first, last, masked, reference, _plain = numbers[number]
+                count, first, last, middle = numbers[number]
+                if middle is None:
+                    masked, reference = x.phone(number), x.ref(number)
+                else:
+                    masked, _comma, reference = middle.rpartition(",")
                 figures["contacts"] += 1
                 figures["attempts"] += count
                 figures["max"] = max(figures["max"], count)
