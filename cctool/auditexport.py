@@ -148,7 +148,12 @@ class Exporter:
 
     def start_json_writer(self) -> None:
         """Start the process that will write attempts.jsonl (`auditjson`), early, like the checker."""
-        if "json" not in self.request.formats or not JSON_PROCESS or str(self.store.path) == ":memory:":
+        if (
+            "json" not in self.request.formats
+            or not JSON_PROCESS
+            or _usable_cores() < 2  # on one core a third process only adds its own work
+            or str(self.store.path) == ":memory:"
+        ):
             return
         try:
             self.json_writer = subprocess.Popen(
@@ -321,6 +326,13 @@ class Exporter:
 
 
 sqlite_row = dict[str, Any]
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _has_table(store: Store, name: str) -> bool:

@@ -179,11 +179,19 @@ def test_json_lines_written_by_a_second_process_are_those_one_process_writes(
     from cctool import auditexport, auditjson
 
     _with_awkward_attempts(store)
+    monkeypatch.setattr(auditexport, "_usable_cores", lambda: 2)
     here: list[int] = []  # the exporter writing attempts.jsonl itself after all (it must not)
     write = auditjson.write
     monkeypatch.setattr(auditjson, "write", lambda *args: (here.append(1), write(*args))[1])
+    used: list[bool] = []  # a JSON writer process was running when attempts.csv was complete
+    written = auditexport.Exporter.json_written
+    monkeypatch.setattr(
+        auditexport.Exporter,
+        "json_written",
+        lambda self, rows: (used.append(self.json_writer is not None), written(self, rows))[1],
+    )
     parallel = _awkward_export(cli, store, tmp_path, monkeypatch, "parallel", *extra)
-    assert here == []
+    assert here == [] and used == [True]
     monkeypatch.setattr(auditexport, "JSON_PROCESS", False)
     single = _awkward_export(cli, store, tmp_path, monkeypatch, "single", *extra)
     for name in ("attempts.jsonl", "attempts.csv"):
@@ -201,6 +209,7 @@ def test_a_json_writer_that_dies_is_replaced_and_the_file_is_the_same(
     monkeypatch.setattr(auditexport, "JSON_PROCESS", False)
     single = _awkward_export(cli, store, tmp_path, monkeypatch, "single")
     monkeypatch.setattr(auditexport, "JSON_PROCESS", True)
+    monkeypatch.setattr(auditexport, "_usable_cores", lambda: 2)
     shared = auditexport.Exporter.share_snapshot
 
     def share_then_die(self) -> None:
