@@ -4,7 +4,9 @@ Rows are streamed from the database to the files (never all in memory), inside o
 every file shows the same moment. Numbers and names are masked unless `unmask` is asked for, which is
 itself written to the audit log. Each number also gets a `phone_ref`, a keyed hash that links rows about
 one number within this export only. The independent re-check (`recheck.py`) then reads the CSV files
-back and its violations go into summary.json and report.html; manifest.json hashes every file.
+back and its violations go into summary.json and report.html; manifest.json hashes every file. On two
+cores or more, attempts.jsonl is written by a second process at the same moment of the database
+(`auditjson`, `Exporter.share_snapshot`).
 This module holds the frame and the base sections (consents, opt-outs, DNC list, erasures, operations);
 the dialing sections are in `auditsections.py`, the service ones in `auditservice.py`, the summary
 figures and chart series in `auditsummary.py`. The user's guide is docs/audit.md.
