@@ -58,8 +58,6 @@ ATTEMPTS_FROM = (
 # A row as a JSON object but for the number and its reference (which Python masks): SQLite encodes it
 # in C, several times faster than Python would.
 JSON_OBJECT = "json_object(" + ", ".join(f"'{name}', {expr}" for name, expr in SELECTED) + ")"
-# The same without its opening brace, and with the line end: the rest of a JSON line.
-JSON_TAIL = f"substr({JSON_OBJECT}, 2) || char(10)"
 
 
 def attempts_sql(columns: str, campaign: bool) -> str:
