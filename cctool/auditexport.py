@@ -20,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import select
 import sqlite3
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from . import __version__, audit, auditjson, manifest, recheck
 from .auditjson import AUDIT_HEAD_SQL
@@ -39,6 +40,8 @@ from .timeutil import to_iso, utcnow
 FORMATS = {"csv", "json", "html"}
 # attempts.jsonl is written by a second process (`auditjson`) beside attempts.csv; False: by this one
 JSON_PROCESS = True
+JSON_WRITER_START_S = 30.0  # its start (Python and a few modules)
+JSON_WRITER_READY_S = 5.0  # its read transaction's start, while the write lock is held
 _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 _E164 = re.compile(r"\+\d{7,15}")
 
@@ -180,7 +183,8 @@ class Exporter:
         writer = self.json_writer
         assert writer is not None and writer.stdin is not None and writer.stdout is not None
         try:
-            if writer.stdout.readline() != b"loaded\n":  # its imports done: the lock is held briefly
+            # its imports done first: the lock is then held for milliseconds
+            if _line_from(writer.stdout, JSON_WRITER_START_S) != b"loaded\n":
                 return False
             lock = sqlite3.connect(str(self.store.path), isolation_level=None, timeout=BUSY_TIMEOUT_S)
             try:
@@ -197,7 +201,8 @@ class Exporter:
                 }
                 writer.stdin.write(json.dumps(request).encode() + b"\n")
                 writer.stdin.flush()
-                return writer.stdout.readline() == f"ready {seq}\n".encode()
+                # never wait long with every writer (the dialer) held off
+                return _line_from(writer.stdout, JSON_WRITER_READY_S) == f"ready {seq}\n".encode()
             finally:
                 lock.close()  # rolls back: the lock is released
         except (OSError, sqlite3.Error):
@@ -328,6 +333,12 @@ class Exporter:
 
 
 sqlite_row = dict[str, Any]
+
+
+def _line_from(pipe: IO[bytes], timeout_s: float) -> bytes:
+    """The next line a helper process writes, or b"" when none comes within `timeout_s`."""
+    ready, _, _ = select.select([pipe], [], [], timeout_s)
+    return pipe.readline() if ready else b""
 
 
 def _usable_cores() -> int:

@@ -220,3 +220,36 @@ def test_a_json_writer_that_dies_is_replaced_and_the_file_is_the_same(
     monkeypatch.setattr(auditexport.Exporter, "share_snapshot", share_then_die)
     replaced = _awkward_export(cli, store, tmp_path, monkeypatch, "replaced")
     assert (replaced / "attempts.jsonl").read_bytes() == (single / "attempts.jsonl").read_bytes()
+
+
+def test_a_json_writer_that_never_starts_its_read_is_given_up_quickly(
+    cli, store, tmp_path, monkeypatch
+) -> None:
+    """The write lock is held while the JSON writer starts its read: a writer that hangs must not hold
+    off the dialer's writes for long; the exporter then writes the lines itself."""
+    import subprocess
+    import sys
+    import time
+
+    from cctool import auditexport
+
+    _with_awkward_attempts(store)
+    monkeypatch.setattr(auditexport, "JSON_PROCESS", False)
+    single = _awkward_export(cli, store, tmp_path, monkeypatch, "single")
+    monkeypatch.setattr(auditexport, "JSON_PROCESS", True)
+    monkeypatch.setattr(auditexport, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(auditexport, "JSON_WRITER_READY_S", 0.5)
+
+    def hanging_writer(self) -> None:
+        self.json_writer = subprocess.Popen(
+            [sys.executable, "-c", "print('loaded', flush=True); import time; time.sleep(60)"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    monkeypatch.setattr(auditexport.Exporter, "start_json_writer", hanging_writer)
+    began = time.monotonic()
+    replaced = _awkward_export(cli, store, tmp_path, monkeypatch, "replaced")
+    assert time.monotonic() - began < 20
+    assert (replaced / "attempts.jsonl").read_bytes() == (single / "attempts.jsonl").read_bytes()
