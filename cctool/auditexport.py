@@ -4,7 +4,9 @@ Rows are streamed from the database to the files (never all in memory), inside o
 every file shows the same moment. Numbers and names are masked unless `unmask` is asked for, which is
 itself written to the audit log. Each number also gets a `phone_ref`, a keyed hash that links rows about
 one number within this export only. The independent re-check (`recheck.py`) then reads the CSV files
-back and its violations go into summary.json and report.html; manifest.json hashes every file.
+back and its violations go into summary.json and report.html; manifest.json hashes every file. On two
+cores or more, attempts.jsonl is written by a second process at the same moment of the database
+(`auditjson`, `Exporter.share_snapshot`).
 This module holds the frame and the base sections (consents, opt-outs, DNC list, erasures, operations);
 the dialing sections are in `auditsections.py`, the service ones in `auditservice.py`, the summary
 figures and chart series in `auditsummary.py`. The user's guide is docs/audit.md.
@@ -18,21 +20,28 @@ import json
 import os
 import re
 import secrets
+import select
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from . import __version__, audit, manifest, recheck
+from . import __version__, audit, auditjson, manifest, recheck
+from .auditjson import AUDIT_HEAD_SQL
 from .errors import UserError
 from .masking import PhoneRef, mask_name, mask_phone
-from .store import Store
+from .store import BUSY_TIMEOUT_S, Store
 from .timeutil import to_iso, utcnow
 
 FORMATS = {"csv", "json", "html"}
+# attempts.jsonl is written by a second process (`auditjson`) beside attempts.csv; False: by this one
+JSON_PROCESS = True
+JSON_WRITER_START_S = 30.0  # its start (Python and a few modules)
+JSON_WRITER_READY_S = 5.0  # its read transaction's start, while the write lock is held
 _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 _E164 = re.compile(r"\+\d{7,15}")
 
@@ -118,12 +127,15 @@ class Exporter:
 
     def __init__(self, store: Store, request: ExportRequest):
         self.store, self.request = store, request
-        self.ref = PhoneRef(secrets.token_bytes(32))
+        self.key = secrets.token_bytes(32)  # the phone references' key: never written, passed on a pipe
+        self.ref = PhoneRef(self.key)
         self.counts: dict[str, int] = {}
         self.hashed: dict[str, tuple[str, int]] = {}  # SHA-256 and size of each file hashed as written
         # What a section learnt while streaming its rows, for later sections and the summarisers.
         self.facts: dict[str, Any] = {}
         self.checker: subprocess.Popen[bytes] | None = None
+        # the process writing attempts.jsonl beside this one (`auditjson`), once it shares the snapshot
+        self.json_writer: subprocess.Popen[bytes] | None = None
 
     def start_checker(self) -> None:
         """Start the independent re-check in a second process (the machine's other core), early, while
@@ -138,6 +150,98 @@ class Exporter:
             )
         except OSError:
             self.checker = None  # the checker then runs here, after the export
+
+    def start_json_writer(self) -> None:
+        """Start the process that will write attempts.jsonl (`auditjson`), early, like the checker."""
+        if (
+            "json" not in self.request.formats
+            or not JSON_PROCESS
+            or _usable_cores() < 2  # on one core a third process only adds its own work
+            or str(self.store.path) == ":memory:"
+        ):
+            return
+        try:
+            self.json_writer = subprocess.Popen(
+                [sys.executable, "-m", "cctool.auditjson"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError:
+            self.json_writer = None  # this process writes attempts.jsonl itself
+
+    def share_snapshot(self) -> None:
+        """Start this export's read transaction (`BEGIN` issued: its first read) and the JSON writer's at
+        the same moment of the database; without a JSON writer (or should it fail), just the first read."""
+        if self.json_writer is not None and not self._snapshot_with_json_writer():
+            self._stop_json_writer()  # this process writes attempts.jsonl itself
+        self.store.conn.execute(AUDIT_HEAD_SQL).fetchone()  # (again: the same) read transaction
+
+    def _snapshot_with_json_writer(self) -> bool:
+        """A second connection holds the write lock until both read transactions have started, so no
+        change commits between them; both read the audit head, which must agree."""
+        writer = self.json_writer
+        assert writer is not None and writer.stdin is not None and writer.stdout is not None
+        try:
+            # its imports done first: the lock is then held for milliseconds
+            if _line_from(writer.stdout, JSON_WRITER_START_S) != b"loaded\n":
+                return False
+            lock = sqlite3.connect(str(self.store.path), isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            try:
+                lock.execute("BEGIN IMMEDIATE")
+                seq = self.store.conn.execute(AUDIT_HEAD_SQL).fetchone()[0]
+                request = {
+                    "db": str(self.store.path),
+                    "path": str(self.request.out / "attempts.jsonl"),
+                    "since": self.request.since,
+                    "until": self.request.until,
+                    "campaign": self.request.campaign,
+                    "unmask": self.request.unmask,
+                    "key": self.key.hex(),
+                }
+                writer.stdin.write(json.dumps(request).encode() + b"\n")
+                writer.stdin.flush()
+                # never wait long with every writer (the dialer) held off
+                return _line_from(writer.stdout, JSON_WRITER_READY_S) == f"ready {seq}\n".encode()
+            finally:
+                lock.close()  # rolls back: the lock is released
+        except (OSError, sqlite3.Error):
+            return False
+
+    def json_elsewhere(self) -> bool:
+        """attempts.jsonl is being written by the JSON writer process."""
+        return self.json_writer is not None
+
+    def json_written(self, rows: int) -> None:
+        """Wait for the JSON writer; note its file's hash. Should it have failed or written another number
+        of rows than attempts.csv holds, write the file here (still in this export's snapshot)."""
+        writer, self.json_writer = self.json_writer, None
+        result: dict[str, Any] | None = None
+        if writer is not None:
+            out, err = writer.communicate()
+            try:
+                result = json.loads(out.splitlines()[-1]) if writer.returncode == 0 and out else None
+            except ValueError:
+                result = None
+        path = self.request.out / "attempts.jsonl"
+        if result is None or result.get("rows") != rows:
+            digest, size, _rows = auditjson.write(
+                self.store.conn,
+                path,
+                self.request.since,
+                self.request.until,
+                self.request.campaign,
+                self.phone,
+                self.ref,
+            )
+            result = {"sha256": digest, "bytes": size}
+        self.hashed[path.name] = (result["sha256"], result["bytes"])
+
+    def _stop_json_writer(self) -> None:
+        if self.json_writer is not None:
+            self.json_writer.kill()
+            self.json_writer.communicate()
+            self.json_writer = None
 
     def checker_go(self) -> None:
         """The checker's other files are complete and attempts.csv exists: it may start reading."""
@@ -169,10 +273,12 @@ class Exporter:
         return recheck.recheck(self.request.out)
 
     def close_checker(self) -> None:
+        """Stop the helper processes (the export failed)."""
         if self.checker is not None:
             self.checker.kill()
             self.checker.communicate()
             self.checker = None
+        self._stop_json_writer()
 
     def phone(self, e164: str | None) -> str:
         return (e164 or "") if self.request.unmask else mask_phone(e164)
@@ -201,10 +307,11 @@ class Exporter:
         columns: list[str],
         make: Callable[[Callable[[str], object], Callable[[str], object] | None], None],
         count: Callable[[], int],
+        jsonl: bool = True,
     ) -> int:
         """Like `table`, for the big table whose rows come as lines written by SQLite (`Sink.write_lines`);
-        `count` says how many rows were written."""
-        sink = Sink(self.request.out, name, columns, "json" in self.request.formats, self.hashed)
+        `count` says how many rows were written. `jsonl`: False when another process writes its JSON lines."""
+        sink = Sink(self.request.out, name, columns, jsonl and "json" in self.request.formats, self.hashed)
         try:
             sink.write_lines(make)
         finally:
@@ -226,6 +333,19 @@ class Exporter:
 
 
 sqlite_row = dict[str, Any]
+
+
+def _line_from(pipe: IO[bytes], timeout_s: float) -> bytes:
+    """The next line a helper process writes, or b"" when none comes within `timeout_s`."""
+    ready, _, _ = select.select([pipe], [], [], timeout_s)
+    return pipe.readline() if ready else b""
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _has_table(store: Store, name: str) -> bool:
@@ -445,6 +565,8 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
     conn.execute("BEGIN")  # one read snapshot for every file
     try:
         exporter.start_checker()
+        exporter.start_json_writer()
+        exporter.share_snapshot()
         sections = _sections(store)
         for section in sections:
             section(exporter)

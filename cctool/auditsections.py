@@ -16,53 +16,13 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from json.encoder import encode_basestring as encode_json_string
 from typing import Any
 
-from . import auditlines
+from . import auditjson, auditlines
 from .auditexport import Exporter
+from .auditfields import ATTEMPT_COLUMNS, ATTEMPT_FIELDS, ATTEMPTS_FROM, JSON_OBJECT, SELECTED, attempts_sql
 from .auditservice import callbacks, ticket_events, tickets
 from .timeutil import to_iso
-
-# (column, SQL expression) of attempts.csv; the number and its reference are filled in by Python.
-ATTEMPT_FIELDS: list[tuple[str, str | None]] = [
-    ("attempt_id", "a.id"),
-    ("campaign", "a.campaign"),
-    ("seller", "v.seller"),
-    ("purpose", "v.purpose"),
-    ("kind", "v.kind"),
-    ("campaign_version", "a.campaign_version"),
-    ("phone", None),
-    ("phone_ref", None),
-    ("started_at", "a.started_at"),
-    ("ended_at", "a.ended_at"),
-    ("local_time", "a.local_time"),
-    ("zone", "a.zone"),
-    ("zone_source", "a.zone_source"),
-    ("zones", "a.zones"),
-    (
-        "duration_s",
-        "CASE WHEN a.ring_s IS NULL AND a.talk_s IS NULL THEN NULL "
-        "ELSE coalesce(a.ring_s, 0) + coalesce(a.talk_s, 0) END",
-    ),
-    ("ring_s", "a.ring_s"),
-    ("talk_s", "a.talk_s"),
-    ("connect_delay_s", "a.connect_delay_s"),
-    ("caller_id", "a.caller_id"),
-    ("script", "a.script"),
-    ("script_version", "a.script_version"),
-    ("registry_version", "a.registry_version"),
-    ("registry_date", "r.registry_date"),
-    ("rules_checked", "a.rules_checked"),
-    ("outcome", "a.outcome"),
-    ("disposition", "a.disposition"),
-    ("abandoned", "a.abandoned"),
-    ("safe_harbour", "a.safe_harbour"),
-    ("callback_requested", "a.callback_requested"),
-    ("agent", "a.agent"),
-    ("sip_code", "a.sip_code"),
-]
-ATTEMPT_COLUMNS = [name for name, _ in ATTEMPT_FIELDS]
 
 LIVE_OUTCOMES = {"answered", "abandoned"}  # live answers: the denominator of the abandonment rate
 
@@ -76,12 +36,6 @@ _INTEGER_FIELDS = {
     "sip_code",
 }
 _REAL_FIELDS = {"duration_s", "ring_s", "talk_s", "connect_delay_s"}
-_ATTEMPTS_FROM = (
-    "FROM attempts a "
-    "LEFT JOIN campaign_versions v ON v.campaign = a.campaign AND v.version = a.campaign_version "
-    "LEFT JOIN (SELECT version, max(registry_date) AS registry_date FROM dnc_registry_loads "
-    "GROUP BY version) r ON r.version = a.registry_version "
-)
 # What the figures count per attempt (campaign, UTC day, registry version, local hour, outcome), as one
 # JSON text: one dictionary key per row instead of a tuple built in Python.
 _TALLY_KEY = (
@@ -89,6 +43,7 @@ _TALLY_KEY = (
     "substr(coalesce(a.local_time, ''), 12, 2), a.outcome)"
 )
 _PLAIN_NUMBER = frozenset("+0123456789* ")  # a (masked) number needing no CSV quoting nor JSON escape
+_JSON_REF = '","phone_ref":"'
 
 
 def _cell(name: str, expr: str, sql_prints_reals: bool) -> str:
@@ -106,27 +61,24 @@ def attempts(x: Exporter) -> None:
     (`auditlines`) and encodes its JSON line (in C, several times faster than Python); Python masks each
     number once, puts it in both lines and counts the figures. A line SQLite cannot render exactly as
     csv.writer would (a field to quote, an odd value) is written by csv.writer from the row's values.
+    The JSON lines are written by a second process when one shares this export's snapshot (`auditjson`).
     """
     where, params = x.campaign_filter("a.campaign")
     conn = x.store.conn
     sql_prints_reals = auditlines.install(conn)
-    selected = [(name, expr) for name, expr in ATTEMPT_FIELDS if expr is not None]
     cut = ATTEMPT_COLUMNS.index("phone")
     head = auditlines.line([_cell(n, e, sql_prints_reals) for n, e in ATTEMPT_FIELDS[:cut] if e], after=",")
     tail = auditlines.line(
         [_cell(n, e, sql_prints_reals) for n, e in ATTEMPT_FIELDS[cut + 2 :] if e], before=","
     )
-    want_json = "json" in x.request.formats
-    json_sql = (
-        ", substr(json_object("
-        + ", ".join(f"'{name}', {expr}" for name, expr in selected)
-        + "), 2) || char(10)"
-        if want_json
-        else ", NULL"
-    )
+    json_elsewhere = x.json_elsewhere()
+    want_json = "json" in x.request.formats and not json_elsewhere
     cursor = conn.execute(
-        f"SELECT a.phone, a.campaign, a.started_at, {_TALLY_KEY}, {head}, {tail}{json_sql} "
-        f"{_ATTEMPTS_FROM}WHERE a.started_at >= ? AND a.started_at < ?{where} ORDER BY a.started_at, a.id",
+        attempts_sql(
+            f"a.phone, a.campaign, a.started_at, {_TALLY_KEY}, {head}, {tail}, "
+            + (JSON_OBJECT if want_json else "NULL"),
+            x.request.campaign is not None,
+        ),
         [x.request.since, x.request.until, *params],
     )
     phone, ref = x.phone, x.ref
@@ -134,10 +86,12 @@ def attempts(x: Exporter) -> None:
     # campaign, UTC day, registry version, local hour, outcome (as JSON) -> attempts: counted while
     # streaming, cheaper than a second pass that SQLite would have to sort.
     tally: dict[str, int] = {}
-    # campaign -> number -> [attempts, first, last, masked, ref, plain]; rows come in time order. Freed
-    # once written, so it stays below the checker's own per-number record in peak memory.
+    # campaign -> number -> [attempts, first, last, middle]; rows come in time order. `middle` is the
+    # line's "masked number,reference" (one text: kept for 100,000s of numbers), or None when the masked
+    # number is not plain (then both are worked out again for each of its rows, a rare case). Freed once
+    # written, so it stays below the checker's own per-number record in peak memory.
     per_contact: dict[str, dict[str, list[Any]]] = {}
-    exact = _ExactLines(x, selected)
+    exact = _ExactLines(x, SELECTED)
     written = 0
 
     def chunks(put_csv: Callable[[str], object], put_json: Callable[[str], object] | None) -> None:
@@ -147,37 +101,36 @@ def attempts(x: Exporter) -> None:
         json_lines: list[str] = []
         add_csv, add_json = csv_lines.append, json_lines.append
         get_campaign, get_count = per_contact.get, tally.get
-        for number, campaign, started, key, before, after, json_tail in cursor:
+        for number, campaign, started, key, before, after, json_object in cursor:
             numbers = get_campaign(campaign) or per_contact.setdefault(campaign, {})
             seen = numbers.get(number)
             if seen is None:
-                # the masked number and its reference are kept with the count: masked once per number
-                masked, reference = phone(number), ref(number)
-                simple = _PLAIN_NUMBER.issuperset(masked)
-                seen = numbers[number] = [1, started, started, masked, reference, simple]
+                # masked once per number, kept with the count
+                masked = phone(number)
+                middle = f"{masked},{ref(number)}" if _PLAIN_NUMBER.issuperset(masked) else None
+                seen = numbers[number] = [1, started, started, middle]
             else:
                 seen[0] += 1
                 seen[2] = started
-                masked, reference = seen[3], seen[4]
+                middle = seen[3]
             tally[key] = get_count(key, 0) + 1
-            line = f"{before}{masked},{reference}{after}"
-            # no field to quote: no quote, no line break, no comma but the separators (and a plain number)
+            # no field to quote: a plain number, no quote, no line break, no comma but the separators
             if (
-                line.count(",") == commas
+                middle is not None
+                and (line := f"{before}{middle}{after}").count(",") == commas
                 and '"' not in line
                 and "\n" not in line
                 and "\r" not in line
-                and seen[5]
             ):
                 add_csv(line)
-                if json_tail is not None:
-                    add_json(f'{{"phone":"{masked}","phone_ref":"{reference}",')  # the line's start, then
-                    add_json(json_tail)  # SQLite's text as it is: no copy of ~700 characters per row
+                if json_object is not None:  # the line's start (a plain number has no comma), then
+                    # SQLite's object without its opening brace (cheaper sliced here than by substr())
+                    add_json(f'{{"phone":"{middle.replace(",", _JSON_REF)}",{json_object[1:]}\n')
             else:
+                masked, reference = phone(number), ref(number)
                 add_csv(exact.csv_line(before, masked, reference))
-                if json_tail is not None:
-                    add_json(exact.json_head(masked, reference))
-                    add_json(json_tail)
+                if json_object is not None:
+                    add_json(f"{auditjson.json_head(masked, reference)}{json_object[1:]}\n")
             if len(csv_lines) >= 2048:
                 written += len(csv_lines)
                 put_csv("\r\n".join(csv_lines) + "\r\n")
@@ -196,11 +149,13 @@ def attempts(x: Exporter) -> None:
     collecting = gc.isenabled()
     gc.disable()  # a row tuple each: the collector would run every few hundred rows and find no cycle
     try:
-        x.table_lines("attempts", ATTEMPT_COLUMNS, chunks, lambda: written)
+        x.table_lines("attempts", ATTEMPT_COLUMNS, chunks, lambda: written, jsonl=want_json)
     finally:
         if collecting:
             gc.enable()
     x.attempts_written()
+    if json_elsewhere:
+        x.json_written(written)
     _note_attempt_figures(x, tally, where, params)
     x.facts["per_contact"] = per_contact
 
@@ -211,7 +166,7 @@ class _ExactLines:
 
     def __init__(self, x: Exporter, selected: list[tuple[str, str]]):
         self.conn = x.store.conn
-        self.sql = f"SELECT {', '.join(expr for _, expr in selected)} {_ATTEMPTS_FROM}WHERE a.id = ?"
+        self.sql = f"SELECT {', '.join(expr for _, expr in selected)} {ATTEMPTS_FROM}WHERE a.id = ?"
         self.cut = ATTEMPT_COLUMNS.index("phone")
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)
@@ -223,10 +178,6 @@ class _ExactLines:
         self.buffer.truncate()
         self.writer.writerow((*values[: self.cut], masked, reference, *values[self.cut :]))
         return self.buffer.getvalue()[:-2]  # without csv.writer's line end (the batch adds it)
-
-    @staticmethod
-    def json_head(masked: str, reference: str) -> str:
-        return f'{{"phone":{encode_json_string(masked)},"phone_ref":"{reference}",'
 
 
 def _note_attempt_figures(x: Exporter, tally: dict[str, int], where: str, params: list[Any]) -> None:
@@ -473,7 +424,11 @@ def contact_attempts(x: Exporter) -> None:
             )
             # only the numbers are sorted (no new row per contact: this runs at the export's peak of memory)
             for number in sorted(numbers, key=lambda n: -numbers[n][0]):
-                count, first, last, masked, reference, _plain = numbers[number]
+                count, first, last, middle = numbers[number]
+                if middle is None:
+                    masked, reference = x.phone(number), x.ref(number)
+                else:
+                    masked, _comma, reference = middle.rpartition(",")
                 figures["contacts"] += 1
                 figures["attempts"] += count
                 figures["max"] = max(figures["max"], count)

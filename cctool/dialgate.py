@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import mmap
+import os
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -336,10 +337,26 @@ def wal_index_view(conn: sqlite3.Connection) -> mmap.mmap | None:
         path = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
         if not path:
             return None
-        with open(f"{path}-shm", "rb") as handle:
-            return mmap.mmap(handle.fileno(), _WAL_HEADERS, access=mmap.ACCESS_READ)
+        shm = f"{path}-shm"
+        key = (os.stat(shm).st_dev, os.stat(shm).st_ino)  # a stat opens no descriptor
+        found = _WAL_VIEWS.get(key)
+        if found is None:
+            descriptor = os.open(shm, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            found = _WAL_VIEWS[key] = (
+                descriptor,
+                mmap.mmap(descriptor, _WAL_HEADERS, access=mmap.ACCESS_READ),
+            )
+        return found[1]
     except (OSError, ValueError, sqlite3.Error):
         return None
+
+
+# Each view, and the descriptor it was made from, stays open for the life of the process. Closing any
+# descriptor of the -shm file releases every POSIX lock this process holds on it (fcntl locks belong to
+# the process and the file, not to the descriptor), SQLite's included: the next process to open the
+# database would then find nobody using the WAL index and reinitialise it under this process's mapping
+# (SIGBUS, or a WAL index read as empty). A file is mapped once, keyed by device and inode.
+_WAL_VIEWS: dict[tuple[int, int], tuple[int, mmap.mmap]] = {}
 
 
 _GATE_CHUNK = 400  # ids per IN (...) list, under SQLite's variable limit

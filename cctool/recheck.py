@@ -283,7 +283,7 @@ def follow(path: Path, writer_done: Callable[[], bool]) -> Iterator[str]:
     finished = False
     with path.open("rb") as handle:
         while True:
-            chunk = handle.read(1 << 20)
+            chunk = handle.read(1 << 18)  # 256 KB: little held in memory at once
             if chunk:
                 pending += chunk
                 cut = pending.rfind(b"\n") + 1
@@ -304,10 +304,14 @@ def _as_row(values: tuple[str, ...]) -> dict[str, str]:
     return dict(zip(_ATTEMPT_FIELDS, values))
 
 
-def _consented(history: tuple[tuple[float, str], ...] | None, moment: float) -> bool:
-    """The latest marketing consent record at or before `moment` (epoch seconds) is a grant."""
+def _consented(history: Any, moment: float) -> bool:
+    """The latest marketing consent record at or before `moment` (epoch seconds) is a grant. `history`:
+    the number's records (epoch seconds, action) in order, or its only record itself (most numbers have
+    one: a tuple less each, megabytes for 100,000s of numbers)."""
     if not history:
         return False
+    if type(history[0]) is float:
+        return bool(history[0] <= moment and history[1] == "grant")
     index = bisect_right(history, (moment, "\uffff"))
     return index > 0 and history[index - 1][1] == "grant"
 
@@ -337,7 +341,8 @@ def recheck(folder: Path, attempt_lines: Iterable[str] | None = None) -> list[di
             record = (_utc(row["given_at"]).timestamp(), sys.intern(row["action"]))
             consents[row["phone_ref"]] = (*consents.get(row["phone_ref"], ()), record)
     for ref, history in consents.items():
-        consents[ref] = tuple(sorted(history))  # at equal times a revoke sorts after the grant, so it wins
+        # at equal times a revoke sorts after the grant, so it wins
+        consents[ref] = history[0] if len(history) == 1 else tuple(sorted(history))
 
     violations: list[dict[str, Any]] = []
     by_contact: dict[tuple[str, str], _ContactAttempts] = {}

@@ -8,6 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,3 +147,109 @@ def test_attempts_with_awkward_values_are_written_as_csv_writer_would(cli, store
         assert written == _reference_attempts(db_path, masks)
         lines = (out / "attempts.jsonl").read_text(encoding="utf-8").splitlines()
         assert [json.loads(line)["phone"] for line in lines] == [masks[p][0] for p in phones]
+
+
+def _awkward_export(cli, store, tmp_path: Path, monkeypatch, name: str, *extra: str) -> Path:
+    """Export the awkward attempts with a fixed reference key, so that two exports can be compared."""
+    from cctool import auditexport
+
+    monkeypatch.setattr(auditexport.secrets, "token_bytes", lambda n: b"k" * n)
+    out = tmp_path / name
+    result = cli("audit", "export", "--from", "2000-01-01", "--to", "2999-12-31", "--out", str(out), *extra)
+    assert result.code == 0, result.stderr
+    assert cli("audit", "verify", "--export", str(out)).code == 0
+    return out
+
+
+def _with_awkward_attempts(store) -> None:
+    built = data.build(store)
+    with store.write():
+        for k, extra in enumerate(
+            [{"disposition": 'said "no"', "agent": "a,b"}, {"phone": "+44 20,7946", "talk_s": 2.0 / 3.0}]
+        ):
+            started = data.datetime(2026, 10, 5, 15, k, tzinfo=data.UTC)
+            row = data.attempt_row(built, built.contacts[k], "renewal", 1, started, "answered", **extra)
+            data._insert(store, "attempts", row)
+
+
+@pytest.mark.parametrize("extra", [(), ("--unmask",), ("--campaign", "renewal")])
+def test_json_lines_written_by_a_second_process_are_those_one_process_writes(
+    cli, store, tmp_path, monkeypatch, extra
+) -> None:
+    from cctool import auditexport, auditjson
+
+    _with_awkward_attempts(store)
+    monkeypatch.setattr(auditexport, "_usable_cores", lambda: 2)
+    here: list[int] = []  # the exporter writing attempts.jsonl itself after all (it must not)
+    write = auditjson.write
+    monkeypatch.setattr(auditjson, "write", lambda *args: (here.append(1), write(*args))[1])
+    used: list[bool] = []  # a JSON writer process was running when attempts.csv was complete
+    written = auditexport.Exporter.json_written
+    monkeypatch.setattr(
+        auditexport.Exporter,
+        "json_written",
+        lambda self, rows: (used.append(self.json_writer is not None), written(self, rows))[1],
+    )
+    parallel = _awkward_export(cli, store, tmp_path, monkeypatch, "parallel", *extra)
+    assert here == [] and used == [True]
+    monkeypatch.setattr(auditexport, "JSON_PROCESS", False)
+    single = _awkward_export(cli, store, tmp_path, monkeypatch, "single", *extra)
+    for name in ("attempts.jsonl", "attempts.csv"):
+        assert (parallel / name).read_bytes() == (single / name).read_bytes(), name
+    lines = (single / "attempts.jsonl").read_bytes().splitlines()
+    assert len(lines) > 400 and len(lines) == len((single / "attempts.csv").read_bytes().splitlines()) - 1
+
+
+def test_a_json_writer_that_dies_is_replaced_and_the_file_is_the_same(
+    cli, store, tmp_path, monkeypatch
+) -> None:
+    from cctool import auditexport
+
+    _with_awkward_attempts(store)
+    monkeypatch.setattr(auditexport, "JSON_PROCESS", False)
+    single = _awkward_export(cli, store, tmp_path, monkeypatch, "single")
+    monkeypatch.setattr(auditexport, "JSON_PROCESS", True)
+    monkeypatch.setattr(auditexport, "_usable_cores", lambda: 2)
+    shared = auditexport.Exporter.share_snapshot
+
+    def share_then_die(self) -> None:
+        shared(self)
+        assert self.json_writer is not None
+        self.json_writer.kill()
+
+    monkeypatch.setattr(auditexport.Exporter, "share_snapshot", share_then_die)
+    replaced = _awkward_export(cli, store, tmp_path, monkeypatch, "replaced")
+    assert (replaced / "attempts.jsonl").read_bytes() == (single / "attempts.jsonl").read_bytes()
+
+
+def test_a_json_writer_that_never_starts_its_read_is_given_up_quickly(
+    cli, store, tmp_path, monkeypatch
+) -> None:
+    """The write lock is held while the JSON writer starts its read: a writer that hangs must not hold
+    off the dialer's writes for long; the exporter then writes the lines itself."""
+    import subprocess
+    import sys
+    import time
+
+    from cctool import auditexport
+
+    _with_awkward_attempts(store)
+    monkeypatch.setattr(auditexport, "JSON_PROCESS", False)
+    single = _awkward_export(cli, store, tmp_path, monkeypatch, "single")
+    monkeypatch.setattr(auditexport, "JSON_PROCESS", True)
+    monkeypatch.setattr(auditexport, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(auditexport, "JSON_WRITER_READY_S", 0.5)
+
+    def hanging_writer(self) -> None:
+        self.json_writer = subprocess.Popen(
+            [sys.executable, "-c", "print('loaded', flush=True); import time; time.sleep(60)"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    monkeypatch.setattr(auditexport.Exporter, "start_json_writer", hanging_writer)
+    began = time.monotonic()
+    replaced = _awkward_export(cli, store, tmp_path, monkeypatch, "replaced")
+    assert time.monotonic() - began < 20
+    assert (replaced / "attempts.jsonl").read_bytes() == (single / "attempts.jsonl").read_bytes()

@@ -255,3 +255,31 @@ def test_zones_come_from_the_number_itself_when_the_contact_row_has_none(store: 
     cid = add_contact(store, "+14155552671", zones=())
     check = check_dial(store.conn, campaign_store.get(store.conn, "care"), cid, NOON_NY)
     assert check.zones == ("America/Los_Angeles",) and check.zone_source == "number"
+
+
+def test_the_wal_index_view_leaves_sqlites_locks_on_the_shm_file_in_place(store: Store) -> None:
+    """Closing a descriptor of the -shm file would drop SQLite's POSIX locks on it (this process's
+    lock of the WAL index): another process opening the database then reinitialises the index under
+    this one (a dial run died with SIGBUS when the audit export's JSON writer opened the database)."""
+    import os
+    from pathlib import Path
+
+    from cctool.dialgate import wal_index_view
+
+    locks = Path("/proc/locks")
+    if not locks.exists():
+        pytest.skip("needs Linux /proc/locks")
+    store.conn.execute("SELECT count(*) FROM audit_log").fetchone()
+    inode = os.stat(f"{store.path}-shm").st_ino
+
+    def held() -> bool:
+        return any(
+            line.split()[4] == str(os.getpid()) and line.split()[5].endswith(f":{inode}")
+            for line in locks.read_text().splitlines()
+            if "POSIX" in line
+        )
+
+    assert held()
+    assert wal_index_view(store.conn) is not None
+    assert wal_index_view(store.conn) is wal_index_view(store.conn)
+    assert held()
