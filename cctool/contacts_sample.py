@@ -1,8 +1,10 @@
 """A seeded synthetic contact sample: what a small team's CRM exports look like, warts included.
 
-Two files: an English UTF-8 export with a BOM (US and UK numbers in mixed formats, read with
---region US) and a Chinese GB18030 export with Chinese headers and messy mobile numbers (--region CN).
-Both hold a few invalid numbers, repeats and consent answers, so an import shows every outcome.
+Three files: an English UTF-8 export with a BOM (US and UK numbers in mixed formats, read with
+--region US), a Chinese GB18030 export with Chinese headers and messy mobile numbers (--region CN), and
+the renewal team's call list from the billing system (2,500 US customers whose contract ends this month):
+enough people for five agents to dial a whole day, so the demo's predictive campaign shows its pacing at
+work. They hold a few invalid numbers, repeats and consent answers, so an import shows every outcome.
 All names and numbers are made up; the same seed always gives the same files.
 """
 
@@ -119,7 +121,32 @@ def _cn_rows(rng: random.Random, count: int) -> list[list[str]]:
     return rows
 
 
-def write_sample(folder: Path, seed: int = 2026, us_uk: int = 220, cn: int = 130) -> list[SampleFile]:
+def _renewal_rows(rng: random.Random, count: int) -> list[list[str]]:
+    classify = Classifier("US")
+    rows: list[list[str]] = []
+    for i in range(count):
+        area = rng.choice([212, 718, 415, 213, 312, 617, 206, 303, 512, 305, 404, 702])
+        e164 = _valid(rng, lambda a=area: f"+1{a}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}", classify)
+        d = e164[2:]
+        phone = rng.choice([e164, f"({d[:3]}) {d[3:6]}-{d[6:]}", f"{d[:3]}-{d[3:6]}-{d[6:]}", d])
+        if i % 97 == 11:
+            phone = rng.choice(["n/a", "555-0199", "+1 (000) 555-0100"])  # invalid
+        rows.append(
+            [
+                phone,
+                f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                rng.choice(PLANS),
+                f"2026-12-{rng.randint(1, 31):02d}",
+                rng.choice(["yes"] * 17 + ["no", "no", ""]),  # the web form's offers box, mostly ticked
+                "renewal-due",
+            ]
+        )
+    return rows
+
+
+def write_sample(
+    folder: Path, seed: int = 2026, us_uk: int = 220, cn: int = 130, renewals: int = 2500
+) -> list[SampleFile]:
     """Write the sample files into `folder` and describe them."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -137,7 +164,14 @@ def write_sample(folder: Path, seed: int = 2026, us_uk: int = 220, cn: int = 130
     writer.writerow(["姓名", "手机号", "标签", "营销同意", "城市"])
     writer.writerows(_cn_rows(rng, cn))
     chinese.write_bytes(buffer.getvalue().encode("gb18030"))
+    renewal = folder / "renewals_due_2026-12.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["Phone", "Customer", "Plan", "Contract End", "Marketing Consent", "Tags"])
+    writer.writerows(_renewal_rows(random.Random(seed + 1), renewals))  # its own stream: the others unchanged
+    renewal.write_text(buffer.getvalue(), encoding="utf-8")
     return [
         SampleFile(english, "US", "US and UK numbers, UTF-8 with BOM, mixed formats"),
         SampleFile(chinese, "CN", "Chinese export, GB18030, Chinese headers, messy mobile numbers"),
+        SampleFile(renewal, "US", "the renewal team's call list from billing, UTF-8, a day's dialing"),
     ]

@@ -91,12 +91,13 @@ def owner_id() -> str:
 
 
 # --- the contact's state after an attempt: a pure function ------------------------------------------
-def retry_plan(definition: dict[str, Any]) -> tuple[dict[str, float], float, int]:
-    """(retry delay per outcome, redial lock after an abandoned call, total attempts cap) of a campaign."""
+def retry_plan(definition: dict[str, Any]) -> tuple[dict[str, float], float, int, float]:
+    """(retry delay per outcome, redial lock after an abandoned call, total attempts cap, minimum gap
+    between two attempts) of a campaign."""
     retry = {**DEFAULT_RETRY_S, **{k: v for k, v in (definition.get("retry_s") or {}).items() if v}}
     lock = float((definition.get("dialing") or {}).get("abandon_lock_s") or 0)
-    cap = (definition.get("caps") or {}).get("total") or DEFAULT_MAX_ATTEMPTS
-    return retry, lock, cap
+    caps = definition.get("caps") or {}
+    return retry, lock, caps.get("total") or DEFAULT_MAX_ATTEMPTS, float(caps.get("min_gap_s") or 0)
 
 
 def after_attempt(
@@ -104,21 +105,23 @@ def after_attempt(
     attempts: int,
     outcome: str,
     disposition: str | None,
-    plan: tuple[dict[str, float], float, int] | None = None,
+    plan: tuple[dict[str, float], float, int, float] | None = None,
 ) -> tuple[str, float | None]:
     """(state, seconds until the next try) for a contact after an attempt with this outcome.
 
+    A retry is never planned before the campaign's minimum gap has passed (nor, after an abandoned call,
+    before the redial lock): the decision would refuse it then, and the refusal would say nothing new.
     `plan`: `retry_plan(definition)`, computed once by a run instead of at every attempt."""
-    retry, lock, cap = plan or retry_plan(definition)
+    retry, lock, cap, gap = plan or retry_plan(definition)
     if outcome == "answered":
         if disposition == "dnc_request":
             return "suppressed", None
         if disposition == "callback":
-            return ("pending", float(retry["callback"])) if attempts < cap else ("exhausted", None)
+            return ("pending", max(float(retry["callback"]), gap)) if attempts < cap else ("exhausted", None)
         return "done", None
     if outcome == "invalid":
         return "done", None
-    delay = float(retry.get(outcome, retry["failed"]))
+    delay = max(float(retry.get(outcome, retry["failed"])), gap)
     if outcome == "abandoned":
         delay = max(delay, lock)
     if attempts >= cap:
