@@ -334,3 +334,13 @@ def test_a_callback_the_dialer_cannot_reach_goes_back_in_the_queue_with_its_note
         "callback": 1,
         "attempt": attempt_id,
     }
+
+
+def test_a_retry_is_never_planned_before_the_campaigns_minimum_gap() -> None:
+    gap = {"caps": {"min_gap_s": 4 * 3600}, "retry_s": {"busy": 600, "callback": 1800}}
+    assert dialer.after_attempt(gap, 1, "busy", None) == ("pending", 4 * 3600.0)
+    assert dialer.after_attempt(gap, 1, "answered", "callback") == ("pending", 4 * 3600.0)
+    assert dialer.after_attempt({"retry_s": {"busy": 600}}, 1, "busy", None) == ("pending", 600.0)
+    locked = {"caps": {"min_gap_s": 600}, "dialing": {"abandon_lock_s": 7200}}
+    assert dialer.after_attempt(locked, 1, "abandoned", None) == ("pending", 7200.0)
+    assert dialer.after_attempt(gap, 1, "answered", "not_interested") == ("done", None)
