@@ -154,13 +154,17 @@ def chart_lines(report: dict[str, Any]) -> list[str]:
     hours = report["by_hour"]
     if not hours:
         return []
-    cap = report["abandonment"]["cap"] or 0.03
+    abandonment = report["abandonment"]
+    cap = abandonment["cap"] or 0.03
+    # the cap is on the window's count, not on an hour's: say both, so a busy hour is not read as a breach
+    window = "30 days" if abandonment["window"] == "30d" else abandonment["window"] or "30 days"
     labels = "".join(str(h["hour_utc"] % 10) for h in hours)
     first = hours[0]["hour_utc"]
     labels_row = [
         (f"hour (UTC, from {first:02d}h)", labels, ""),
         (f"abandonment (0..{cap:.0%})", spark([h["abandon_rate"] for h in hours], cap),
-         f"max {max(h['abandon_rate'] for h in hours):.2%}"),
+         f"max {max(h['abandon_rate'] for h in hours):.2%} in an hour; {abandonment['rate']:.2%} in the "
+         f"period (the cap, {cap:.0%}, is per {window})"),
         ("occupancy (0..100%)", spark([h["occupancy"] for h in hours], 1.0),
          f"min {min((h['occupancy'] for h in hours if h['occupancy'] is not None), default=0):.1%}"),
     ]  # fmt: skip

@@ -32,6 +32,9 @@ def test_dial_run_status_and_report_through_the_cli(cli, store: Store, tmp_path:
     assert kpis["by_hour"] and kpis["attempts_per_contact"] > 1
     human = cli("report", "campaign", "survey")
     assert "occupancy" in human.stdout and "abandonment (0..3%)" in human.stdout
+    # an hour's rate beside the period's: the cap applies to the window's count
+    rate = kpis["abandonment"]["rate"]
+    assert f"{rate:.2%} in the period (the cap, 3%, is per 30 days)" in " ".join(human.stdout.split())
 
 
 def test_a_model_file_changes_the_calls(cli, store: Store, tmp_path: Path) -> None:
