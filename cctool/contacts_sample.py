@@ -53,16 +53,18 @@ def _valid(rng: random.Random, make, classify: Classifier) -> str:
             return number
 
 
+def _us_number(rng: random.Random, area: int, classify: Classifier) -> str:
+    """A valid US number (E.164) in the area code `area`."""
+    return _valid(rng, lambda: f"+1{area}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}", classify)
+
+
 def _us_uk_rows(rng: random.Random, count: int) -> list[list[str]]:
     classify = Classifier("US")
     rows: list[list[str]] = []
     for i in range(count):
         roll = rng.random()
         if roll < 0.45:
-            area = rng.choice([212, 415, 312, 617, 206, 303, 512, 305])
-            e164 = _valid(
-                rng, lambda a=area: f"+1{a}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}", classify
-            )
+            e164 = _us_number(rng, rng.choice([212, 415, 312, 617, 206, 303, 512, 305]), classify)
             d = e164[2:]
             phone = rng.choice([e164, f"({d[:3]}) {d[3:6]}-{d[6:]}", f"{d[:3]}.{d[3:6]}.{d[6:]}"])
         else:
@@ -125,8 +127,9 @@ def _renewal_rows(rng: random.Random, count: int) -> list[list[str]]:
     classify = Classifier("US")
     rows: list[list[str]] = []
     for i in range(count):
-        area = rng.choice([212, 718, 415, 213, 312, 617, 206, 303, 512, 305, 404, 702])
-        e164 = _valid(rng, lambda a=area: f"+1{a}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}", classify)
+        e164 = _us_number(
+            rng, rng.choice([212, 718, 415, 213, 312, 617, 206, 303, 512, 305, 404, 702]), classify
+        )
         d = e164[2:]
         phone = rng.choice([e164, f"({d[:3]}) {d[3:6]}-{d[6:]}", f"{d[:3]}-{d[3:6]}-{d[6:]}", d])
         if i % 97 == 11:

@@ -338,7 +338,8 @@ def wal_index_view(conn: sqlite3.Connection) -> mmap.mmap | None:
         if not path:
             return None
         shm = f"{path}-shm"
-        key = (os.stat(shm).st_dev, os.stat(shm).st_ino)  # a stat opens no descriptor
+        stat = os.stat(shm)  # a stat opens no descriptor
+        key = (stat.st_dev, stat.st_ino)
         found = _WAL_VIEWS.get(key)
         if found is None:
             descriptor = os.open(shm, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
