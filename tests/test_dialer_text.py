@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 from cctool.clock import VirtualClock
 from cctool.dialer import DbRun, iso_s
-from cctool.timeutil import IsoText, to_iso
+from cctool.timeutil import IsoText, is_zone, to_iso
 
 
 class _Run:
@@ -35,3 +36,15 @@ def test_attempt_times_match_to_iso_and_iso_s() -> None:
             moment = start + timedelta(seconds=seconds)
             assert run.iso(seconds) == to_iso(moment)
             assert run.iso_ceil(seconds) == iso_s(moment)
+
+
+def test_is_zone_accepts_exactly_the_zones_available_timezones_lists() -> None:
+    """A contact's zone and its number's zones are kept only when they name a real IANA zone: every name
+    the zone database lists, and none of the files beside them (copies under posix/ and right/, folders,
+    tables, paths) or a misspelling."""
+    listed = zoneinfo.available_timezones()
+    assert all(is_zone(name) for name in listed)
+    for name in ("", "utc", "America", "America/New_York ", "America//New_York", "posixrules",
+                 "posix/America/New_York", "right/UTC", "zone.tab", "tzdata.zi", "../etc/passwd",
+                 "/etc/localtime", "Mars/Olympus_Mons"):  # fmt: skip
+        assert name not in listed and not is_zone(name), name
