@@ -149,6 +149,19 @@ def spark(values: list[float | None], top: float) -> str:
     return "".join(out)
 
 
+def day_order(hours: list[int]) -> list[int]:
+    """The hours of day (0-23) to chart, in the order the day was worked: from the end of the longest
+    stretch with no data, round the clock, every hour up to the last one with data. A run from 17:00 to
+    04:00 UTC reads 17h ... 23h 00h ... 03h, not 00h first; an hour with no data inside the span keeps its
+    place."""
+    present = sorted(set(hours))
+    n = len(present)
+    # the gap after each hour with data, and the hour that ends it; ties go to the earliest hour of the day
+    gap, start = max(((present[(i + 1) % n] - present[i] - 1) % 24, -present[(i + 1) % n]) for i in range(n))
+    span = 24 - gap
+    return [(-start + k) % 24 for k in range(span)]
+
+
 def chart_lines(report: dict[str, Any]) -> list[str]:
     """Small terminal charts of abandonment and occupancy by hour (UTC)."""
     hours = report["by_hour"]
@@ -158,14 +171,16 @@ def chart_lines(report: dict[str, Any]) -> list[str]:
     cap = abandonment["cap"] or 0.03
     # the cap is on the window's count, not on an hour's: say both, so a busy hour is not read as a breach
     window = "30 days" if abandonment["window"] == "30d" else abandonment["window"] or "30 days"
-    labels = "".join(str(h["hour_utc"] % 10) for h in hours)
-    first = hours[0]["hour_utc"]
+    by_hour = {h["hour_utc"]: h for h in hours}
+    order = day_order(list(by_hour))
+    column: list[dict[str, Any] | None] = [by_hour.get(hour) for hour in order]  # None: an hour with no data
+    labels = "".join(str(hour % 10) for hour in order)
     labels_row = [
-        (f"hour (UTC, from {first:02d}h)", labels, ""),
-        (f"abandonment (0..{cap:.0%})", spark([h["abandon_rate"] for h in hours], cap),
+        (f"hour (UTC, from {order[0]:02d}h)", labels, ""),
+        (f"abandonment (0..{cap:.0%})", spark([None if h is None else h["abandon_rate"] for h in column], cap),
          f"max {max(h['abandon_rate'] for h in hours):.2%} in an hour; {abandonment['rate']:.2%} in the "
          f"period (the cap, {cap:.0%}, is per {window})"),
-        ("occupancy (0..100%)", spark([h["occupancy"] for h in hours], 1.0),
+        ("occupancy (0..100%)", spark([None if h is None else h["occupancy"] for h in column], 1.0),
          f"min {min((h['occupancy'] for h in hours if h['occupancy'] is not None), default=0):.1%}"),
     ]  # fmt: skip
     width = max(len(name) for name, _, _ in labels_row) + 1
