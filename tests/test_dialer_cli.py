@@ -109,3 +109,37 @@ def test_the_report_counts_agents_on_break_as_away_like_the_run(cli, store: Stor
     # run): about 12 agent-hours available, not 16
     assert 11.5 < kpis["logged_in_hours"] < 13.0
     assert abs(kpis["occupancy"] - run["occupancy"]) < 0.01
+
+
+def test_a_model_file_with_impossible_times_or_rates_is_refused_before_dialing(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """A typo in the call model (a negative or infinite time, NaN, a yes for a number, a folder for a
+    file) is one line naming the file and the setting: before, `no_answer_s: -1` tried the whole list in
+    a minute and a folder was a traceback."""
+    load_campaign(store, tmp_path)
+    add_contacts(store, 5)
+    model = tmp_path / "model.yaml"
+    cases = [
+        ("no_answer_s: -1\n", "no_answer_s is -1: it must be a finite number >= 0"),
+        ("busy_after_s: -3\n", "busy_after_s is -3"),
+        ("machine_detect_s: -2\n", "machine_detect_s is -2"),
+        ("live_rate: .nan\n", "live_rate is nan"),
+        ("aht_s: .inf\n", "aht_s is inf"),
+        ("wrap_s: .inf\n", "wrap_s is inf"),
+        ("live_rate: yes\n", "live_rate must be a number, not True"),
+        ("dispositions: {sale: 0, other: 0}\n", "at least one of them more than 0"),
+        ("live_rate: 1\n", "live_rate 1 + busy_rate 0.1 + machine_rate 0.1 + invalid_rate 0 = 1.2"),
+    ]
+    for text, message in cases:
+        model.write_text(text, encoding="utf-8")
+        result = cli("dial", "run", "survey", "--model", str(model), "--start", START.isoformat())
+        assert result.code == 1, (text, result.stderr)
+        assert message in result.stderr, (text, result.stderr)
+        assert str(model) in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = cli("dial", "run", "survey", "--model", str(tmp_path))
+    assert result.code == 1 and "cannot be read" in result.stderr and str(tmp_path) in result.stderr
+    assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
+    model.write_text("live_rate: 1e-3\nbusy_rate: '0.2'\n", encoding="utf-8")  # YAML reads 1e-3 as text
+    assert cli("dial", "run", "survey", "--model", str(model), "--for", "10m",
+               "--start", START.isoformat()).code == 0  # fmt: skip
