@@ -21,9 +21,9 @@ BARS = " ▁▂▃▄▅▆▇█"
 def _range(since: date | None, until: date | None) -> tuple[str, str]:
     lo = datetime.combine(since, datetime.min.time(), UTC) if since else datetime(1970, 1, 1, tzinfo=UTC)
     hi = (
-        datetime.combine(until, datetime.min.time(), UTC) + timedelta(days=1)
-        if until
-        else datetime(9999, 1, 1, tzinfo=UTC)
+        datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
+        if until and until < date.max  # the day after 9999-12-31 is past what a date can hold
+        else datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
     )
     return to_iso(lo), to_iso(hi)
 

@@ -143,3 +143,23 @@ def test_a_model_file_with_impossible_times_or_rates_is_refused_before_dialing(
     model.write_text("live_rate: 1e-3\nbusy_rate: '0.2'\n", encoding="utf-8")  # YAML reads 1e-3 as text
     assert cli("dial", "run", "survey", "--model", str(model), "--for", "10m",
                "--start", START.isoformat()).code == 0  # fmt: skip
+
+
+def test_out_of_range_numbers_and_times_are_one_line_errors(cli, store: Store, tmp_path: Path) -> None:
+    """`--speed nan`, a run that would end after 9999, a duration too long for Python and a report up to
+    9999-12-31 were tracebacks (the first two also left a `failed` run behind)."""
+    load_campaign(store, tmp_path)
+    add_contacts(store, 5)
+    cases = [
+        (["dial", "run", "survey", "--speed", "nan"], "--speed"),
+        (["dial", "run", "survey", "--start", "9999-12-31T20:00", "--for", "8h"], "after the year 9999"),
+        (["dial", "run", "survey", "--for", "99999999999999999999h"], "--for: duration"),
+        (["dial", "run", "survey", "--breaks", "99999999999999999999h:1m"], "--breaks"),
+    ]
+    for args, message in cases:
+        result = cli(*args)
+        assert result.code == 1 and message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
+    result = cli("report", "campaign", "survey", "--from", "0001-01-01", "--to", "9999-12-31", "--json")
+    assert result.code == 0 and result.json["attempts"] == 0

@@ -59,7 +59,7 @@ def run(
             break_length = parse_duration(length_text).total_seconds()
         except ValueError:
             raise UserError(f"--breaks {breaks!r}: use EVERY:LENGTH such as 2h:15m") from None
-    if speed is not None and speed <= 0:
+    if speed is not None and not speed > 0:  # NaN too
         raise UserError("--speed must be a positive number of simulated seconds per second")
     opts = dialer.RunOptions(
         campaign=campaign,
