@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from cctool.errors import UserError
 from cctool.store import Store
 from tests.dialer_support import START, add_contacts, load_campaign
 
@@ -163,3 +166,42 @@ def test_out_of_range_numbers_and_times_are_one_line_errors(cli, store: Store, t
     assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
     result = cli("report", "campaign", "survey", "--from", "0001-01-01", "--to", "9999-12-31", "--json")
     assert result.code == 0 and result.json["attempts"] == 0
+
+
+def test_a_mistyped_db_path_is_named_and_not_created(cli, tmp_path: Path) -> None:
+    """A report or a dial run on a --db that does not exist used to create an empty database there and
+    then blame the campaign name ("load it with campaign load")."""
+    from cctool.cli import main
+
+    missing = tmp_path / "typo.db"
+    for args in (["report", "campaign", "survey"], ["dial", "status", "survey"], ["dial", "run", "survey"]):
+        assert main(["--db", str(missing), *args]) == 1
+        assert not missing.exists()
+    result = cli("report", "campaign", "survey")  # the fixture's --db does not exist yet either
+    assert result.code == 1
+    assert "does not exist: check --db (or $CCTOOL_DB), or create it with `cctool init`" in result.stderr
+
+
+def test_a_database_that_cannot_be_written_is_not_called_foreign(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a read-only file system SQLite cannot open a WAL database ("unable to open database file"):
+    the message said the file was not a cctool database."""
+    import sqlite3
+
+    from cctool import store as store_module
+
+    db = tmp_path / "ro.db"
+    store_module.open_store(db, actor="t").close()
+
+    class ReadOnlyConnection:
+        def execute(self, *args: object) -> None:
+            raise sqlite3.OperationalError("unable to open database file")
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", lambda *a, **k: ReadOnlyConnection())
+    monkeypatch.setattr(store_module.os, "access", lambda path, mode: mode != store_module.os.W_OK)
+    with pytest.raises(UserError, match="cannot be written .* fix the permissions or copy it"):
+        store_module.connect(db)

@@ -76,7 +76,7 @@ def run(
     )
     previous = signal.signal(signal.SIGTERM, _interrupt)  # cron's kill: finish the batch, then stop
     try:
-        with store(ctx) as opened:
+        with store(ctx, existing=True) as opened:
             summary = dialer.run_campaign(opened, opts)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -101,7 +101,7 @@ def run(
 @app.command("status")
 def status(ctx: typer.Context, campaign: str = typer.Argument(..., help="Campaign name.")) -> None:
     """Contacts by state, attempts, dispositions and abandonment in the current window."""
-    with store(ctx) as opened:
+    with store(ctx, existing=True) as opened:
         doc = dialer.status(opened.conn, campaign)
 
     def human(out: Console) -> None:
