@@ -205,3 +205,46 @@ def test_a_database_that_cannot_be_written_is_not_called_foreign(
     monkeypatch.setattr(store_module.os, "access", lambda path, mode: mode != store_module.os.W_OK)
     with pytest.raises(UserError, match="cannot be written .* fix the permissions or copy it"):
         store_module.connect(db)
+
+
+def _report_with_hours(hours: list[int]) -> dict:
+    return {
+        "by_hour": [{"hour_utc": h, "attempts": 5, "abandon_rate": 0.01, "occupancy": 0.9} for h in hours],
+        "abandonment": {"cap": 0.03, "window": "30d", "rate": 0.01},
+    }
+
+
+def test_the_hourly_charts_run_in_the_order_of_the_shift() -> None:
+    """A shift from 17:00 to 04:00 UTC was charted 0..4 then 17..23 under "from 00h", so 17h read as 7h;
+    an hour without data inside the span lost its column."""
+    from cctool.campaign_report import chart_lines, hour_axis
+
+    assert hour_axis([0, 1, 2, 3, 4, 17, 18, 19, 20, 21, 22, 23]) == [
+        17,
+        18,
+        19,
+        20,
+        21,
+        22,
+        23,
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert hour_axis([9, 10, 12]) == [9, 10, 11, 12]
+    assert hour_axis(list(range(24))) == list(range(24))
+    lines = chart_lines(_report_with_hours([0, 1, 2, 22, 23]))
+    assert lines[0].startswith("hour (UTC, from 22h)") and lines[0].endswith("23012")
+    lines = chart_lines(_report_with_hours([9, 10, 12]))
+    assert lines[0].endswith("9012") and "▃▃ ▃" in lines[1]  # 11h: a blank column
+
+
+def test_on_a_narrow_terminal_a_chart_goes_below_its_name_instead_of_folding() -> None:
+    from cctool.campaign_report import chart_lines
+
+    lines = chart_lines(_report_with_hours(list(range(24))), width=40)
+    bars = [line for line in lines if "▁" in line]
+    assert len(bars) == 2 and all(len(line) <= 40 and line.strip("▁ ") == "" for line in bars)
+    assert chart_lines(_report_with_hours(list(range(24))), width=120)[1].startswith("abandonment (0..3%)")

@@ -68,5 +68,5 @@ def render(out: Console, report: dict) -> None:
                 ],
             )
         )
-    for line in chart_lines(report):
+    for line in chart_lines(report, out.width):
         out.print(line, highlight=False)
