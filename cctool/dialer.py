@@ -130,6 +130,13 @@ def after_attempt(
     return "pending", delay
 
 
+class RunInterrupted(UserError):
+    """Ctrl-C or SIGTERM stopped a run once its attempts were written (exit 130, as for any interruption;
+    the CLI's generic "nothing half-written was kept" would read as if the run's work had been undone)."""
+
+    exit_code = 130
+
+
 @dataclass
 class RunOptions:
     campaign: str
@@ -681,7 +688,11 @@ class DbRun:
                 trunk.close()  # cancel ringing calls, hang up answered ones; finished ones are recorded
             stats, status = engine.stats, "interrupted"
             self.finish(stats, status)
-            raise
+            raise RunInterrupted(
+                f"run {self.run_id} of {self.campaign.name} interrupted: its {self.totals['attempts']} "
+                f"attempts are written and its contacts freed; `cctool dial run {self.campaign.name}` "
+                "again goes on with the contacts left"
+            ) from None
         except BaseException:
             self._safe_fail(engine.stats)
             raise
