@@ -21,9 +21,9 @@ BARS = " ▁▂▃▄▅▆▇█"
 def _range(since: date | None, until: date | None) -> tuple[str, str]:
     lo = datetime.combine(since, datetime.min.time(), UTC) if since else datetime(1970, 1, 1, tzinfo=UTC)
     hi = (
-        datetime.combine(until, datetime.min.time(), UTC) + timedelta(days=1)
-        if until
-        else datetime(9999, 1, 1, tzinfo=UTC)
+        datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
+        if until and until < date.max  # the day after 9999-12-31 is past what a date can hold
+        else datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
     )
     return to_iso(lo), to_iso(hi)
 
@@ -149,39 +149,50 @@ def spark(values: list[float | None], top: float) -> str:
     return "".join(out)
 
 
-def day_order(hours: list[int]) -> list[int]:
-    """The hours of day (0-23) to chart, in the order the day was worked: from the end of the longest
-    stretch with no data, round the clock, every hour up to the last one with data. A run from 17:00 to
-    04:00 UTC reads 17h ... 23h 00h ... 03h, not 00h first; an hour with no data inside the span keeps its
-    place."""
+def hour_axis(hours: list[int]) -> list[int]:
+    """The hours of day (UTC) a chart shows, in the order the day ran: from the hour after the longest
+    stretch without data, so a shift across midnight UTC reads 17..23, 0..4 (not 0..4 then 17..23, where
+    17 would pass for 7), and an hour without data inside the span keeps its column."""
     present = sorted(set(hours))
+    if len(present) < 2:
+        return present
     n = len(present)
-    # the gap after each hour with data, and the hour that ends it; ties go to the earliest hour of the day
-    gap, start = max(((present[(i + 1) % n] - present[i] - 1) % 24, -present[(i + 1) % n]) for i in range(n))
-    span = 24 - gap
-    return [(-start + k) % 24 for k in range(span)]
+    _, last_i = max(((present[(i + 1) % n] - present[i]) % 24 or 24, i) for i in range(n))
+    first, last = present[(last_i + 1) % n], present[last_i]
+    return [(first + k) % 24 for k in range((last - first) % 24 + 1)]
 
 
-def chart_lines(report: dict[str, Any]) -> list[str]:
-    """Small terminal charts of abandonment and occupancy by hour (UTC)."""
+def chart_lines(report: dict[str, Any], width: int | None = None) -> list[str]:
+    """Small terminal charts of abandonment and occupancy by hour (UTC).
+
+    `width`: the terminal's; a chart that would not fit beside its name goes on the line below it, so
+    the terminal never folds a row of bars (they hold spaces, where a wrap would cut them)."""
     hours = report["by_hour"]
     if not hours:
         return []
+    by_hour = {h["hour_utc"]: h for h in hours}
+    axis = hour_axis(list(by_hour))
     abandonment = report["abandonment"]
     cap = abandonment["cap"] or 0.03
     # the cap is on the window's count, not on an hour's: say both, so a busy hour is not read as a breach
     window = "30 days" if abandonment["window"] == "30d" else abandonment["window"] or "30 days"
-    by_hour = {h["hour_utc"]: h for h in hours}
-    order = day_order(list(by_hour))
-    column: list[dict[str, Any] | None] = [by_hour.get(hour) for hour in order]  # None: an hour with no data
-    labels = "".join(str(hour % 10) for hour in order)
+    labels = "".join(str(h % 10) for h in axis)
+
+    def series(key: str) -> list[float | None]:
+        return [by_hour[h][key] if h in by_hour else None for h in axis]
+
     labels_row = [
-        (f"hour (UTC, from {order[0]:02d}h)", labels, ""),
-        (f"abandonment (0..{cap:.0%})", spark([None if h is None else h["abandon_rate"] for h in column], cap),
+        (f"hour (UTC, from {axis[0]:02d}h)", labels, ""),
+        (f"abandonment (0..{cap:.0%})", spark(series("abandon_rate"), cap),
          f"max {max(h['abandon_rate'] for h in hours):.2%} in an hour; {abandonment['rate']:.2%} in the "
          f"period (the cap, {cap:.0%}, is per {window})"),
-        ("occupancy (0..100%)", spark([None if h is None else h["occupancy"] for h in column], 1.0),
+        ("occupancy (0..100%)", spark(series("occupancy"), 1.0),
          f"min {min((h['occupancy'] for h in hours if h['occupancy'] is not None), default=0):.1%}"),
     ]  # fmt: skip
-    width = max(len(name) for name, _, _ in labels_row) + 1
-    return [f"{name:<{width}}{bars}  {note}".rstrip() for name, bars, note in labels_row]
+    name_w = max(len(name) for name, _, _ in labels_row) + 1
+    if width is None or name_w + len(labels) <= width:
+        return [f"{name:<{name_w}}{bars}  {note}".rstrip() for name, bars, note in labels_row]
+    out = []
+    for name, bars, note in labels_row:
+        out += [name, f"  {bars}"] + ([f"  {note}"] if note else [])
+    return out

@@ -51,6 +51,7 @@ FLUSH_WALL_S = 1.0  # and at least this often in wall time
 RUN_CHECKPOINT_PAGES = 10000  # WAL pages between checkpoints during a run (SQLite's default: 1000)
 RUN_CACHE_SIZE = -65536  # page cache during a run: 64 MiB at most (SQLite's default: 2 MiB)
 DEFAULT_MAX_ATTEMPTS = 6  # when the campaign sets no total cap
+DRAIN_S = 3 * 3600.0  # at most this long after a run's end, its calls in flight finish (the engine's)
 CAMPAIGN_WIDE = frozenset({"campaign_paused", "no_caller_id", "registry_stale"})
 SUPPRESSING = frozenset(
     {"dnc_national", "dnc_internal", "opted_out", "no_consent", "consent_revoked", "erased", "invalid_number"}
@@ -127,6 +128,13 @@ def after_attempt(
     if attempts >= cap:
         return "exhausted", None
     return "pending", delay
+
+
+class RunInterrupted(UserError):
+    """Ctrl-C or SIGTERM stopped a run once its attempts were written (exit 130, as for any interruption;
+    the CLI's generic "nothing half-written was kept" would read as if the run's work had been undone)."""
+
+    exit_code = 130
 
 
 @dataclass
@@ -680,7 +688,11 @@ class DbRun:
                 trunk.close()  # cancel ringing calls, hang up answered ones; finished ones are recorded
             stats, status = engine.stats, "interrupted"
             self.finish(stats, status)
-            raise
+            raise RunInterrupted(
+                f"run {self.run_id} of {self.campaign.name} interrupted: its {self.totals['attempts']} "
+                f"attempts are written and its contacts freed; `cctool dial run {self.campaign.name}` "
+                "again goes on with the contacts left"
+            ) from None
         except BaseException:
             self._safe_fail(engine.stats)
             raise
@@ -776,6 +788,12 @@ def run_campaign(store: Store, opts: RunOptions) -> dict[str, Any]:
     trunk, clock = make_trunk(opts.trunk, model, opts.seed)
     if clock is None:
         start = opts.start or utcnow().replace(microsecond=0)
+        try:  # the run's span, and the drain of its last calls, must be instants a date can hold
+            start + timedelta(seconds=opts.for_s + DRAIN_S)
+        except OverflowError:
+            raise UserError(
+                f"--start {iso_s(start)} with --for {opts.for_s:g}s ends after the year 9999: start earlier"
+            ) from None
         clock = VirtualClock(start)
     elif opts.start is not None:
         raise UserError("--start is for the mock trunk; a SIP trunk runs on the wall clock")

@@ -55,17 +55,38 @@ class CallModel:
     dispositions: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
 
     def __post_init__(self) -> None:
-        rates = (self.live_rate, self.busy_rate, self.machine_rate, self.invalid_rate)
-        if any(r < 0 for r in rates) or sum(rates) > 1.0 + 1e-9:
-            raise UserError(
-                "call model: answer, busy, machine and invalid rates must be >= 0 and sum to <= 1"
+        problem = self.problem()
+        if problem:
+            raise UserError(f"call model: {problem}")
+
+    def problem(self) -> str | None:
+        """What is wrong with the model, naming the setting and its value (None when it is sound).
+
+        Every time must be a finite number >= 0 (a negative or infinite ring or talk time would end every
+        call at once, or never, and burn the list or lose the attempts), every rate finite and >= 0."""
+        for f in fields(self):
+            if f.name == "dispositions":
+                continue
+            value = getattr(self, f.name)
+            if not math.isfinite(value) or value < 0:
+                return f"{f.name} is {value:g}: it must be a finite number >= 0"
+        rates = {"live_rate": self.live_rate, "busy_rate": self.busy_rate,
+                 "machine_rate": self.machine_rate, "invalid_rate": self.invalid_rate}  # fmt: skip
+        if sum(rates.values()) > 1.0 + 1e-9:
+            terms = " + ".join(f"{k} {v:g}" for k, v in rates.items())
+            return (
+                f"{terms} = {sum(rates.values()):g}: the rates must sum to <= 1 (a rate the file does "
+                "not set keeps its default)"
             )
-        if not 0 <= self.ring_min_s <= self.ring_max_s:
-            raise UserError("call model: ring_min_s must be >= 0 and <= ring_max_s")
-        if self.aht_s <= 0 or self.talk_sigma < 0 or self.wrap_s < 0:
-            raise UserError("call model: aht_s must be > 0, talk_sigma and wrap_s >= 0")
-        if not self.dispositions or any(w < 0 for w in self.dispositions.values()):
-            raise UserError("call model: dispositions need at least one name with a weight >= 0")
+        if self.ring_min_s > self.ring_max_s:
+            return f"ring_min_s {self.ring_min_s:g} is above ring_max_s {self.ring_max_s:g}"
+        for name in ("aht_s", "no_answer_s"):
+            if getattr(self, name) <= 0:
+                return f"{name} is 0: it must be more than 0"
+        weights = list(self.dispositions.values())
+        if any(not math.isfinite(w) or w < 0 for w in weights) or not any(w > 0 for w in weights):
+            return "dispositions need finite weights >= 0, at least one of them more than 0"
+        return None
 
     @property
     def talk_mu(self) -> float:
@@ -80,6 +101,8 @@ class CallModel:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except FileNotFoundError:
             raise UserError(f"model file {path} does not exist") from None
+        except OSError as exc:  # a folder, no permission
+            raise UserError(f"model file {path} cannot be read ({exc.strerror}): give a YAML file") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise UserError(f"model file {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
         if not isinstance(data, dict):
@@ -97,16 +120,19 @@ class CallModel:
             if key == "dispositions":
                 if not isinstance(value, dict):
                     raise UserError(f"{where}: dispositions must map a disposition to its weight")
-                try:
-                    values[key] = {str(k): float(v) for k, v in value.items()}
-                except (TypeError, ValueError):
-                    raise UserError(f"{where}: disposition weights must be numbers") from None
+                weights = {str(k): _number(v) for k, v in value.items()}
+                if any(w is None for w in weights.values()):
+                    raise UserError(f"{where}: disposition weights must be numbers")
+                values[key] = weights
             else:
-                try:
-                    values[key] = float(value)
-                except (TypeError, ValueError):
-                    raise UserError(f"{where}: {key} must be a number, not {value!r}") from None
-        return cls(**values)
+                number = _number(value)
+                if number is None:
+                    raise UserError(f"{where}: {key} must be a number, not {value!r}")
+                values[key] = number
+        try:
+            return cls(**values)
+        except UserError as exc:  # name the file, not "call model"
+            raise UserError(f"{where}: {str(exc).removeprefix('call model: ')}") from None
 
     def disposition_table(self, allowed: list[str] | None) -> tuple[list[str], list[float]]:
         """Names and cumulative weights over the campaign's dispositions (the model's mix by default).
@@ -127,6 +153,17 @@ class CallModel:
             acc += weight
             cumulative.append(acc / total)
         return names, cumulative
+
+
+def _number(value: Any) -> float | None:
+    """A YAML number, or text that reads as one (YAML takes `1e-3` for text); None for anything else,
+    a boolean included (Python would take `yes` for 1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 class MockTrunk:

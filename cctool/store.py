@@ -173,6 +173,11 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if str(path) != ":memory:" and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            raise UserError(
+                f"database {path} cannot be written ({exc}): cctool writes the file and its -wal and -shm "
+                "files beside it, even to read; fix the permissions or copy it to a writable folder"
+            ) from None
         raise UserError(f"{path} is not a cctool database ({exc}): point --db at another file") from None
     return conn
 

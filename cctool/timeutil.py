@@ -55,7 +55,10 @@ def parse_duration(text: str | int | float) -> timedelta:
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"bad duration {text!r}: use a number and a unit s, m, h, d or w (e.g. 10m)")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long") from None
 
 
 @functools.lru_cache(maxsize=4096)

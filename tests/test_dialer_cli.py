@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from cctool.errors import UserError
 from cctool.store import Store
 from tests.dialer_support import START, add_contacts, load_campaign
 
@@ -109,3 +112,140 @@ def test_the_report_counts_agents_on_break_as_away_like_the_run(cli, store: Stor
     # run): about 12 agent-hours available, not 16
     assert 11.5 < kpis["logged_in_hours"] < 13.0
     assert abs(kpis["occupancy"] - run["occupancy"]) < 0.01
+
+
+def test_a_model_file_with_impossible_times_or_rates_is_refused_before_dialing(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """A typo in the call model (a negative or infinite time, NaN, a yes for a number, a folder for a
+    file) is one line naming the file and the setting: before, `no_answer_s: -1` tried the whole list in
+    a minute and a folder was a traceback."""
+    load_campaign(store, tmp_path)
+    add_contacts(store, 5)
+    model = tmp_path / "model.yaml"
+    cases = [
+        ("no_answer_s: -1\n", "no_answer_s is -1: it must be a finite number >= 0"),
+        ("busy_after_s: -3\n", "busy_after_s is -3"),
+        ("machine_detect_s: -2\n", "machine_detect_s is -2"),
+        ("live_rate: .nan\n", "live_rate is nan"),
+        ("aht_s: .inf\n", "aht_s is inf"),
+        ("wrap_s: .inf\n", "wrap_s is inf"),
+        ("live_rate: yes\n", "live_rate must be a number, not True"),
+        ("dispositions: {sale: 0, other: 0}\n", "at least one of them more than 0"),
+        ("live_rate: 1\n", "live_rate 1 + busy_rate 0.1 + machine_rate 0.1 + invalid_rate 0 = 1.2"),
+    ]
+    for text, message in cases:
+        model.write_text(text, encoding="utf-8")
+        result = cli("dial", "run", "survey", "--model", str(model), "--start", START.isoformat())
+        assert result.code == 1, (text, result.stderr)
+        assert message in result.stderr, (text, result.stderr)
+        assert str(model) in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = cli("dial", "run", "survey", "--model", str(tmp_path))
+    assert result.code == 1 and "cannot be read" in result.stderr and str(tmp_path) in result.stderr
+    assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
+    model.write_text("live_rate: 1e-3\nbusy_rate: '0.2'\n", encoding="utf-8")  # YAML reads 1e-3 as text
+    assert cli("dial", "run", "survey", "--model", str(model), "--for", "10m",
+               "--start", START.isoformat()).code == 0  # fmt: skip
+
+
+def test_out_of_range_numbers_and_times_are_one_line_errors(cli, store: Store, tmp_path: Path) -> None:
+    """`--speed nan`, a run that would end after 9999, a duration too long for Python and a report up to
+    9999-12-31 were tracebacks (the first two also left a `failed` run behind)."""
+    load_campaign(store, tmp_path)
+    add_contacts(store, 5)
+    cases = [
+        (["dial", "run", "survey", "--speed", "nan"], "--speed"),
+        (["dial", "run", "survey", "--start", "9999-12-31T20:00", "--for", "8h"], "after the year 9999"),
+        (["dial", "run", "survey", "--for", "99999999999999999999h"], "--for: duration"),
+        (["dial", "run", "survey", "--breaks", "99999999999999999999h:1m"], "--breaks"),
+    ]
+    for args, message in cases:
+        result = cli(*args)
+        assert result.code == 1 and message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
+    result = cli("report", "campaign", "survey", "--from", "0001-01-01", "--to", "9999-12-31", "--json")
+    assert result.code == 0 and result.json["attempts"] == 0
+
+
+def test_a_mistyped_db_path_is_named_and_not_created(cli, tmp_path: Path) -> None:
+    """A report or a dial run on a --db that does not exist used to create an empty database there and
+    then blame the campaign name ("load it with campaign load")."""
+    from cctool.cli import main
+
+    missing = tmp_path / "typo.db"
+    for args in (["report", "campaign", "survey"], ["dial", "status", "survey"], ["dial", "run", "survey"]):
+        assert main(["--db", str(missing), *args]) == 1
+        assert not missing.exists()
+    result = cli("report", "campaign", "survey")  # the fixture's --db does not exist yet either
+    assert result.code == 1
+    assert "does not exist: check --db (or $CCTOOL_DB), or create it with `cctool init`" in result.stderr
+
+
+def test_a_database_that_cannot_be_written_is_not_called_foreign(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a read-only file system SQLite cannot open a WAL database ("unable to open database file"):
+    the message said the file was not a cctool database."""
+    import sqlite3
+
+    from cctool import store as store_module
+
+    db = tmp_path / "ro.db"
+    store_module.open_store(db, actor="t").close()
+
+    class ReadOnlyConnection:
+        def execute(self, *args: object) -> None:
+            raise sqlite3.OperationalError("unable to open database file")
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", lambda *a, **k: ReadOnlyConnection())
+    monkeypatch.setattr(store_module.os, "access", lambda path, mode: mode != store_module.os.W_OK)
+    with pytest.raises(UserError, match="cannot be written .* fix the permissions or copy it"):
+        store_module.connect(db)
+
+
+def _report_with_hours(hours: list[int]) -> dict:
+    return {
+        "by_hour": [{"hour_utc": h, "attempts": 5, "abandon_rate": 0.01, "occupancy": 0.9} for h in hours],
+        "abandonment": {"cap": 0.03, "window": "30d", "rate": 0.01},
+    }
+
+
+def test_the_hourly_charts_run_in_the_order_of_the_shift() -> None:
+    """A shift from 17:00 to 04:00 UTC was charted 0..4 then 17..23 under "from 00h", so 17h read as 7h;
+    an hour without data inside the span lost its column."""
+    from cctool.campaign_report import chart_lines, hour_axis
+
+    assert hour_axis([0, 1, 2, 3, 4, 17, 18, 19, 20, 21, 22, 23]) == [
+        17,
+        18,
+        19,
+        20,
+        21,
+        22,
+        23,
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert hour_axis([9, 10, 12]) == [9, 10, 11, 12]
+    assert hour_axis(list(range(24))) == list(range(24))
+    lines = chart_lines(_report_with_hours([0, 1, 2, 22, 23]))
+    assert lines[0].startswith("hour (UTC, from 22h)") and lines[0].endswith("23012")
+    lines = chart_lines(_report_with_hours([9, 10, 12]))
+    assert lines[0].endswith("9012") and "▃▃ ▃" in lines[1]  # 11h: a blank column
+
+
+def test_on_a_narrow_terminal_a_chart_goes_below_its_name_instead_of_folding() -> None:
+    from cctool.campaign_report import BARS, chart_lines
+
+    lines = chart_lines(_report_with_hours(list(range(24))), width=40)
+    bars = [line for line in lines if line.strip() and set(line) <= set(BARS)]
+    assert len(bars) == 2 and all(len(line) <= 40 and len(line.strip()) == 24 for line in bars)
+    assert all(len(line) <= 40 for line in lines if not line.startswith("  max"))
+    assert chart_lines(_report_with_hours(list(range(24))), width=120)[1].startswith("abandonment (0..3%)")

@@ -107,6 +107,12 @@ def test_sigterm_ends_the_run_as_interrupted_with_its_attempts_written(db_path: 
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130 and "Traceback" not in err
         assert opened.conn.execute("SELECT status FROM dial_runs").fetchone()[0] == "interrupted"
+        # the line says what was kept (the generic "nothing half-written was kept" read as all undone)
+        written = opened.conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+        assert err.strip() == (
+            f"cctool: run 1 of survey interrupted: its {written} attempts are written and its contacts "
+            "freed; `cctool dial run survey` again goes on with the contacts left"
+        )
         assert (
             opened.conn.execute(
                 "SELECT count(*) FROM dial_contacts WHERE lease_owner IS NOT NULL"

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cctool.campaign_report import chart_lines, day_order
+from cctool.campaign_report import chart_lines, hour_axis
 
 
 def _report(hours: dict[int, tuple[float, float | None]]) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def test_a_run_past_midnight_utc_is_charted_from_its_first_hour() -> None:
 
 @given(st.sets(st.integers(0, 23), min_size=1))
 def test_every_hour_with_data_is_charted_once_in_clock_order(hours: set[int]) -> None:
-    order = day_order(list(hours))
+    order = hour_axis(list(hours))
     assert hours <= set(order) and len(order) == len(set(order)) <= 24
     assert all((b - a) % 24 == 1 for a, b in zip(order, order[1:], strict=False))  # consecutive hours
     assert order[0] in hours and order[-1] in hours  # no blank column at either end

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..errors import UserError
 from ..store import Store, default_actor, default_db_path, open_store
 
 
@@ -37,11 +38,19 @@ def command_name(ctx: typer.Context) -> str:
 
 
 @contextmanager
-def store(ctx: typer.Context, *, migrate: bool = True) -> Iterator[Store]:
-    """Open the database named by --db / $CCTOOL_DB / ./cctool.db for the duration of a command."""
+def store(ctx: typer.Context, *, migrate: bool = True, existing: bool = False) -> Iterator[Store]:
+    """Open the database named by --db / $CCTOOL_DB / ./cctool.db for the duration of a command.
+
+    `existing`: the command only makes sense on a database that has data (a report, a dial run), so a
+    missing file is a mistyped --db, not a new database to create."""
     opts = options(ctx)
+    path = opts.db or default_db_path()
+    if existing and str(path) != ":memory:" and not Path(path).exists():
+        raise UserError(
+            f"database {path} does not exist: check --db (or $CCTOOL_DB), or create it with `cctool init`"
+        )
     opened = open_store(
-        opts.db or default_db_path(),
+        path,
         actor=opts.actor or default_actor(),
         command=command_name(ctx),
         migrate=migrate,

@@ -59,7 +59,7 @@ def run(
             break_length = parse_duration(length_text).total_seconds()
         except ValueError:
             raise UserError(f"--breaks {breaks!r}: use EVERY:LENGTH such as 2h:15m") from None
-    if speed is not None and speed <= 0:
+    if speed is not None and not speed > 0:  # NaN too
         raise UserError("--speed must be a positive number of simulated seconds per second")
     opts = dialer.RunOptions(
         campaign=campaign,
@@ -76,7 +76,7 @@ def run(
     )
     previous = signal.signal(signal.SIGTERM, _interrupt)  # cron's kill: finish the batch, then stop
     try:
-        with store(ctx) as opened:
+        with store(ctx, existing=True) as opened:
             summary = dialer.run_campaign(opened, opts)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -101,7 +101,7 @@ def run(
 @app.command("status")
 def status(ctx: typer.Context, campaign: str = typer.Argument(..., help="Campaign name.")) -> None:
     """Contacts by state, attempts, dispositions and abandonment in the current window."""
-    with store(ctx) as opened:
+    with store(ctx, existing=True) as opened:
         doc = dialer.status(opened.conn, campaign)
 
     def human(out: Console) -> None:

@@ -29,7 +29,7 @@ def campaign(
     until = parse_date(to, "--to") if to else None
     if since and until and since > until:
         raise UserError(f"--from {since} is after --to {until}")
-    with store(ctx) as opened:
+    with store(ctx, existing=True) as opened:
         report = campaign_kpis(opened.conn, name, since, until)
     emit(ctx, report, lambda out: render(out, report))
 
@@ -68,5 +68,5 @@ def render(out: Console, report: dict) -> None:
                 ],
             )
         )
-    for line in chart_lines(report):
+    for line in chart_lines(report, out.width):
         out.print(line, highlight=False)
