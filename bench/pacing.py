@@ -5,7 +5,9 @@ pacer's sure lines alone (what it dials when the window has no room: never aband
 ratio found by grid search (the highest ratio whose abandonment is <= 3 % in every seed).
 Abandonment = abandoned / live answers; occupancy = (talk + wrap) / logged-in time.
 
-    python -m bench.pacing [--seeds 10] [--hours 8] [--agents 5,50]
+    python -m bench.pacing [--seeds 10] [--first-seed 1] [--hours 8] [--agents 5,50]
+
+Seeds 1-10 are the issue's figures; `--first-seed 101 --seeds 40` checks a change on seeds it was not tuned on.
 """
 
 from __future__ import annotations
@@ -101,13 +103,15 @@ def best_ratio(agents: int, seeds: list[int], hours: float) -> tuple[float, dict
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds run from this one (held-out checks)")
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--agents", default="5,50")
     parser.add_argument("--no-grid", action="store_true", help="skip the fixed-ratio grid search")
     args = parser.parse_args(argv)
-    seeds = list(range(1, args.seeds + 1))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(
-        f"{args.seeds} seeds x {args.hours:g} h, cap {CAP:.0%}; occupancy median / worst, worst abandonment"
+        f"{args.seeds} seeds ({seeds[0]}-{seeds[-1]}) x {args.hours:g} h, cap {CAP:.0%}; "
+        "occupancy median / worst, worst abandonment"
     )
     print(
         f"{'agents':>6}  {'method':<24} {'median occ':>10} {'worst occ':>10} {'worst aband':>11} {'wall s':>7}"

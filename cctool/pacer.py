@@ -21,12 +21,15 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    counting them moved the budget towards calls answered soon: +0.3 points of occupancy at 2 to 5
    agents, none at 20 to 50, where the later calls mostly serve later agents). The counts are sums of
    independent Bernoulli (and Poisson) variables, so their difference is taken as normal (mean and
-   variance add); the probability is averaged over `r` at the quantiles of the live ring time. The
-   pacer dials the 1st, 2nd, ... extra call while that probability
-   for the next one stays under the budget `beta`, divided by `1 + 0.5 x idle agents`: measured in the
-   benchmark model, risk taken while agents sit idle buys little (the extra line mostly turns a few
-   seconds of idle time into an abandoned call), risk taken dialing ahead of agents about to leave
-   wrap-up buys more, so the budget goes there.
+   variance add); the probability is averaged over `r` at the quantiles of the live ring time, the
+   soonest point weighing `1 + t` and the last `1 - t` (`t = 0.3 x min(1, 5 / agents)`: measured, +0.1
+   to +0.15 points of occupancy at 2 to 5 agents, nothing beyond noise at 10 to 50). The pacer dials
+   the 1st, 2nd, ... extra call while that probability for the next one stays under the budget `beta`,
+   divided by `1 + 0.5 x idle agents`, counting only the idle agents that the calls in flight are not
+   expected to serve by the soonest point: measured in the benchmark model, risk taken while agents sit
+   idle with no call coming for them buys little (the extra line mostly turns a few seconds of idle
+   time into an abandoned call), risk taken dialing ahead of agents about to leave wrap-up buys more,
+   so the budget goes there.
 4. **The budget spends the window's allowance.** The cap is a budget over the whole window (30 days, or
    the day), not a rate per minute: what matters is the count, `abandoned <= cap x live answers`. The
    allowance left is `cap x live - abandoned - margin`, with a margin of `1 + 0.3 x sqrt(cap x live)`
@@ -115,7 +118,9 @@ class Pacer:
         self.margin_base = 1.0  # abandoned calls kept in reserve: 1 + 0.3 x sqrt(cap x live answers)
         self.margin_k = 0.3
         self.hard_room = 1.0  # progressive only while fewer abandoned calls than this are left under the cap
-        self.idle_cut = 0.5  # the budget is divided by 1 + idle_cut x idle agents
+        self.idle_cut = 0.5  # the budget is divided by 1 + idle_cut x idle agents no call is expected for
+        # the risk at the first (soonest) ring-time point weighs 1 + tilt, at the last 1 - tilt (see lines())
+        self.tilt = 0.3 * min(1.0, 5.0 / max(agents, 1))
         self.target_rate = max(cap - self.margin() / max(prior_live, 1), cap * 0.5)
         self.refresh_s = refresh_s
         self.quantiles = _POINTS
@@ -479,27 +484,36 @@ class Pacer:
             v1 += w1
             v2 += w2
             v3 += w3
-        # an extra line while agents sit idle mostly buys an abandoned call for seconds of idle time:
-        # measured, the budget is better spent dialing ahead of agents about to leave wrap-up
-        budget = self.beta() / (1.0 + self.idle_cut * max(free - waiting, 0))
-        g0, g1, g2, g3 = self.g
-        h0, h1, h2, h3 = self.g_var
         # agents in talk count only at the points past the mean wrap-up (a suffix of the points, from
         # `talk_from`): their sum is worked out only if the risk is needed there
         talk_from = self.talk_from
-        # the risk is the mean over the points of P(not enough agents) = erfc(...) / 2, against the budget:
-        # summed as erfc, the limit is 4 points x 2 x budget (exact: powers of two)
+        if talk_from == 0:
+            a0, a1, a2, a3 = self._talk_adds(now, talk_starts)
+            m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
+            v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
+            talk_from = _POINTS
+        # an extra line while agents sit idle mostly buys an abandoned call for seconds of idle time:
+        # measured, the budget is better spent dialing ahead of agents about to leave wrap-up. Idle agents
+        # the calls in flight are expected to serve by the first point (m0: agents free by then less the
+        # live answers expected) are not idle for want of a call: they do not count.
+        idle = float(free - waiting)
+        if m0 < idle:
+            idle = m0
+        budget = self.beta() / (1.0 + self.idle_cut * (idle if idle > 0.0 else 0.0))
+        g0, g1, g2, g3 = self.g
+        h0, h1, h2, h3 = self.g_var
+        # the risk is the weighted mean over the points of P(not enough agents) = erfc(...) / 2, against
+        # the budget: summed as erfc, the limit is 4 points x 2 x budget (exact: powers of two). The
+        # soonest point weighs 1 + tilt, the last 1 - tilt (measured: see docs/benchmarks.md)
         limit = 8.0 * budget
+        w0, w3 = 1.0 + self.tilt, 1.0 - self.tilt
         n = 0
         while n < channels:
             # the risk of the next call is the mean over the four points: stop as soon as the partial
             # sum is over the budget (the terms are never negative)
-            if talk_from == 0:
-                a0, a1, a2, a3 = self._talk_adds(now, talk_starts)
-                m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
-                v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
-                talk_from = _POINTS
-            risk = _erfc((m0 - 0.5) / _sqrt(v0) / _SQRT2) if v0 > 1e-12 else (2.0 if m0 < 0.5 else 0.0)
+            risk = (
+                w0 * _erfc((m0 - 0.5) / _sqrt(v0) / _SQRT2) if v0 > 1e-12 else (2.0 * w0 if m0 < 0.5 else 0.0)
+            )
             if risk > limit:
                 break
             if talk_from == 1:
@@ -523,7 +537,9 @@ class Pacer:
                 m0, m1, m2, m3 = m0 + a0, m1 + a1, m2 + a2, m3 + a3
                 v0, v1, v2, v3 = v0 + a0, v1 + a1, v2 + a2, v3 + a3
                 talk_from = _POINTS
-            risk += _erfc((m3 - 0.5) / _sqrt(v3) / _SQRT2) if v3 > 1e-12 else (2.0 if m3 < 0.5 else 0.0)
+            risk += (
+                w3 * _erfc((m3 - 0.5) / _sqrt(v3) / _SQRT2) if v3 > 1e-12 else (2.0 * w3 if m3 < 0.5 else 0.0)
+            )
             if risk > limit:
                 break
             n += 1  # the next call: one more live answer may come before it

@@ -71,13 +71,15 @@ def plain_lines(p: Pacer, now, ringing, waiting, free, wrap_starts, talk_starts,
         if r + 2.0 > p.wrap_mean:
             mean[k] += rate * (r + 2.0 - p.wrap_mean)
             var[k] += rate * (r + 2.0 - p.wrap_mean)
-    budget = p.beta() / (1.0 + p.idle_cut * max(free - waiting, 0))
+    # idle agents less those the calls in flight are expected to serve by the first point
+    budget = p.beta() / (1.0 + p.idle_cut * max(min(free - waiting, mean[0]), 0))
+    weights = [1.0 + p.tilt, 1.0, 1.0, 1.0 - p.tilt]  # the soonest point weighs most
     n = 0
     while n < channels:
         risk = 0.0
-        for m, v, g in zip(mean, var, p.g):
+        for m, v, g, w in zip(mean, var, p.g, weights):
             m, v = m - n * g, v + n * g * (1.0 - g)
-            risk += (
+            risk += w * (
                 (1.0 if m < 0.5 else 0.0) if v <= 1e-12 else 0.5 * math.erfc((m - 0.5) / math.sqrt(v) / SQRT2)
             )
         if risk / len(points) > budget:
