@@ -337,6 +337,8 @@ class DbRun:
         if not self._db_empty or self.fresh or self.callbacks:
             return False
         end = self.engine.stop_at if self.engine is not None else float("inf")
+        if self._due_later_s is not None and self._due_later_s < end:
+            return False  # a contact (or callback) of an earlier run comes due before this run's end
         return not self.retries or self.retries[0][0] >= end
 
     def _claim(self, conn: sqlite3.Connection, now_s: float) -> int:
@@ -352,6 +354,7 @@ class DbRun:
         ).fetchall()  # fmt: skip
         if not rows:
             self._db_empty = True
+            self._due_later_s = self._next_due(conn, now_s, wall)
             return 0
         attempts = dict(rows)
         marks = ",".join("?" * len(attempts))
@@ -366,6 +369,20 @@ class DbRun:
         for held in claimed:
             self.held[held.contact_id] = held
         return len(claimed)
+
+    def _next_due(self, conn: sqlite3.Connection, now_s: float, wall: str) -> float | None:
+        """When (run clock seconds) the first contact no run holds, or callback, comes due after now: the
+        run waits for it (and claims it then) rather than ending as if nothing were left."""
+        row = conn.execute(
+            "SELECT min(t) FROM (SELECT min(next_at) t FROM dial_contacts WHERE campaign = :c AND "
+            "state = 'pending' AND next_at > :now AND (lease_owner IS NULL OR lease_until < :wall) "
+            "UNION ALL SELECT min(due_at) FROM callbacks WHERE status = 'scheduled' AND due_at > :now "
+            "AND (campaign = :c OR campaign IS NULL))",
+            {"c": self.campaign.name, "now": iso_s(self.at(now_s)), "wall": wall},
+        ).fetchone()
+        if row[0] is None:
+            return None
+        return (from_iso(row[0]) - self.at(0)).total_seconds()
 
     def _poll_callbacks(self, now_s: float) -> None:
         """Due callbacks of this campaign (or of none) go before fresh contacts; claimed at once."""
@@ -622,9 +639,11 @@ class DbRun:
         return self.clock.seconds if self.clock is not None else 0.0
 
     def on_tick(self, now_s: float) -> None:
-        if now_s >= self._next_reclaim:
+        if now_s >= self._next_reclaim or (self._due_later_s is not None and now_s >= self._due_later_s):
             self._next_reclaim = now_s + 300.0
+            self._due_later_s = None
             self._db_empty = False  # contacts whose retry time has come may be claimed again
+            self._next_callback_poll = now_s  # and callbacks now due taken
         if time.monotonic() - self._last_flush_wall >= FLUSH_WALL_S:
             self.flush()
         if self._window == "day" and self.engine is not None:
@@ -638,6 +657,7 @@ class DbRun:
     _cache_size = -2000
     _day: Any = None
     _next_reclaim = 300.0
+    _due_later_s: float | None = None  # when the database has a contact due next (`_next_due`)
 
     # --- the run --------------------------------------------------------------------------------------
     def run(self, trunk: Any, clock: Any, model: CallModel) -> dict[str, Any]:

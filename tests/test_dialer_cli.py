@@ -249,3 +249,25 @@ def test_on_a_narrow_terminal_a_chart_goes_below_its_name_instead_of_folding() -
     assert len(bars) == 2 and all(len(line) <= 40 and len(line.strip()) == 24 for line in bars)
     assert all(len(line) <= 40 for line in lines if not line.startswith("  max"))
     assert chart_lines(_report_with_hours(list(range(24))), width=120)[1].startswith("abandonment (0..3%)")
+
+
+def test_a_run_waits_for_contacts_that_come_due_before_its_end(cli, store: Store, tmp_path: Path) -> None:
+    """Run again while every contact waits for its retry time: the retries due within --for are dialed.
+    Before, such a run ended at once with "0 attempts" (a second `dial run` straight after a first one)."""
+    from datetime import timedelta
+
+    load_campaign(store, tmp_path)
+    add_contacts(store, 20)
+    model = tmp_path / "model.yaml"
+    model.write_text("live_rate: 0\nbusy_rate: 0\nmachine_rate: 0\n", encoding="utf-8")  # no answer: 1h retry
+    first = cli("dial", "run", "survey", "--model", str(model), "--for", "10m", "--start", START.isoformat(),
+                "--json")  # fmt: skip
+    assert first.code == 0 and first.json["attempts"] == 20
+    later = (START + timedelta(minutes=20)).isoformat()
+    second = cli("dial", "run", "survey", "--model", str(model), "--for", "2h", "--start", later, "--json")
+    assert second.code == 0 and second.json["attempts"] >= 20, second.json
+    when, contacts = store.conn.execute(
+        "SELECT min(started_at), count(DISTINCT contact_id) FROM attempts WHERE run_id = 2"
+    ).fetchone()
+    assert contacts == 20
+    assert when >= (START + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")  # at their retry time, not before
