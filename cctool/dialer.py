@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import json
 import os
 import socket
 import sqlite3
@@ -191,6 +192,7 @@ class DbRun:
         self.fresh: list[Held] = []
         self.retries: list[tuple[float, int, Held]] = []
         self.callbacks: list[tuple[Held, int, bool]] = []
+        self._refused_callbacks: list[int] = []  # put back with no time to dial them: not taken again
         self.held: dict[int, Held] = {}
         self._seq = 0
         self._db_empty = False
@@ -268,6 +270,15 @@ class DbRun:
         self.flush(final=True)
         end = self.at(self.clock.seconds)
         with self.store.write() as conn:
+            undialed = [callback_id for _, callback_id, _ in self.callbacks]
+            if undialed:  # claimed, then the run ended before their turn: back in the queue, as they were
+                conn.execute(
+                    "UPDATE callbacks SET status = 'scheduled', claimed_by = NULL, claimed_at = NULL "
+                    "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'claimed' AND claimed_by = ?",
+                    (json.dumps(undialed), self.store.actor),
+                )
+                self.store.audit("dial_run", self.run_id, "callbacks_released", {"callbacks": undialed})
+                self.callbacks = []
             conn.execute(
                 "UPDATE dial_contacts SET lease_owner = NULL, lease_until = NULL WHERE campaign = ? "
                 "AND lease_owner = ?",
@@ -391,8 +402,8 @@ class DbRun:
         rows = self.conn.execute(
             "SELECT cb.id, cb.contact_id, cb.phone, cb.requested_by_customer FROM callbacks cb "
             "WHERE cb.status = 'scheduled' AND cb.due_at <= ? AND (cb.campaign = ? OR cb.campaign IS NULL) "
-            "ORDER BY cb.due_at, cb.id LIMIT 50",
-            (now_text, self.campaign.name),
+            "AND cb.id NOT IN (SELECT value FROM json_each(?)) ORDER BY cb.due_at, cb.id LIMIT 50",
+            (now_text, self.campaign.name, json.dumps(self._refused_callbacks)),
         ).fetchall()
         if not rows:
             return
@@ -500,7 +511,10 @@ class DbRun:
         self.totals["blocked"] += 1
         if reasons & CAMPAIGN_WIDE:
             self._stop_reason = ";".join(sorted(reasons & CAMPAIGN_WIDE))
-            self.fresh.append(held)  # not this contact's fault: it stays pending
+            if lead.callback_id is not None:  # back in the queue when the run ends (`finish`)
+                self.callbacks.insert(0, (held, lead.callback_id, lead.callback_requested))
+            else:
+                self.fresh.append(held)  # not this contact's fault: it stays pending
             if self.engine is not None:
                 self.engine.stop()
             return
@@ -518,6 +532,14 @@ class DbRun:
         self.contact_rows[held.contact_id] = (
             state, held.attempts, last[0], next_at, last[1], last[2], c.name, held.contact_id,
         )  # fmt: skip
+        if lead.callback_id is not None:
+            # back in the queue, due when the contact may be called; with no such time (opted out, on a
+            # list) due as it was, for a person to see, and not taken again by this run
+            self.callback_rows.append(
+                (lead.callback_id, False, "refused_at_dial", self.iso(now_s), next_at, None)
+            )
+            if next_at is None:
+                self._refused_callbacks.append(lead.callback_id)
 
     def opt_out(self, held: Held, call: Call) -> None:
         """The callee said stop: an opt-out for every campaign, written with the attempt that carried it.
@@ -573,7 +595,8 @@ class DbRun:
                      "contact_id": contact_id, "effective_at": effective, "via": "dnc_request disposition"},
                 )  # fmt: skip
             for callback_id, reached, outcome, ended, next_at, index in self.callback_rows:
-                self._close_callback(conn, callback_id, reached, outcome, ended, next_at, first_id + index)
+                attempt_id = None if index is None else first_id + index  # None: refused, not dialed
+                self._close_callback(conn, callback_id, reached, outcome, ended, next_at, attempt_id)
             if time.monotonic() >= self._renew_at:  # renewing touches every held row: not every batch
                 self._renew_at = time.monotonic() + LEASE_S / 4
                 conn.execute(
@@ -603,7 +626,7 @@ class DbRun:
 
     def _close_callback(
         self, conn: sqlite3.Connection, callback_id: int, reached: bool, outcome: str, ended: str,
-        next_at: str | None, attempt_id: int,
+        next_at: str | None, attempt_id: int | None,
     ) -> None:  # fmt: skip
         """A served callback: done when the person was reached, else back in the queue, due at the contact's
         retry time (its ticket hears of the call either way)."""
