@@ -271,3 +271,33 @@ def test_a_run_waits_for_contacts_that_come_due_before_its_end(cli, store: Store
     ).fetchone()
     assert contacts == 20
     assert when >= (START + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")  # at their retry time, not before
+
+
+def test_on_a_narrow_terminal_the_report_wraps_values_instead_of_cutting_them() -> None:
+    """At 40 columns the days of "abandonment per day" read "2026-12-…": which day was it?"""
+    import io
+
+    from rich.console import Console
+
+    from cctool.cli.report_cmd import render
+
+    report = {
+        **_report_with_hours([9, 10]),
+        "campaign": "broadband-renewal-2026q4", "attempts": 10, "contacts": 5, "connects": 3,
+        "connect_rate": 0.3, "conversion": 0.1, "conversions": 1, "success_dispositions": ["sale"],
+        "aht_s": 190.0, "logged_in_hours": 2.0, "occupancy": 0.5, "calls_per_agent_hour": None,
+        "attempts_per_contact": 2.0,
+    }  # fmt: skip
+    report["abandonment"].update(
+        abandoned=1, live_answers=40, safe_harbour_played=1,
+        by_day=[{"day": d, "live_answers": 20, "abandoned": 0, "abandon_rate": 0.0}
+                for d in ("2026-12-02", "2026-12-03")],
+    )  # fmt: skip
+    out = io.StringIO()
+    render(Console(file=out, width=40, color_system=None), report)
+    text = out.getvalue()
+    day_table = text[text.index("abandonment per day") :].split("└")[0]
+    days = "".join(line.split("│")[1].strip() for line in day_table.splitlines() if line.startswith("│"))
+    assert "…" not in text and days == "2026-12-022026-12-03"  # each folded over two lines, all there
+    per_hour = [line for line in text.splitlines() if "calls per" in line][0]
+    assert per_hour.split("│")[2].strip() == "-"  # no figure (no logged-in time) reads as such
