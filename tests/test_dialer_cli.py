@@ -301,3 +301,26 @@ def test_on_a_narrow_terminal_the_report_wraps_values_instead_of_cutting_them() 
     assert "…" not in text and days == "2026-12-022026-12-03"  # each folded over two lines, all there
     per_hour = [line for line in text.splitlines() if "calls per" in line][0]
     assert per_hour.split("│")[2].strip() == "-"  # no figure (no logged-in time) reads as such
+
+
+def test_a_run_that_runs_out_of_contacts_early_is_charted_over_the_time_it_dialed(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """20 contacts and 8 hours: the run stops after minutes. Its span used to end 8 hours on, so the
+    report spread its agents' time over 8 hours: the hour it dialed showed 100 % occupancy (the run's was
+    a third of that) and the seven after it 0 %."""
+    from datetime import timedelta
+
+    from cctool.timeutil import from_iso
+
+    load_campaign(store, tmp_path)
+    add_contacts(store, 20)
+    model = tmp_path / "model.yaml"
+    model.write_text("live_rate: 1\nbusy_rate: 0\nmachine_rate: 0\n", encoding="utf-8")  # all done at once
+    run = cli("dial", "run", "survey", "--model", str(model), "--agents", "5", "--for", "8h",
+              "--start", START.isoformat(), "--json").json  # fmt: skip
+    sim_end = store.conn.execute("SELECT sim_end FROM dial_runs").fetchone()[0]
+    assert from_iso(sim_end) - START < timedelta(hours=1)
+    report = cli("report", "campaign", "survey", "--json").json
+    assert [h["hour_utc"] for h in report["by_hour"]] == [START.hour]
+    assert abs(report["by_hour"][0]["occupancy"] - run["occupancy"]) < 0.05 < run["occupancy"] < 0.9
