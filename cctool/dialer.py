@@ -748,7 +748,16 @@ class DbRun:
             self._safe_fail(engine.stats)
             raise
         self.finish(stats, status)
-        return self.summary(stats)
+        summary = self.summary(stats)
+        # the cap is on the campaign's window, not on one run: a short run may spend the window's slack
+        live, abandoned = window_counts(
+            self.conn, self.campaign.name, self._window, self.at(self.clock.seconds)
+        )
+        summary["abandonment_window"] = {
+            "window": self._window, "live_answers": live, "abandoned": abandoned,
+            "rate": round(abandoned / live, 5) if live else 0.0, "cap": cap,
+        }  # fmt: skip
+        return summary
 
     def _safe_fail(self, stats: Stats) -> None:
         with contextlib.suppress(Exception):  # the original error is the one to report

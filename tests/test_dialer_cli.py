@@ -324,3 +324,21 @@ def test_a_run_that_runs_out_of_contacts_early_is_charted_over_the_time_it_diale
     report = cli("report", "campaign", "survey", "--json").json
     assert [h["hour_utc"] for h in report["by_hour"]] == [START.hour]
     assert abs(report["by_hour"][0]["occupancy"] - run["occupancy"]) < 0.05 < run["occupancy"] < 0.9
+
+
+def test_the_run_summary_gives_the_window_the_cap_applies_to_and_says_when_nothing_was_due(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """A short run's own abandonment (4 of 118 = 3.39 %) was shown alone, read as a breach of the 3 % cap,
+    which is on the campaign's window; and a run with nothing to dial just said "0 attempts"."""
+    load_campaign(store, tmp_path)
+    add_contacts(store, 60)
+    run = cli("dial", "run", "survey", "--for", "1h", "--start", START.isoformat(), "--json").json
+    window = run["abandonment_window"]
+    assert window["window"] == "30d" and window["cap"] == 0.03
+    assert window["live_answers"] == run["live_answers"] and window["abandoned"] == run["abandoned"]
+    load_campaign(store, tmp_path, name="nobody", tag="no-such-tag")
+    human = cli("dial", "run", "nobody", "--for", "1h", "--start", START.isoformat())
+    flat = " ".join(human.stdout.split())
+    assert human.code == 0 and "in the campaign's 30d window 0 / 0 = 0.00%, cap 3.00%" in flat
+    assert "nothing to dial: no contact of the campaign's segment was due before the run's end" in flat

@@ -86,14 +86,21 @@ def run(
             f"run {summary['run_id']} of {summary['campaign']} (v{summary['version']}, {summary['mode']}, "
             f"{summary['agents']} agents): {summary['attempts']} attempts, {summary['blocked']} refused"
         )
+        window = summary["abandonment_window"]
         out.print(
             f"live answers {summary['live_answers']}, abandoned {summary['abandoned']} "
-            f"({_pct(summary['abandon_rate'])}), occupancy {_pct(summary['occupancy'])}, "
-            f"opt-outs taken {summary['optouts']}"
+            f"({_pct(summary['abandon_rate'])}; in the campaign's {window['window']} window "
+            f"{window['abandoned']} / {window['live_answers']} = {_pct(window['rate'])}, cap {_pct(window['cap'])}), "
+            f"occupancy {_pct(summary['occupancy'])}, opt-outs taken {summary['optouts']}"
         )
         out.print(table(None, ["outcome", "attempts"], [[k, v] for k, v in summary["outcomes"].items()]))
         if summary["stopped"]:
             out.print(f"stopped early: {summary['stopped']}")
+        elif not summary["attempts"] and not summary["blocked"]:
+            out.print(
+                f"nothing to dial: no contact of the campaign's segment was due before the run's end "
+                f"(`cctool dial status {summary['campaign']}` shows them by state)"
+            )
 
     emit(ctx, summary, human)
 
