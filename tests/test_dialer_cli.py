@@ -342,3 +342,28 @@ def test_the_run_summary_gives_the_window_the_cap_applies_to_and_says_when_nothi
     flat = " ".join(human.stdout.split())
     assert human.code == 0 and "in the campaign's 30d window 0 / 0 = 0.00%, cap 3.00%" in flat
     assert "nothing to dial: no contact of the campaign's segment was due before the run's end" in flat
+
+
+def test_a_run_stopped_by_a_campaign_wide_refusal_fails_once_with_what_to_do(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """A marketing campaign with no current registry copy: the first dial is refused for the whole
+    campaign. The run wrote that one refusal 200 times and exited 0, so cron saw a success every morning."""
+    from cctool import campaign_store
+    from cctool.campaign import load_file
+    from tests.dialer_support import SURVEY
+
+    path = tmp_path / "promo.yaml"
+    text = SURVEY.format(name="promo", mode="predictive", tag="list", total=4)
+    text = text.replace("kind: survey", "kind: marketing").replace("satisfaction.j2", "renewal.j2")
+    path.write_text(text, encoding="utf-8")
+    campaign_store.load(store, load_file(path))
+    add_contacts(store, 5)
+    result = cli("dial", "run", "promo", "--for", "1h", "--start", START.isoformat(), "--json")
+    assert result.code == 1
+    assert result.json["stopped"] == "registry_stale" and result.json["attempts"] == 0  # the summary still
+    assert result.stderr.startswith("cctool: run 1 of promo stopped: every dial was refused for the whole ")
+    assert "`cctool dnc import`" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert store.conn.execute("SELECT count(*) FROM blocked_dials").fetchone()[0] == 1
+    states = store.conn.execute("SELECT DISTINCT state FROM dial_contacts").fetchall()
+    assert states == [("pending",)]  # not the contacts' fault: they wait for the next run

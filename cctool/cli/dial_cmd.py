@@ -103,6 +103,21 @@ def run(
             )
 
     emit(ctx, summary, human)
+    if summary["stopped"]:  # cron sees a failure, with what to do, on stderr
+        reasons = summary["stopped"].split(";")
+        advice = "; ".join(_STOPPED.get(r, r).format(name=summary["campaign"]) for r in reasons)
+        raise UserError(
+            f"run {summary['run_id']} of {summary['campaign']} stopped: every dial was refused for the whole "
+            f"campaign ({summary['stopped']}): {advice}"
+        )
+
+
+_STOPPED = {
+    "campaign_paused": "it was paused; `cctool campaign resume {name}` lets it dial again",
+    "registry_stale": "the national do-not-call registry copy is missing or older than the policy allows; "
+    "load a current one with `cctool dnc import`",
+    "no_caller_id": "it has no caller ID; set caller_id in its file and load it",
+}
 
 
 @app.command("status")
