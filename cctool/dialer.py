@@ -270,10 +270,10 @@ class DbRun:
         self.flush(final=True)
         end_s = self.clock.seconds
         if status != "interrupted" and self.engine is not None:
-            # A run that ran out of contacts stops dialing early, and the virtual clock then jumps to the end
-            # of --for: the run's span ends when it stopped dialing, or its last call ended (the report
-            # spreads the agents' logged-in time over the span, hour by hour).
-            end_s = min(end_s, max(self.engine.stop_at, self._last_end_s))
+            # The span the agents were logged in for ends when the run stopped dialing: at the end of --for,
+            # or earlier when it ran out of contacts (the virtual clock then jumps to the end of --for),
+            # not when the last call in flight ended. The report spreads `logged_in_s` over it, by hour.
+            end_s = min(end_s, self.engine.stop_at)
         end = self.at(end_s)
         with self.store.write() as conn:
             undialed = [callback_id for _, callback_id, _ in self.callbacks]
@@ -469,7 +469,6 @@ class DbRun:
         us = self._epoch_us + timedelta(seconds=call.dialed_s) // _US
         started = self.iso_us(us)
         ended = self.iso(call.ended_s)
-        self._last_end_s = max(self._last_end_s, call.ended_s)
         state, delay = after_attempt(self.definition, held.attempts, outcome, disposition, self._plan)
         agent = call.agent
         ring, talk, wrap, connect = call.ring_s, call.talk_s, call.wrap_s, call.connect_delay_s
@@ -687,7 +686,6 @@ class DbRun:
     _cache_size = -2000
     _day: Any = None
     _next_reclaim = 300.0
-    _last_end_s = 0.0  # when the run's last recorded call ended (clock seconds)
     _due_later_s: float | None = None  # when the database has a contact due next (`_next_due`)
 
     # --- the run --------------------------------------------------------------------------------------

@@ -324,6 +324,15 @@ def test_a_run_that_runs_out_of_contacts_early_is_charted_over_the_time_it_diale
     report = cli("report", "campaign", "survey", "--json").json
     assert [h["hour_utc"] for h in report["by_hour"]] == [START.hour]
     assert abs(report["by_hour"][0]["occupancy"] - run["occupancy"]) < 0.05 < run["occupancy"] < 0.9
+    # a run to the end of --for: the calls still up then finish, but the agents' span ends with dialing,
+    # so the hour after it is no column at 0 % ("min 0.0%" under the chart)
+    add_contacts(store, 400, first=100)
+    later = START + timedelta(days=1)
+    cli("dial", "run", "survey", "--agents", "5", "--for", "1h", "--start", later.isoformat())
+    sim_end = store.conn.execute("SELECT sim_end FROM dial_runs WHERE id = 2").fetchone()[0]
+    assert from_iso(sim_end) == later + timedelta(hours=1)
+    report = cli("report", "campaign", "survey", "--from", later.date().isoformat(), "--json").json
+    assert [h["hour_utc"] for h in report["by_hour"]] == [later.hour]
 
 
 def test_the_run_summary_gives_the_window_the_cap_applies_to_and_says_when_nothing_was_due(
