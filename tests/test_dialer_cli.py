@@ -376,3 +376,20 @@ def test_a_run_stopped_by_a_campaign_wide_refusal_fails_once_with_what_to_do(
     assert store.conn.execute("SELECT count(*) FROM blocked_dials").fetchone()[0] == 1
     states = store.conn.execute("SELECT DISTINCT state FROM dial_contacts").fetchall()
     assert states == [("pending",)]  # not the contacts' fault: they wait for the next run
+
+
+def test_a_run_killed_mid_way_still_counts_its_agents_time_in_the_report(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """After `kill -9` a run has its attempts but no end (sim_end is NULL, also once it is found and marked
+    interrupted): the report counted its calls as work and none of its agents' time, so occupancy had no
+    figure, or beside a finished run went past what the agents could do. (A run still dialing, the same.)"""
+    load_campaign(store, tmp_path)
+    add_contacts(store, 300)
+    cli("dial", "run", "survey", "--agents", "4", "--for", "2h", "--start", START.isoformat())
+    with store.write() as conn:  # what a kill -9 leaves, once the next run marks it interrupted
+        conn.execute("UPDATE dial_runs SET status = 'interrupted', sim_end = NULL, logged_in_s = NULL")
+        store.audit("dial_run", 1, "test_crash", {})
+    report = cli("report", "campaign", "survey", "--json").json
+    assert report["attempts"] > 0 and 7.0 < report["logged_in_hours"] <= 8.0  # 4 agents x ~2 h
+    assert 0.3 < report["occupancy"] <= 1.0
