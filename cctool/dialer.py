@@ -888,7 +888,7 @@ def status(conn: sqlite3.Connection, name: str, now: datetime | None = None) -> 
         )
     )
     last = conn.execute("SELECT max(started_at) FROM attempts WHERE campaign = ?", (name,)).fetchone()[0]
-    at = now or (from_iso(last) if last else utcnow())
+    at = now or (from_iso(last) if last else utcnow().replace(microsecond=0))
     live, abandoned = window_counts(conn, name, campaign.abandon_window, at)
     runs = [
         dict(zip(("id", "status", "mode", "agents", "trunk", "sim_start", "sim_end", "started_at"), r))

@@ -393,3 +393,11 @@ def test_a_run_killed_mid_way_still_counts_its_agents_time_in_the_report(
     report = cli("report", "campaign", "survey", "--json").json
     assert report["attempts"] > 0 and 7.0 < report["logged_in_hours"] <= 8.0  # 4 agents x ~2 h
     assert 0.3 < report["occupancy"] <= 1.0
+
+
+def test_status_of_a_campaign_never_dialed_gives_its_window_end_to_the_second(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    load_campaign(store, tmp_path)
+    until = cli("dial", "status", "survey", "--json").json["abandonment"]["until"]
+    assert len(until) == len("2026-12-01T21:03:40Z")  # was "2026-12-01T21:03:40.695535Z"
