@@ -33,14 +33,19 @@ def _logged_in(conn: sqlite3.Connection, name: str, lo: str, hi: str) -> dict[in
 
     A run records its agent-seconds as the engine counts them (its agents' breaks and the drain of the
     calls still up at its end left out); spread over the run's span, each hour of it gets its share.
-    Runs without that figure (interrupted ones) count agents x span."""
+    Runs without that figure (interrupted ones) count agents x span. A run with no end (still dialing, or
+    killed and never finished) spans up to its last dial, so its calls never count as work without
+    its agents' time."""
     by_hour: dict[int, float] = {}
     lo_t, hi_t = from_iso(lo), from_iso(hi)
     for agents, start, end, logged in conn.execute(
-        "SELECT agents, sim_start, sim_end, logged_in_s FROM dial_runs WHERE campaign = ? "
-        "AND sim_start IS NOT NULL AND sim_end IS NOT NULL",
+        "SELECT r.agents, r.sim_start, coalesce(r.sim_end, (SELECT max(a.started_at) FROM attempts a "
+        "WHERE a.campaign = r.campaign AND a.run_id = r.id)), r.logged_in_s "
+        "FROM dial_runs r WHERE r.campaign = ? AND r.sim_start IS NOT NULL",
         (name,),
     ):
+        if end is None:
+            continue  # no end and no attempt: nothing to count
         first, last = from_iso(start), from_iso(end)
         span = (last - first).total_seconds()
         rate = logged / span if logged is not None and span > 0 else float(agents)  # agents available

@@ -325,6 +325,8 @@ class Engine:
             if check is not None and not check.allowed:
                 self.stats.blocked += 1
                 self.sink.blocked(lead, check, now)
+                if not self._dialing:  # the refusal stopped the run (a campaign-wide reason)
+                    return None
                 continue
             return lead, check
         return None
@@ -340,6 +342,8 @@ class Engine:
             if check is not None and not check.allowed:
                 self.stats.blocked += 1
                 self.sink.blocked(lead, check, now)
+                if not self._dialing:  # the refusal stopped the run (a campaign-wide reason)
+                    return False
                 continue
             self._place(lead, check, reserved)
             return True

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import json
 import os
 import socket
 import sqlite3
@@ -191,6 +192,7 @@ class DbRun:
         self.fresh: list[Held] = []
         self.retries: list[tuple[float, int, Held]] = []
         self.callbacks: list[tuple[Held, int, bool]] = []
+        self._refused_callbacks: list[int] = []  # put back with no time to dial them: not taken again
         self.held: dict[int, Held] = {}
         self._seq = 0
         self._db_empty = False
@@ -266,8 +268,23 @@ class DbRun:
 
     def finish(self, stats: Stats, status: str) -> None:
         self.flush(final=True)
-        end = self.at(self.clock.seconds)
+        end_s = self.clock.seconds
+        if status != "interrupted" and self.engine is not None:
+            # The span the agents were logged in for ends when the run stopped dialing: at the end of --for,
+            # or earlier when it ran out of contacts (the virtual clock then jumps to the end of --for),
+            # not when the last call in flight ended. The report spreads `logged_in_s` over it, by hour.
+            end_s = min(end_s, self.engine.stop_at)
+        end = self.at(end_s)
         with self.store.write() as conn:
+            undialed = [callback_id for _, callback_id, _ in self.callbacks]
+            if undialed:  # claimed, then the run ended before their turn: back in the queue, as they were
+                conn.execute(
+                    "UPDATE callbacks SET status = 'scheduled', claimed_by = NULL, claimed_at = NULL "
+                    "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'claimed' AND claimed_by = ?",
+                    (json.dumps(undialed), self.store.actor),
+                )
+                self.store.audit("dial_run", self.run_id, "callbacks_released", {"callbacks": undialed})
+                self.callbacks = []
             conn.execute(
                 "UPDATE dial_contacts SET lease_owner = NULL, lease_until = NULL WHERE campaign = ? "
                 "AND lease_owner = ?",
@@ -337,6 +354,8 @@ class DbRun:
         if not self._db_empty or self.fresh or self.callbacks:
             return False
         end = self.engine.stop_at if self.engine is not None else float("inf")
+        if self._due_later_s is not None and self._due_later_s < end:
+            return False  # a contact (or callback) of an earlier run comes due before this run's end
         return not self.retries or self.retries[0][0] >= end
 
     def _claim(self, conn: sqlite3.Connection, now_s: float) -> int:
@@ -352,6 +371,7 @@ class DbRun:
         ).fetchall()  # fmt: skip
         if not rows:
             self._db_empty = True
+            self._due_later_s = self._next_due(conn, now_s, wall)
             return 0
         attempts = dict(rows)
         marks = ",".join("?" * len(attempts))
@@ -367,6 +387,20 @@ class DbRun:
             self.held[held.contact_id] = held
         return len(claimed)
 
+    def _next_due(self, conn: sqlite3.Connection, now_s: float, wall: str) -> float | None:
+        """When (run clock seconds) the first contact no run holds, or callback, comes due after now: the
+        run waits for it (and claims it then) rather than ending as if nothing were left."""
+        row = conn.execute(
+            "SELECT min(t) FROM (SELECT min(next_at) t FROM dial_contacts WHERE campaign = :c AND "
+            "state = 'pending' AND next_at > :now AND (lease_owner IS NULL OR lease_until < :wall) "
+            "UNION ALL SELECT min(due_at) FROM callbacks WHERE status = 'scheduled' AND due_at > :now "
+            "AND (campaign = :c OR campaign IS NULL))",
+            {"c": self.campaign.name, "now": iso_s(self.at(now_s)), "wall": wall},
+        ).fetchone()
+        if row[0] is None:
+            return None
+        return (from_iso(row[0]) - self.at(0)).total_seconds()
+
     def _poll_callbacks(self, now_s: float) -> None:
         """Due callbacks of this campaign (or of none) go before fresh contacts; claimed at once."""
         self._next_callback_poll = now_s + 60.0
@@ -374,8 +408,8 @@ class DbRun:
         rows = self.conn.execute(
             "SELECT cb.id, cb.contact_id, cb.phone, cb.requested_by_customer FROM callbacks cb "
             "WHERE cb.status = 'scheduled' AND cb.due_at <= ? AND (cb.campaign = ? OR cb.campaign IS NULL) "
-            "ORDER BY cb.due_at, cb.id LIMIT 50",
-            (now_text, self.campaign.name),
+            "AND cb.id NOT IN (SELECT value FROM json_each(?)) ORDER BY cb.due_at, cb.id LIMIT 50",
+            (now_text, self.campaign.name, json.dumps(self._refused_callbacks)),
         ).fetchall()
         if not rows:
             return
@@ -483,7 +517,10 @@ class DbRun:
         self.totals["blocked"] += 1
         if reasons & CAMPAIGN_WIDE:
             self._stop_reason = ";".join(sorted(reasons & CAMPAIGN_WIDE))
-            self.fresh.append(held)  # not this contact's fault: it stays pending
+            if lead.callback_id is not None:  # back in the queue when the run ends (`finish`)
+                self.callbacks.insert(0, (held, lead.callback_id, lead.callback_requested))
+            else:
+                self.fresh.append(held)  # not this contact's fault: it stays pending
             if self.engine is not None:
                 self.engine.stop()
             return
@@ -501,6 +538,14 @@ class DbRun:
         self.contact_rows[held.contact_id] = (
             state, held.attempts, last[0], next_at, last[1], last[2], c.name, held.contact_id,
         )  # fmt: skip
+        if lead.callback_id is not None:
+            # back in the queue, due when the contact may be called; with no such time (opted out, on a
+            # list) due as it was, for a person to see, and not taken again by this run
+            self.callback_rows.append(
+                (lead.callback_id, False, "refused_at_dial", self.iso(now_s), next_at, None)
+            )
+            if next_at is None:
+                self._refused_callbacks.append(lead.callback_id)
 
     def opt_out(self, held: Held, call: Call) -> None:
         """The callee said stop: an opt-out for every campaign, written with the attempt that carried it.
@@ -556,7 +601,8 @@ class DbRun:
                      "contact_id": contact_id, "effective_at": effective, "via": "dnc_request disposition"},
                 )  # fmt: skip
             for callback_id, reached, outcome, ended, next_at, index in self.callback_rows:
-                self._close_callback(conn, callback_id, reached, outcome, ended, next_at, first_id + index)
+                attempt_id = None if index is None else first_id + index  # None: refused, not dialed
+                self._close_callback(conn, callback_id, reached, outcome, ended, next_at, attempt_id)
             if time.monotonic() >= self._renew_at:  # renewing touches every held row: not every batch
                 self._renew_at = time.monotonic() + LEASE_S / 4
                 conn.execute(
@@ -586,7 +632,7 @@ class DbRun:
 
     def _close_callback(
         self, conn: sqlite3.Connection, callback_id: int, reached: bool, outcome: str, ended: str,
-        next_at: str | None, attempt_id: int,
+        next_at: str | None, attempt_id: int | None,
     ) -> None:  # fmt: skip
         """A served callback: done when the person was reached, else back in the queue, due at the contact's
         retry time (its ticket hears of the call either way)."""
@@ -622,9 +668,11 @@ class DbRun:
         return self.clock.seconds if self.clock is not None else 0.0
 
     def on_tick(self, now_s: float) -> None:
-        if now_s >= self._next_reclaim:
+        if now_s >= self._next_reclaim or (self._due_later_s is not None and now_s >= self._due_later_s):
             self._next_reclaim = now_s + 300.0
+            self._due_later_s = None
             self._db_empty = False  # contacts whose retry time has come may be claimed again
+            self._next_callback_poll = now_s  # and callbacks now due taken
         if time.monotonic() - self._last_flush_wall >= FLUSH_WALL_S:
             self.flush()
         if self._window == "day" and self.engine is not None:
@@ -638,6 +686,7 @@ class DbRun:
     _cache_size = -2000
     _day: Any = None
     _next_reclaim = 300.0
+    _due_later_s: float | None = None  # when the database has a contact due next (`_next_due`)
 
     # --- the run --------------------------------------------------------------------------------------
     def run(self, trunk: Any, clock: Any, model: CallModel) -> dict[str, Any]:
@@ -697,7 +746,16 @@ class DbRun:
             self._safe_fail(engine.stats)
             raise
         self.finish(stats, status)
-        return self.summary(stats)
+        summary = self.summary(stats)
+        # the cap is on the campaign's window, not on one run: a short run may spend the window's slack
+        live, abandoned = window_counts(
+            self.conn, self.campaign.name, self._window, self.at(self.clock.seconds)
+        )
+        summary["abandonment_window"] = {
+            "window": self._window, "live_answers": live, "abandoned": abandoned,
+            "rate": round(abandoned / live, 5) if live else 0.0, "cap": cap,
+        }  # fmt: skip
+        return summary
 
     def _safe_fail(self, stats: Stats) -> None:
         with contextlib.suppress(Exception):  # the original error is the one to report
@@ -830,7 +888,7 @@ def status(conn: sqlite3.Connection, name: str, now: datetime | None = None) -> 
         )
     )
     last = conn.execute("SELECT max(started_at) FROM attempts WHERE campaign = ?", (name,)).fetchone()[0]
-    at = now or (from_iso(last) if last else utcnow())
+    at = now or (from_iso(last) if last else utcnow().replace(microsecond=0))
     live, abandoned = window_counts(conn, name, campaign.abandon_window, at)
     runs = [
         dict(zip(("id", "status", "mode", "agents", "trunk", "sim_start", "sim_end", "started_at"), r))

@@ -249,3 +249,155 @@ def test_on_a_narrow_terminal_a_chart_goes_below_its_name_instead_of_folding() -
     assert len(bars) == 2 and all(len(line) <= 40 and len(line.strip()) == 24 for line in bars)
     assert all(len(line) <= 40 for line in lines if not line.startswith("  max"))
     assert chart_lines(_report_with_hours(list(range(24))), width=120)[1].startswith("abandonment (0..3%)")
+
+
+def test_a_run_waits_for_contacts_that_come_due_before_its_end(cli, store: Store, tmp_path: Path) -> None:
+    """Run again while every contact waits for its retry time: the retries due within --for are dialed.
+    Before, such a run ended at once with "0 attempts" (a second `dial run` straight after a first one)."""
+    from datetime import timedelta
+
+    load_campaign(store, tmp_path)
+    add_contacts(store, 20)
+    model = tmp_path / "model.yaml"
+    model.write_text("live_rate: 0\nbusy_rate: 0\nmachine_rate: 0\n", encoding="utf-8")  # no answer: 1h retry
+    first = cli("dial", "run", "survey", "--model", str(model), "--for", "10m", "--start", START.isoformat(),
+                "--json")  # fmt: skip
+    assert first.code == 0 and first.json["attempts"] == 20
+    later = (START + timedelta(minutes=20)).isoformat()
+    second = cli("dial", "run", "survey", "--model", str(model), "--for", "2h", "--start", later, "--json")
+    assert second.code == 0 and second.json["attempts"] >= 20, second.json
+    when, contacts = store.conn.execute(
+        "SELECT min(started_at), count(DISTINCT contact_id) FROM attempts WHERE run_id = 2"
+    ).fetchone()
+    assert contacts == 20
+    assert when >= (START + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")  # at their retry time, not before
+
+
+def test_on_a_narrow_terminal_the_report_wraps_values_instead_of_cutting_them() -> None:
+    """At 40 columns the days of "abandonment per day" read "2026-12-…": which day was it?"""
+    import io
+
+    from rich.console import Console
+
+    from cctool.cli.report_cmd import render
+
+    report = {
+        **_report_with_hours([9, 10]),
+        "campaign": "broadband-renewal-2026q4", "attempts": 10, "contacts": 5, "connects": 3,
+        "connect_rate": 0.3, "conversion": 0.1, "conversions": 1, "success_dispositions": ["sale"],
+        "aht_s": 190.0, "logged_in_hours": 2.0, "occupancy": 0.5, "calls_per_agent_hour": None,
+        "attempts_per_contact": 2.0,
+    }  # fmt: skip
+    report["abandonment"].update(
+        abandoned=1, live_answers=40, safe_harbour_played=1,
+        by_day=[{"day": d, "live_answers": 20, "abandoned": 0, "abandon_rate": 0.0}
+                for d in ("2026-12-02", "2026-12-03")],
+    )  # fmt: skip
+    out = io.StringIO()
+    render(Console(file=out, width=40, color_system=None), report)
+    text = out.getvalue()
+    day_table = text[text.index("abandonment per day") :].split("└")[0]
+    days = "".join(line.split("│")[1].strip() for line in day_table.splitlines() if line.startswith("│"))
+    assert "…" not in text and days == "2026-12-022026-12-03"  # each folded over two lines, all there
+    per_hour = [line for line in text.splitlines() if "calls per" in line][0]
+    assert per_hour.split("│")[2].strip() == "-"  # no figure (no logged-in time) reads as such
+
+
+def test_a_run_that_runs_out_of_contacts_early_is_charted_over_the_time_it_dialed(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """20 contacts and 8 hours: the run stops after minutes. Its span used to end 8 hours on, so the
+    report spread its agents' time over 8 hours: the hour it dialed showed 100 % occupancy (the run's was
+    a third of that) and the seven after it 0 %."""
+    from datetime import timedelta
+
+    from cctool.timeutil import from_iso
+
+    load_campaign(store, tmp_path)
+    add_contacts(store, 20)
+    model = tmp_path / "model.yaml"
+    model.write_text("live_rate: 1\nbusy_rate: 0\nmachine_rate: 0\n", encoding="utf-8")  # all done at once
+    run = cli("dial", "run", "survey", "--model", str(model), "--agents", "5", "--for", "8h",
+              "--start", START.isoformat(), "--json").json  # fmt: skip
+    sim_end = store.conn.execute("SELECT sim_end FROM dial_runs").fetchone()[0]
+    assert from_iso(sim_end) - START < timedelta(hours=1)
+    report = cli("report", "campaign", "survey", "--json").json
+    assert [h["hour_utc"] for h in report["by_hour"]] == [START.hour]
+    assert abs(report["by_hour"][0]["occupancy"] - run["occupancy"]) < 0.05 < run["occupancy"] < 0.9
+    # a run to the end of --for: the calls still up then finish, but the agents' span ends with dialing,
+    # so the hour after it is no column at 0 % ("min 0.0%" under the chart)
+    add_contacts(store, 400, first=100)
+    later = START + timedelta(days=1)
+    cli("dial", "run", "survey", "--agents", "5", "--for", "1h", "--start", later.isoformat())
+    sim_end = store.conn.execute("SELECT sim_end FROM dial_runs WHERE id = 2").fetchone()[0]
+    assert from_iso(sim_end) == later + timedelta(hours=1)
+    report = cli("report", "campaign", "survey", "--from", later.date().isoformat(), "--json").json
+    assert [h["hour_utc"] for h in report["by_hour"]] == [later.hour]
+
+
+def test_the_run_summary_gives_the_window_the_cap_applies_to_and_says_when_nothing_was_due(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """A short run's own abandonment (4 of 118 = 3.39 %) was shown alone, read as a breach of the 3 % cap,
+    which is on the campaign's window; and a run with nothing to dial just said "0 attempts"."""
+    load_campaign(store, tmp_path)
+    add_contacts(store, 60)
+    run = cli("dial", "run", "survey", "--for", "1h", "--start", START.isoformat(), "--json").json
+    window = run["abandonment_window"]
+    assert window["window"] == "30d" and window["cap"] == 0.03
+    assert window["live_answers"] == run["live_answers"] and window["abandoned"] == run["abandoned"]
+    load_campaign(store, tmp_path, name="nobody", tag="no-such-tag")
+    human = cli("dial", "run", "nobody", "--for", "1h", "--start", START.isoformat())
+    flat = " ".join(human.stdout.split())
+    assert human.code == 0 and "in the campaign's 30d window 0 / 0 = 0.00%, cap 3.00%" in flat
+    assert "nothing to dial: no contact of the campaign's segment was due before the run's end" in flat
+
+
+def test_a_run_stopped_by_a_campaign_wide_refusal_fails_once_with_what_to_do(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """A marketing campaign with no current registry copy: the first dial is refused for the whole
+    campaign. The run wrote that one refusal 200 times and exited 0, so cron saw a success every morning."""
+    from cctool import campaign_store
+    from cctool.campaign import load_file
+    from tests.dialer_support import SURVEY
+
+    path = tmp_path / "promo.yaml"
+    text = SURVEY.format(name="promo", mode="predictive", tag="list", total=4)
+    text = text.replace("kind: survey", "kind: marketing").replace("satisfaction.j2", "renewal.j2")
+    path.write_text(text, encoding="utf-8")
+    campaign_store.load(store, load_file(path))
+    add_contacts(store, 5)
+    result = cli("dial", "run", "promo", "--for", "1h", "--start", START.isoformat(), "--json")
+    assert result.code == 1
+    assert result.json["stopped"] == "registry_stale" and result.json["attempts"] == 0  # the summary still
+    assert result.stderr.startswith("cctool: run 1 of promo stopped: every dial was refused for the whole ")
+    assert "`cctool dnc import`" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert store.conn.execute("SELECT count(*) FROM blocked_dials").fetchone()[0] == 1
+    states = store.conn.execute("SELECT DISTINCT state FROM dial_contacts").fetchall()
+    assert states == [("pending",)]  # not the contacts' fault: they wait for the next run
+
+
+def test_a_run_killed_mid_way_still_counts_its_agents_time_in_the_report(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """After `kill -9` a run has its attempts but no end (sim_end is NULL, also once it is found and marked
+    interrupted): the report counted its calls as work and none of its agents' time, so occupancy had no
+    figure, or beside a finished run went past what the agents could do. (A run still dialing, the same.)"""
+    load_campaign(store, tmp_path)
+    add_contacts(store, 300)
+    cli("dial", "run", "survey", "--agents", "4", "--for", "2h", "--start", START.isoformat())
+    with store.write() as conn:  # what a kill -9 leaves, once the next run marks it interrupted
+        conn.execute("UPDATE dial_runs SET status = 'interrupted', sim_end = NULL, logged_in_s = NULL")
+        store.audit("dial_run", 1, "test_crash", {})
+    report = cli("report", "campaign", "survey", "--json").json
+    assert report["attempts"] > 0 and 7.0 < report["logged_in_hours"] <= 8.0  # 4 agents x ~2 h
+    assert 0.3 < report["occupancy"] <= 1.0
+
+
+def test_status_of_a_campaign_never_dialed_gives_its_window_end_to_the_second(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    load_campaign(store, tmp_path)
+    until = cli("dial", "status", "survey", "--json").json["abandonment"]["until"]
+    assert len(until) == len("2026-12-01T21:03:40Z")  # was "2026-12-01T21:03:40.695535Z"

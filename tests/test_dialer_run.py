@@ -344,3 +344,52 @@ def test_a_retry_is_never_planned_before_the_campaigns_minimum_gap() -> None:
     locked = {"caps": {"min_gap_s": 600}, "dialing": {"abandon_lock_s": 7200}}
     assert dialer.after_attempt(locked, 1, "abandoned", None) == ("pending", 7200.0)
     assert dialer.after_attempt(gap, 1, "answered", "not_interested") == ("done", None)
+
+
+def test_a_due_callback_refused_at_dial_time_goes_back_in_the_queue(store: Store, tmp_path: Path) -> None:
+    """A callback the decision refuses (the number opted out meanwhile) was left `claimed` by the dialer
+    for good: no one else could take it and `callback due` no longer listed it."""
+    from cctool import optout
+
+    load_campaign(store, tmp_path)
+    last = add_contacts(store, 5)[-1]
+    _complaint_with_a_due_callback(store, last)
+    phone = store.conn.execute("SELECT phone FROM contacts WHERE id = ?", (last,)).fetchone()[0]
+    optout.record(store, phone, "web", requested_at=START - timedelta(hours=2))
+    with store.write() as conn:  # the dialer's own follow-up, not a time the customer asked for
+        conn.execute("UPDATE callbacks SET requested_by_customer = 0 WHERE id = 1")
+        store.audit("callback", 1, "test_update", {})
+    run(store, seed=1, agents=1, for_s=600)
+    assert (
+        store.conn.execute("SELECT count(*) FROM attempts WHERE contact_id = ?", (last,)).fetchone()[0] == 0
+    )
+    refused = store.conn.execute(
+        "SELECT count(*) FROM blocked_dials WHERE contact_id = ?", (last,)
+    ).fetchone()
+    assert refused[0] == 1  # once in the run, not again at every poll
+    status, claimed_by = store.conn.execute(
+        "SELECT status, claimed_by FROM callbacks WHERE id = 1"
+    ).fetchone()
+    assert (status, claimed_by) == ("scheduled", None)
+
+
+def test_callbacks_claimed_but_not_dialed_when_a_run_ends_go_back_in_the_queue(
+    store: Store, tmp_path: Path
+) -> None:
+    load_campaign(store, tmp_path)
+    last = add_contacts(store, 5)[-1]
+    _complaint_with_a_due_callback(store, last)
+    with store.write() as conn:  # a second callback, due with the first; one agent, a run of one second
+        conn.execute(
+            "INSERT INTO callbacks (phone, contact_id, due_at, campaign, created_at, created_by) "
+            "SELECT phone, id, ?, 'survey', ?, 't' FROM contacts WHERE id = ?",
+            (to_iso(START - timedelta(minutes=5)), to_iso(START - timedelta(hours=1)), last - 1),
+        )
+        store.audit("callback", None, "schedule", {})
+    run(store, seed=1, agents=1, for_s=1, mode="progressive")
+    statuses = dict(store.conn.execute("SELECT id, status FROM callbacks").fetchall())
+    dialed = {
+        r[0] for r in store.conn.execute("SELECT callback_id FROM attempts WHERE callback_id IS NOT NULL")
+    }
+    assert len(dialed) == 1
+    assert all(statuses[i] == "scheduled" for i in statuses if i not in dialed), statuses

@@ -82,7 +82,7 @@ def emit(ctx: typer.Context, document: Any, human: Callable[[Console], None] | N
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
     grid = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, overflow="fold")  # a narrow terminal wraps a value, never cuts it
     for row in rows:
         grid.add_row(*["" if v is None else str(v) for v in row])
     return grid

@@ -86,16 +86,38 @@ def run(
             f"run {summary['run_id']} of {summary['campaign']} (v{summary['version']}, {summary['mode']}, "
             f"{summary['agents']} agents): {summary['attempts']} attempts, {summary['blocked']} refused"
         )
+        window = summary["abandonment_window"]
         out.print(
             f"live answers {summary['live_answers']}, abandoned {summary['abandoned']} "
-            f"({_pct(summary['abandon_rate'])}), occupancy {_pct(summary['occupancy'])}, "
-            f"opt-outs taken {summary['optouts']}"
+            f"({_pct(summary['abandon_rate'])}; in the campaign's {window['window']} window "
+            f"{window['abandoned']} / {window['live_answers']} = {_pct(window['rate'])}, cap {_pct(window['cap'])}), "
+            f"occupancy {_pct(summary['occupancy'])}, opt-outs taken {summary['optouts']}"
         )
         out.print(table(None, ["outcome", "attempts"], [[k, v] for k, v in summary["outcomes"].items()]))
         if summary["stopped"]:
             out.print(f"stopped early: {summary['stopped']}")
+        elif not summary["attempts"] and not summary["blocked"]:
+            out.print(
+                f"nothing to dial: no contact of the campaign's segment was due before the run's end "
+                f"(`cctool dial status {summary['campaign']}` shows them by state)"
+            )
 
     emit(ctx, summary, human)
+    if summary["stopped"]:  # cron sees a failure, with what to do, on stderr
+        reasons = summary["stopped"].split(";")
+        advice = "; ".join(_STOPPED.get(r, r).format(name=summary["campaign"]) for r in reasons)
+        raise UserError(
+            f"run {summary['run_id']} of {summary['campaign']} stopped: every dial was refused for the whole "
+            f"campaign ({summary['stopped']}): {advice}"
+        )
+
+
+_STOPPED = {
+    "campaign_paused": "it was paused; `cctool campaign resume {name}` lets it dial again",
+    "registry_stale": "the national do-not-call registry copy is missing or older than the policy allows; "
+    "load a current one with `cctool dnc import`",
+    "no_caller_id": "it has no caller ID; set caller_id in its file and load it",
+}
 
 
 @app.command("status")

@@ -28,7 +28,7 @@ def campaign(
     since = parse_date(from_, "--from") if from_ else None
     until = parse_date(to, "--to") if to else None
     if since and until and since > until:
-        raise UserError(f"--from {since} is after --to {until}")
+        raise UserError(f"--from {since} is after --to {until}: give the earlier day first")
     with store(ctx, existing=True) as opened:
         report = campaign_kpis(opened.conn, name, since, until)
     emit(ctx, report, lambda out: render(out, report))
@@ -53,7 +53,10 @@ def render(out: Console, report: dict) -> None:
             f"{_pct(ab['rate'])} ({ab['abandoned']}/{ab['live_answers']}, cap {_pct(ab['cap'])} per {ab['window']})",
         ],
         ["safe-harbour messages", ab["safe_harbour_played"]],
-        ["calls per agent-hour", report["calls_per_agent_hour"]],
+        [
+            "calls per agent-hour",
+            "-" if report["calls_per_agent_hour"] is None else report["calls_per_agent_hour"],
+        ],
         ["attempts per contact", report["attempts_per_contact"]],
     ]
     out.print(table(f"campaign {report['campaign']}", ["KPI", "value"], rows))
