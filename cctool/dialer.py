@@ -873,6 +873,12 @@ def status(conn: sqlite3.Connection, name: str, now: datetime | None = None) -> 
     states = dict(
         conn.execute("SELECT state, count(*) FROM dial_contacts WHERE campaign = ? GROUP BY state", (name,))
     )
+    where, params = segment.compile_where(campaign.definition.get("segment"))
+    new = conn.execute(
+        f"SELECT count(*) FROM contacts c WHERE {where} AND NOT EXISTS (SELECT 1 FROM dial_contacts d "
+        "WHERE d.campaign = ? AND d.contact_id = c.id)",
+        [*params, name],
+    ).fetchone()[0]
     held = conn.execute(
         "SELECT count(*) FROM dial_contacts WHERE campaign = ? AND lease_owner IS NOT NULL AND lease_until >= ?",
         (name, iso_s(utcnow())),
@@ -907,7 +913,11 @@ def status(conn: sqlite3.Connection, name: str, now: datetime | None = None) -> 
         "campaign": name,
         "version": campaign.version,
         "paused": campaign.paused,
-        "contacts": {s: states.get(s, 0) for s in ("pending", "done", "exhausted", "suppressed")},
+        # "new": in the segment, not yet taken in by a run (the next run adds them as pending)
+        "contacts": {
+            "new": new,
+            **{s: states.get(s, 0) for s in ("pending", "done", "exhausted", "suppressed")},
+        },
         "contacts_leased": held,
         "attempts": sum(outcomes.values()),
         "outcomes": dict(sorted(outcomes.items())),

@@ -401,3 +401,18 @@ def test_status_of_a_campaign_never_dialed_gives_its_window_end_to_the_second(
     load_campaign(store, tmp_path)
     until = cli("dial", "status", "survey", "--json").json["abandonment"]["until"]
     assert len(until) == len("2026-12-01T21:03:40Z")  # was "2026-12-01T21:03:40.695535Z"
+
+
+def test_status_before_the_first_run_counts_the_segments_contacts_as_new(
+    cli, store: Store, tmp_path: Path
+) -> None:
+    """Before its first run a campaign of 30 contacts showed 0 in every state: it read as an empty segment."""
+    load_campaign(store, tmp_path)
+    add_contacts(store, 30)
+    doc = cli("dial", "status", "survey", "--json").json
+    assert doc["contacts"] == {"new": 30, "pending": 0, "done": 0, "exhausted": 0, "suppressed": 0}
+    cli("dial", "run", "survey", "--for", "1m", "--start", START.isoformat())
+    add_contacts(store, 5, first=100)  # imported since: the next run takes them in
+    contacts = cli("dial", "status", "survey", "--json").json["contacts"]
+    assert contacts["new"] == 5 and sum(contacts.values()) == 35
+    assert "new" in cli("dial", "status", "survey").stdout
