@@ -40,7 +40,8 @@ def test_db_status_shows_pending_migrations_without_applying_them(cli, db_path: 
     assert status["pending"] == [p.stem for p in store_mod.migration_files()]
 
 
-def test_any_command_applies_pending_migrations_first(cli) -> None:
+def test_any_command_applies_pending_migrations_first(cli, db_path: Path) -> None:
+    sqlite3.connect(db_path).close()  # a database file no migration has run on yet
     result = cli("audit", "log", "--json")
     assert result.code == 0
     assert cli("db", "status", "--json").json["pending"] == []
