@@ -207,50 +207,6 @@ def test_a_database_that_cannot_be_written_is_not_called_foreign(
         store_module.connect(db)
 
 
-def _report_with_hours(hours: list[int]) -> dict:
-    return {
-        "by_hour": [{"hour_utc": h, "attempts": 5, "abandon_rate": 0.01, "occupancy": 0.9} for h in hours],
-        "abandonment": {"cap": 0.03, "window": "30d", "rate": 0.01},
-    }
-
-
-def test_the_hourly_charts_run_in_the_order_of_the_shift() -> None:
-    """A shift from 17:00 to 04:00 UTC was charted 0..4 then 17..23 under "from 00h", so 17h read as 7h;
-    an hour without data inside the span lost its column."""
-    from cctool.campaign_report import chart_lines, hour_axis
-
-    assert hour_axis([0, 1, 2, 3, 4, 17, 18, 19, 20, 21, 22, 23]) == [
-        17,
-        18,
-        19,
-        20,
-        21,
-        22,
-        23,
-        0,
-        1,
-        2,
-        3,
-        4,
-    ]
-    assert hour_axis([9, 10, 12]) == [9, 10, 11, 12]
-    assert hour_axis(list(range(24))) == list(range(24))
-    lines = chart_lines(_report_with_hours([0, 1, 2, 22, 23]))
-    assert lines[0].startswith("hour (UTC, from 22h)") and lines[0].endswith("23012")
-    lines = chart_lines(_report_with_hours([9, 10, 12]))
-    assert lines[0].endswith("9012") and "▃▃ ▃" in lines[1]  # 11h: a blank column
-
-
-def test_on_a_narrow_terminal_a_chart_goes_below_its_name_instead_of_folding() -> None:
-    from cctool.campaign_report import BARS, chart_lines
-
-    lines = chart_lines(_report_with_hours(list(range(24))), width=40)
-    bars = [line for line in lines if line.strip() and set(line) <= set(BARS)]
-    assert len(bars) == 2 and all(len(line) <= 40 and len(line.strip()) == 24 for line in bars)
-    assert all(len(line) <= 40 for line in lines if not line.startswith("  max"))
-    assert chart_lines(_report_with_hours(list(range(24))), width=120)[1].startswith("abandonment (0..3%)")
-
-
 def test_a_run_waits_for_contacts_that_come_due_before_its_end(cli, store: Store, tmp_path: Path) -> None:
     """Run again while every contact waits for its retry time: the retries due within --for are dialed.
     Before, such a run ended at once with "0 attempts" (a second `dial run` straight after a first one)."""
@@ -271,36 +227,6 @@ def test_a_run_waits_for_contacts_that_come_due_before_its_end(cli, store: Store
     ).fetchone()
     assert contacts == 20
     assert when >= (START + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")  # at their retry time, not before
-
-
-def test_on_a_narrow_terminal_the_report_wraps_values_instead_of_cutting_them() -> None:
-    """At 40 columns the days of "abandonment per day" read "2026-12-…": which day was it?"""
-    import io
-
-    from rich.console import Console
-
-    from cctool.cli.report_cmd import render
-
-    report = {
-        **_report_with_hours([9, 10]),
-        "campaign": "broadband-renewal-2026q4", "attempts": 10, "contacts": 5, "connects": 3,
-        "connect_rate": 0.3, "conversion": 0.1, "conversions": 1, "success_dispositions": ["sale"],
-        "aht_s": 190.0, "logged_in_hours": 2.0, "occupancy": 0.5, "calls_per_agent_hour": None,
-        "attempts_per_contact": 2.0,
-    }  # fmt: skip
-    report["abandonment"].update(
-        abandoned=1, live_answers=40, safe_harbour_played=1,
-        by_day=[{"day": d, "live_answers": 20, "abandoned": 0, "abandon_rate": 0.0}
-                for d in ("2026-12-02", "2026-12-03")],
-    )  # fmt: skip
-    out = io.StringIO()
-    render(Console(file=out, width=40, color_system=None), report)
-    text = out.getvalue()
-    day_table = text[text.index("abandonment per day") :].split("└")[0]
-    days = "".join(line.split("│")[1].strip() for line in day_table.splitlines() if line.startswith("│"))
-    assert "…" not in text and days == "2026-12-022026-12-03"  # each folded over two lines, all there
-    per_hour = [line for line in text.splitlines() if "calls per" in line][0]
-    assert per_hour.split("│")[2].strip() == "-"  # no figure (no logged-in time) reads as such
 
 
 def test_a_run_that_runs_out_of_contacts_early_is_charted_over_the_time_it_dialed(
