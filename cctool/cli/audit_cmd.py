@@ -28,7 +28,7 @@ def verify(
     if export_dir is not None:
         verify_export(ctx, export_dir)
         return
-    with store(ctx, existing=True) as opened:  # a mistyped path must not verify a new, empty chain
+    with store(ctx) as opened:  # a mistyped path must not verify a new, empty chain
         verdict = audit.verify(opened.conn)
 
     def human(out: Console) -> None:
@@ -49,7 +49,7 @@ def log(
 ) -> None:
     """Read the operations log."""
     since_iso = to_iso(parse_time(since, "--since")) if since else None
-    with store(ctx, existing=True) as opened:
+    with store(ctx) as opened:
         found = list(audit.rows(opened.conn, since_iso))
     if limit > 0:
         found = found[-limit:]

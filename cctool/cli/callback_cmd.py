@@ -76,7 +76,7 @@ def due(
 ) -> None:
     """What is due now, oldest first; marks overdue ones missed. Safe to repeat and to overlap (cron)."""
     moment = parse_time(at, "--at").replace(microsecond=0) if at else clock_now()
-    with store(ctx, existing=True) as opened:  # cron on a mistyped $CCTOOL_DB: say so, every time
+    with store(ctx) as opened:  # cron on a mistyped $CCTOOL_DB: say so, every time
         callbacks.sweep_missed(opened)
         found = callbacks.due_callbacks(opened.conn, moment, campaign=campaign, owner=owner)
 
@@ -149,7 +149,7 @@ def list_(
 ) -> None:
     """Callbacks, by due time."""
     number = e164(phone) if phone else None
-    with store(ctx, existing=True) as opened:
+    with store(ctx) as opened:
         found = callbacks.list_callbacks(
             opened.conn, status=status, phone=number, owner=owner, ticket_id=ticket
         )

@@ -38,14 +38,18 @@ def command_name(ctx: typer.Context) -> str:
 
 
 @contextmanager
-def store(ctx: typer.Context, *, migrate: bool = True, existing: bool = False) -> Iterator[Store]:
+def store(ctx: typer.Context, *, migrate: bool = True, create: bool = False) -> Iterator[Store]:
     """Open the database named by --db / $CCTOOL_DB / ./cctool.db for the duration of a command.
 
-    `existing`: the command only makes sense on a database that has data (a report, a dial run), so a
-    missing file is a mistyped --db, not a new database to create."""
+    Only the commands that start a database (`init`, and the imports that bring a team's first data in:
+    `contacts import`, `dnc import`, `campaign load`) pass `create`. Every other command needs the file to
+    exist: on a mistyped path an opt-out or a do-not-call entry would go into a new, empty database while
+    the real one keeps dialing the number, and a report or `audit verify` would describe an empty one.
+    A database this command started is removed again if the command fails: it leaves things as they were."""
     opts = options(ctx)
     path = opts.db or default_db_path()
-    if existing and str(path) != ":memory:" and not Path(path).exists():
+    new = str(path) != ":memory:" and not Path(path).exists()
+    if new and not create:
         raise UserError(
             f"database {path} does not exist: check --db (or $CCTOOL_DB), or create it with `cctool init`"
         )
@@ -57,8 +61,13 @@ def store(ctx: typer.Context, *, migrate: bool = True, existing: bool = False) -
     )
     try:
         yield opened
-    finally:
+    except BaseException:
         opened.close()
+        if new:
+            for leftover in (Path(path), Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
+    opened.close()
 
 
 stderr = Console(stderr=True)
