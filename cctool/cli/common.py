@@ -38,14 +38,17 @@ def command_name(ctx: typer.Context) -> str:
 
 
 @contextmanager
-def store(ctx: typer.Context, *, migrate: bool = True, create: bool = False) -> Iterator[Store]:
+def store(
+    ctx: typer.Context, *, migrate: bool = True, create: bool = False, dry_run: bool = False
+) -> Iterator[Store]:
     """Open the database named by --db / $CCTOOL_DB / ./cctool.db for the duration of a command.
 
     Only the commands that start a database (`init`, and the imports that bring a team's first data in:
     `contacts import`, `dnc import`, `campaign load`) pass `create`. Every other command needs the file to
     exist: on a mistyped path an opt-out or a do-not-call entry would go into a new, empty database while
     the real one keeps dialing the number, and a report or `audit verify` would describe an empty one.
-    A database this command started is removed again if the command fails: it leaves things as they were."""
+    A database this command started is removed again if the command fails, or was a `dry_run` (which
+    writes nothing): it leaves things as they were."""
     opts = options(ctx)
     path = opts.db or default_db_path()
     new = str(path) != ":memory:" and not Path(path).exists()
@@ -62,12 +65,16 @@ def store(ctx: typer.Context, *, migrate: bool = True, create: bool = False) -> 
     try:
         yield opened
     except BaseException:
-        opened.close()
-        if new:
-            for leftover in (Path(path), Path(f"{path}-wal"), Path(f"{path}-shm")):
-                leftover.unlink(missing_ok=True)
+        _close(opened, remove=new)
         raise
+    _close(opened, remove=new and dry_run)
+
+
+def _close(opened: Store, *, remove: bool) -> None:
     opened.close()
+    if remove:
+        for leftover in (Path(opened.path), Path(f"{opened.path}-wal"), Path(f"{opened.path}-shm")):
+            leftover.unlink(missing_ok=True)
 
 
 stderr = Console(stderr=True)

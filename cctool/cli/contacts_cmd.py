@@ -39,7 +39,7 @@ def import_(
     """Import contacts; bad rows go to a rejects file with their row number and reason."""
     opts = options(ctx)
     show_progress = stderr.is_terminal and not opts.json and not opts.quiet
-    with store(ctx, create=True) as opened:
+    with store(ctx, create=True, dry_run=dry_run) as opened:
 
         def run(progress: Callable[[int, int], None] | None = None) -> ImportResult:
             return import_contacts(
