@@ -95,6 +95,37 @@ def emit(ctx: typer.Context, document: Any, human: Callable[[Console], None] | N
         stdout.print_json(json.dumps(document, ensure_ascii=False, default=str))
 
 
+HUMAN_ROWS = 100  # rows a listing prints on a terminal unless --limit says otherwise
+
+
+def limit_option(what: str) -> Any:
+    return typer.Option(
+        None,
+        "--limit",
+        min=0,
+        help=f"Show at most N {what} (0: all). Default: {HUMAN_ROWS} on a terminal, all with --json.",
+    )
+
+
+def shown(
+    ctx: typer.Context, rows: list[Any], limit: int | None, *, last: bool = False
+) -> tuple[list[Any], str]:
+    """The rows a listing prints, and a line saying what it left out.
+
+    With --limit N, N rows (0: all). Without it, all of them for --json (a script wants everything) and
+    the first (or `last`) HUMAN_ROWS for a person: a table of 100,000 contacts takes rich a minute to lay
+    out and scrolls off the screen anyway."""
+    if limit is None:
+        limit = 0 if options(ctx).json else HUMAN_ROWS
+    if limit <= 0 or len(rows) <= limit:
+        return rows, ""
+    left_out = len(rows) - limit
+    which = "earlier" if last else "more"
+    return (
+        rows[-limit:] if last else rows[:limit]
+    ), f"{left_out} {which} not shown: --limit N for N, --limit 0 for all"
+
+
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
     grid = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
