@@ -55,7 +55,7 @@ def log(
     """Read the operations log."""
     since_iso = to_iso(parse_time(since, "--since")) if since else None
     with store(ctx) as opened:
-        found, left_out = shown(ctx, list(audit.rows(opened.conn, since_iso)), limit, last=True)
+        found, _, left_out = shown(ctx, audit.rows(opened.conn, since_iso), limit, last=True)
 
     def human(out: Console) -> None:
         columns = ["seq", "ts", "actor", "command", "entity", "entity_id", "action", "payload"]

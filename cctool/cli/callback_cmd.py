@@ -154,11 +154,11 @@ def list_(
         matching = callbacks.list_callbacks(
             opened.conn, status=status, phone=number, owner=owner, ticket_id=ticket
         )
-    found, left_out = shown(ctx, matching, limit)
+    found, total, left_out = shown(ctx, matching, limit)
 
     def human(out: Console) -> None:
         rows = plain([[c[k] for k in LIST_COLUMNS] for c in found])
-        out.print(table(f"{len(matching)} callbacks", LIST_COLUMNS, rows))
+        out.print(table(f"{total} callbacks", LIST_COLUMNS, rows))
         if left_out:
             out.print(left_out)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import count, islice
 from pathlib import Path
 from typing import Any
 
@@ -108,22 +110,30 @@ def limit_option(what: str) -> Any:
 
 
 def shown(
-    ctx: typer.Context, rows: list[Any], limit: int | None, *, last: bool = False
-) -> tuple[list[Any], str]:
-    """The rows a listing prints, and a line saying what it left out.
+    ctx: typer.Context, rows: Iterable[Any], limit: int | None, *, last: bool = False
+) -> tuple[list[Any], int, str]:
+    """The rows a listing prints, how many there are in all, and a line saying what it left out.
 
     With --limit N, N rows (0: all). Without it, all of them for --json (a script wants everything) and
-    the first (or `last`) HUMAN_ROWS for a person: a table of 100,000 contacts takes rich a minute to lay
-    out and scrolls off the screen anyway."""
+    the first (or `last`) HUMAN_ROWS for a person: a table of 100,000 contacts takes rich minutes to lay
+    out and scrolls off the screen anyway. Only the rows shown are kept in memory."""
     if limit is None:
         limit = 0 if options(ctx).json else HUMAN_ROWS
-    if limit <= 0 or len(rows) <= limit:
-        return rows, ""
-    left_out = len(rows) - limit
+    if limit <= 0:
+        kept = list(rows)
+        return kept, len(kept), ""
+    if last:
+        counter = count()  # zip draws from it once per row, and not after the last
+        kept = [row for row, _ in deque(zip(rows, counter), maxlen=limit)]
+        total = next(counter)
+    else:
+        remaining = iter(rows)
+        kept = list(islice(remaining, limit))
+        total = len(kept) + sum(1 for _ in remaining)
+    if total <= limit:
+        return kept, total, ""
     which = "earlier" if last else "more"
-    return (
-        rows[-limit:] if last else rows[:limit]
-    ), f"{left_out} {which} not shown: --limit N for N, --limit 0 for all"
+    return kept, total, f"{total - limit} {which} not shown: --limit N for N, --limit 0 for all"
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:

@@ -85,8 +85,9 @@ def list_(
 ) -> None:
     """List contacts."""
     with store(ctx) as opened:
-        everyone = list(service.iter_contacts(opened.conn, tag, include_erased=erased))
-    found, left_out = shown(ctx, everyone, limit)
+        found, total, left_out = shown(
+            ctx, service.iter_contacts(opened.conn, tag, include_erased=erased), limit
+        )
 
     def human(out: Console) -> None:
         columns = ["phone", "name", "tags", "zone", "consent"]
@@ -100,7 +101,7 @@ def list_(
             ]
             for c in found
         ]
-        out.print(table(f"{len(everyone)} contacts", columns, rows))
+        out.print(table(f"{total} contacts", columns, rows))
         if left_out:
             out.print(left_out)
 

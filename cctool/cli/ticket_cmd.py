@@ -146,11 +146,11 @@ def list_(
         matching = tickets.list_tickets(
             opened.conn, status=status, kind=kind, phone=number, assignee=assignee, overdue=overdue
         )
-    found, left_out = shown(ctx, matching, limit)
+    found, total, left_out = shown(ctx, matching, limit)
 
     def human(out: Console) -> None:
         rows = plain([[t[c] for c in LIST_COLUMNS] for t in found])
-        out.print(table(f"{len(matching)} tickets", LIST_COLUMNS, rows))
+        out.print(table(f"{total} tickets", LIST_COLUMNS, rows))
         if left_out:
             out.print(left_out)
 
