@@ -197,6 +197,12 @@ class Pacer:
         """Abandoned calls the window can still take before it reaches the cap less the margin."""
         return self.cap * self.live - self.abandoned - self.margin()
 
+    def room(self) -> int:
+        """Abandoned calls the window can still take with the rate at most the cap, counting that each adds
+        a live answer: the largest `k` with `abandoned + k <= cap x (live + k)` (none at or over the cap)."""
+        room = (self.cap * self.live - self.abandoned) / (1.0 - self.cap) - 1e-9
+        return int(room) if room > 0.0 else 0
+
     def observe_talk(self, talk_s: float) -> None:
         x = math.log(max(talk_s, 1.0))
         self.talk_n += 1
@@ -547,6 +553,12 @@ class Pacer:
             v0, v1, v2, v3 = v0 + h0, v1 + h1, v2 + h2, v3 + h3
         if uncovered > channels:
             uncovered = channels
+        if n > uncovered:
+            # the hard rule: the calls that may still be abandoned (past the sure ones) are never more than
+            # the abandoned calls left under the cap, each of which also adds a live answer: see room()
+            hard = uncovered + self.room()
+            if n > hard:
+                n = hard if hard > 0 else 0
         return n if n > uncovered else uncovered
 
     def _wrap_row(self, half: int) -> tuple[float, ...]:
