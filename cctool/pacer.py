@@ -115,7 +115,9 @@ class Pacer:
         self.gain = 0.002  # integral step per connected live answer
         self.kp = 0.2  # proportional gain per abandoned call of allowance
         self.boost_max = 1.0  # at most e times the integral term however much allowance is left
-        self.margin_base = 1.0  # abandoned calls kept in reserve: 1 + 0.3 x sqrt(cap x live answers)
+        # abandoned calls kept in reserve: margin_base + 0.3 x sqrt(cap x live answers); margin_base grows
+        # with the team, which keeps more calls at risk and so needs more room under the hard rule (lines())
+        self.margin_base = max(1.0, 0.15 * agents)
         self.margin_k = 0.3
         self.hard_room = 1.0  # progressive only while fewer abandoned calls than this are left under the cap
         self.idle_cut = 0.5  # the budget is divided by 1 + idle_cut x idle agents no call is expected for
