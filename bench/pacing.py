@@ -11,7 +11,7 @@ Abandonment = abandoned / live answers; occupancy = (talk + wrap) / logged-in ti
 Seeds 1-10 are the issue's figures; `--first-seed 101 --seeds 40` checks a change on seeds it was not tuned on.
 `--short` runs 5, 10, 20 and 50 agents for 0.25, 0.5 and 1 hour on each seed (an empty window, as a campaign
 dialed once) and counts the runs that end with abandoned > 3 % of live answers, with the highest
-abandoned - 3 % x live reached at any instant of any run.
+abandoned - 3 % x live reached at any instant of any run ('none': no call abandoned in any run).
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def short_runs(seeds: list[int], agents: tuple[int, ...] = (5, 10, 20, 50)) -> i
                 occ.append(st.occupancy)
             print(
                 f"{n:>6} {hours:>5g} {over:>8} {worst[1]:>5}/{worst[2]:<4} {worst[0]:>5.2%} "
-                f"{peak if peak > -math.inf else 0.0:>+8.2f} {statistics.median(occ):>10.1%}",
+                f"{f'{peak:+.2f}' if peak > -math.inf else 'none':>8} {statistics.median(occ):>10.1%}",
                 flush=True,
             )
     return 0
