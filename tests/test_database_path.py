@@ -108,3 +108,16 @@ def test_a_first_import_that_fails_leaves_no_database_behind(
     )
     assert "has no valid numbers" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.txt"]
+
+
+def test_a_dry_run_of_a_first_import_leaves_no_database_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--dry-run` writes nothing: checking a CRM export before the team has a database counts its rows
+    and leaves no new database at the path."""
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("name,phone,region\nAda,+12025550143,US\nBob,not a number,US\n")
+    db = tmp_path / "new.db"
+    assert main(["--db", str(db), "--json", "contacts", "import", str(contacts), "--dry-run"]) == 0
+    assert '"rejected": 1' in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["contacts.csv"]
