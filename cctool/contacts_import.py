@@ -34,8 +34,8 @@ from typing import Any
 
 from . import csvread
 from .csvread import ContactFile, open_contact_file, parse_maps
-from .errors import UsageError
 from .phonefast import Classifier
+from .phones import region_code
 from .store import Store
 from .timeutil import is_zone, to_iso, utcnow
 
@@ -352,8 +352,7 @@ def import_contacts(
 ) -> ImportResult:
     """Import a contact file; returns the counts. Unreadable input raises UserError before any write."""
     path = Path(path)
-    if region and len(region.strip()) != 2:
-        raise UsageError(f"--region {region!r}: give a two-letter country code such as US, GB or CN")
+    region = region_code(region)
     extra_tags = tuple(sorted({t for tag in tags or [] for t in split_tags(tag)}))
     contact_file = open_contact_file(path, parse_maps(maps or []))
     now = to_iso(utcnow())
@@ -377,7 +376,7 @@ def import_contacts(
                 contact_file.delimiter,
                 contact_file.columns,
                 contact_file.attributes,
-                region.upper() if region else None,
+                region,
                 extra_tags,
                 source,
                 now,

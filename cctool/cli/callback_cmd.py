@@ -146,9 +146,10 @@ def list_(
     phone: str | None = typer.Option(None, "--phone"),
     owner: str | None = typer.Option(None, "--owner"),
     ticket: int | None = typer.Option(None, "--ticket"),
+    region: str | None = typer.Option(None, "--region", help="Country for a --phone without +country."),
 ) -> None:
     """Callbacks, by due time."""
-    number = e164(phone) if phone else None
+    number = e164(phone, region) if phone else None
     with store(ctx, existing=True) as opened:
         found = callbacks.list_callbacks(
             opened.conn, status=status, phone=number, owner=owner, ticket_id=ticket

@@ -59,9 +59,12 @@ def add(
     phone: str = typer.Argument(..., help="The number, +country format."),
     list_name: str = typer.Option("internal", "--list", help="internal (the company's own list)."),
     reason: str | None = typer.Option(None, "--reason", help="Why (kept with the entry)."),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Put a number on the internal do-not-call list, effective at once."""
-    number = e164(phone)
+    number = e164(phone, region)
     with store(ctx) as opened:
         result = dnc.add_internal(opened, number, reason, list_name)
 
@@ -78,9 +81,12 @@ def remove(
     phone: str = typer.Argument(..., help="The number, +country format."),
     list_name: str = typer.Option("internal", "--list", help="internal (the company's own list)."),
     reason: str | None = typer.Option(None, "--reason", help="Why (kept in the audit log)."),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Take a number off the internal list (the entry is closed and kept)."""
-    number = e164(phone)
+    number = e164(phone, region)
     with store(ctx) as opened:
         result = dnc.remove_internal(opened, number, reason, list_name)
     emit(ctx, result, lambda out: out.print(f"{number} removed from the internal do-not-call list"))
@@ -88,10 +94,14 @@ def remove(
 
 @app.command("check")
 def check(
-    ctx: typer.Context, phone: str = typer.Argument(..., help="The number, any format with +country.")
+    ctx: typer.Context,
+    phone: str = typer.Argument(..., help="The number, any format with +country."),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Is the number suppressed now, and by which lists (national, internal, optout, erased)."""
-    number = e164(phone)
+    number = e164(phone, region)
     with store(ctx) as opened:
         result = dnc.check(opened, number)
 
