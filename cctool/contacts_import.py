@@ -34,6 +34,7 @@ from typing import Any
 
 from . import csvread
 from .csvread import ContactFile, open_contact_file, parse_maps
+from .outfile import atomic_text, check_writable
 from .phonefast import Classifier
 from .phones import region_code
 from .store import Store
@@ -359,7 +360,9 @@ def import_contacts(
     source = source or path.name
     conn = store.conn
     rejects_path = Path(rejects) if rejects else None
-    if rejects_path is None and not dry_run:
+    if rejects_path is not None:
+        check_writable(rejects_path, "--rejects")  # now, not after a million rows
+    elif not dry_run:
         rejects_path = path.with_name(f"{path.stem}.rejects.csv")
     header_lines = 1 + _header_newlines(contact_file)
     counts = dict.fromkeys(COUNT_KEYS, 0)
@@ -741,10 +744,8 @@ def _close_import(
 
 def _write_rejects(path: Path, header: list[str], rows: list[tuple[int, str, list[str]]]) -> None:
     """Rejected rows as they were, with their row number and reason (UTF-8 with BOM for spreadsheets)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
+    with atomic_text(path, "--rejects") as handle:
         out = csv.writer(handle)
         out.writerow(["row", "reason", *header])
         for line, reason, record in sorted(rows, key=lambda r: r[0]):
             out.writerow([line, reason, *record])
-    os.replace(tmp, path)
