@@ -77,10 +77,10 @@ def is_zone(name: str) -> bool:
 
 
 def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(f"time zone {name!r} is not an IANA zone name (e.g. Europe/London)") from None
+    """The zone a user named, or one line: a folder of the zone database (`America`) is not a zone."""
+    if not is_zone(name):
+        raise UserError(f"time zone {name!r} is not an IANA zone name (e.g. Europe/London)")
+    return ZoneInfo(name)
 
 
 class IsoText:

@@ -246,3 +246,11 @@ def test_due_from_cron_on_a_mistyped_database_path_fails_instead_of_creating_it(
     for args in (["callback", "due", "--json"], ["callback", "list"]):
         assert main(["--db", str(missing), *args]) == 1
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("name", ["America", "Asia", "posixrules", "zone.tab"])
+def test_a_zone_folder_or_a_zone_database_file_given_as_tz_is_one_line(cli, name) -> None:
+    """`--tz America` (a folder of the zone database) raised IsADirectoryError with a traceback."""
+    refused = cli("callback", "schedule", CN, "--at", "2026-12-02T10:00", "--tz", name)
+    assert refused.code == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip() == f"cctool: time zone {name!r} is not an IANA zone name (e.g. Europe/London)"
