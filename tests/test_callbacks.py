@@ -253,4 +253,6 @@ def test_a_zone_folder_or_a_zone_database_file_given_as_tz_is_one_line(cli, name
     """`--tz America` (a folder of the zone database) raised IsADirectoryError with a traceback."""
     refused = cli("callback", "schedule", CN, "--at", "2026-12-02T10:00", "--tz", name)
     assert refused.code == 1 and "Traceback" not in refused.stderr
-    assert refused.stderr.strip() == f"cctool: time zone {name!r} is not an IANA zone name (e.g. Europe/London)"
+    assert (
+        refused.stderr.strip() == f"cctool: time zone {name!r} is not an IANA zone name (e.g. Europe/London)"
+    )
