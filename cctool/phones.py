@@ -63,7 +63,7 @@ def normalize(text: str, region: str | None = None) -> Number:
 
 
 # Codes people type that are not ISO 3166 (phonenumbers knows the country under another code).
-_NOT_ISO = {"UK": "GB", "EN": "GB", "USA": "US", "CHN": "CN", "PRC": "CN", "EL": "GR"}
+NOT_ISO = {"UK": "GB", "EN": "GB", "USA": "US", "CHN": "CN", "PRC": "CN", "EL": "GR"}
 NUMBER_TYPES = tuple(dict.fromkeys(_TYPE_NAMES.values()))
 
 
@@ -75,7 +75,7 @@ def region_code(text: str | None, what: str = "--region") -> str | None:
     code = text.strip().upper()
     if code in phonenumbers.SUPPORTED_REGIONS:
         return code
-    better = _NOT_ISO.get(code)
+    better = NOT_ISO.get(code)
     hint = f"did you mean {better}?" if better else "use an ISO code such as US, GB or CN"
     raise UsageError(f"{what} {text!r} is not a two-letter country code phonenumbers knows: {hint}")
 

@@ -303,3 +303,20 @@ def test_a_real_process_reports_errors_without_a_traceback(folder: Path, tmp_pat
         f"cctool: {bad}: 1 error, nothing stored",
     ]
     assert result.stdout == ""
+
+
+def test_a_segment_region_or_number_type_no_contact_can_have_is_an_error_with_its_line(
+    cli, folder: Path
+) -> None:
+    """`region: UK` (the ISO code is GB) was valid and selected nobody: the campaign loaded and never dialed."""
+    bad = write(folder, SURVEY.replace("  tags_any: [customer]\n", "  tags_any: [customer]\n  region: UK\n"))
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1
+    assert f"{bad}:7: region 'UK' is not a two-letter country code: did you mean GB?" in result.stderr
+    typo = write(folder, SURVEY.replace("  tags_any: [customer]\n", "  number_type: [mobile, cell]\n"))
+    result = cli("campaign", "validate", typo)
+    assert result.code == 1 and f"{typo}:6: number_type 'cell' is not one of mobile, fixed" in result.stderr
+    good = write(
+        folder, SURVEY.replace("  tags_any: [customer]\n", "  region: [gb]\n  number_type: mobile\n")
+    )
+    assert cli("campaign", "validate", good).code == 0
