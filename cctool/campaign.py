@@ -450,6 +450,13 @@ def _caller_id(doc: _Doc, data: dict[str, Any]) -> str | None:
             ("caller_id",) if "caller_id" in data else (), 'missing caller ID: add caller_id: "+14155550100"'
         )
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML reads +14155550100 unquoted as the integer 14155550100: the + is gone, so do not guess.
+        doc.error(
+            ("caller_id",),
+            f'caller ID {value} was read by YAML as a number, without its +: quote it, caller_id: "+{value}"',
+        )
+        return None
     try:
         return normalize(str(value)).e164
     except InvalidNumber:

@@ -320,3 +320,15 @@ def test_a_segment_region_or_number_type_no_contact_can_have_is_an_error_with_it
         folder, SURVEY.replace("  tags_any: [customer]\n", "  region: [gb]\n  number_type: mobile\n")
     )
     assert cli("campaign", "validate", good).code == 0
+
+
+def test_an_unquoted_caller_id_says_to_quote_it(cli, folder: Path) -> None:
+    """YAML reads `caller_id: +442079460000` as a number and drops the +; the error named a number the
+    user never wrote ('caller ID 442079460000 is not a valid number in +country format')."""
+    bad = write(folder, SURVEY.replace('caller_id: "+442079460000"', "caller_id: +442079460000"))
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1
+    assert (
+        f"{bad}:4: caller ID 442079460000 was read by YAML as a number, without its +: quote it, "
+        'caller_id: "+442079460000"'
+    ) in result.stderr
