@@ -129,7 +129,9 @@ def _unknown_names(tree: jinja2.nodes.Template) -> list[ScriptProblem]:
             continue
         if attr not in fields[owner.name] and attr not in _DICT_METHODS:
             known = ", ".join(fields[owner.name])
-            problems.append(ScriptProblem(node.lineno, f"{owner.name} has no field {attr!r} (known: {known})"))
+            problems.append(
+                ScriptProblem(node.lineno, f"{owner.name} has no field {attr!r} (known: {known})")
+            )
     return sorted(problems, key=lambda p: p.line or 0)
 
 
