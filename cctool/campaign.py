@@ -503,7 +503,17 @@ def _script(
             ("script",), f"unknown script {name!r}: no such file beside the campaign or in scripts_templates/"
         )
         return str(name), None, None
-    text = found.read_text(encoding="utf-8")
+    try:  # utf-8-sig: a BOM from Notepad is not part of the script
+        text = found.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        doc.error(
+            ("script",),
+            f"script {found.name} is not UTF-8 text (a GB18030/GBK or ANSI file?): save it as UTF-8",
+        )
+        return str(name), None, None
+    except OSError as exc:
+        doc.error(("script",), f"cannot read script {found} ({exc.strerror})")
+        return str(name), None, None
     for problem in scripts.check(text, str(kind)):
         where = f" (line {problem.line} of {found.name})" if problem.line else f" ({found.name})"
         doc.error(("script",), problem.message + where)

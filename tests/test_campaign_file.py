@@ -332,3 +332,21 @@ def test_an_unquoted_caller_id_says_to_quote_it(cli, folder: Path) -> None:
         f"{bad}:4: caller ID 442079460000 was read by YAML as a number, without its +: quote it, "
         'caller_id: "+442079460000"'
     ) in result.stderr
+
+
+def test_a_script_saved_in_gb18030_is_an_error_with_its_line_and_a_bom_is_dropped(
+    cli, folder: Path, db_path: Path
+) -> None:
+    """A script saved as GB18030 by a Chinese Windows editor ended `campaign validate` in a traceback."""
+    (folder / "care.j2").write_bytes("您好 {{ agent }}，满意吗？\n".encode("gb18030"))
+    bad = write(folder, SURVEY)
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert f"{bad}:9: script care.j2 is not UTF-8 text (a GB18030/GBK or ANSI file?): save it as UTF-8" in (
+        result.stderr
+    )
+    (folder / "care.j2").write_bytes("您好 {{ agent }}，满意吗？\n".encode("utf-8-sig"))
+    assert cli("campaign", "load", bad).code == 0
+    assert db_rows(db_path, "SELECT script_text FROM campaign_versions") == [
+        ("您好 {{ agent }}，满意吗？\n",)
+    ]
