@@ -39,8 +39,12 @@ def import_(
 
     def human(out: Console) -> None:
         if summary["unchanged"]:
+            # The file is not read again, so a repeat with another --region/--column changes nothing: say so.
+            given = " or ".join(o for o, v in (("--region", region), ("--column", column)) if v)
+            hint = f" (the file was not read again: to read it with another {given}, give a new --version)"
             out.print(
-                f"registry version {summary['version']} is already loaded from this file: nothing changed"
+                f"registry version {summary['version']} is already loaded from this file "
+                f"({summary['count']} numbers): nothing changed" + (hint if given else "")
             )
             return
         out.print(
