@@ -256,3 +256,18 @@ def test_a_zone_folder_or_a_zone_database_file_given_as_tz_is_one_line(cli, name
     assert (
         refused.stderr.strip() == f"cctool: time zone {name!r} is not an IANA zone name (e.g. Europe/London)"
     )
+
+
+def test_both_graces_set_together_are_checked_as_a_pair_and_a_refusal_changes_neither(cli) -> None:
+    """`--owner 2d --missed 3d` was refused against the stored 1d; `--owner 2h --missed 1h` exited 1 with
+    the owner grace already changed to 2h."""
+    assert cli("callback", "grace", "--owner", "2d", "--missed", "3d", "--json").json == {
+        "owner_grace": "2d",
+        "missed_grace": "3d",
+    }
+    refused = cli("callback", "grace", "--owner", "4h", "--missed", "1h")
+    assert refused.code == 1
+    assert refused.stderr.startswith(
+        "cctool: callbacks.missed_grace (1h) must be longer than callbacks.owner_grace (4h)"
+    )
+    assert cli("callback", "grace", "--json").json == {"owner_grace": "2d", "missed_grace": "3d"}

@@ -173,10 +173,9 @@ def grace(
 ) -> None:
     """Show or set the owner and missed grace periods."""
     with store(ctx) as opened:
-        if owner_grace is not None:
-            ticket_settings.put(opened, "callbacks.owner_grace", owner_grace)
-        if missed_grace is not None:
-            ticket_settings.put(opened, "callbacks.missed_grace", missed_grace)
+        given = {"callbacks.owner_grace": owner_grace, "callbacks.missed_grace": missed_grace}
+        if any(v is not None for v in given.values()):
+            ticket_settings.put_many(opened, {k: v for k, v in given.items() if v is not None})
         found = {
             "owner_grace": ticket_settings.get(opened.conn, "callbacks.owner_grace"),
             "missed_grace": ticket_settings.get(opened.conn, "callbacks.missed_grace"),
