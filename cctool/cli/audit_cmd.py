@@ -44,7 +44,9 @@ def verify(
 @app.command("log")
 def log(
     ctx: typer.Context,
-    since: str | None = typer.Option(None, "--since", help="Only rows at or after this time (ISO)."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only rows at or after this time (ISO; UTC unless it has an offset)."
+    ),
     limit: int = typer.Option(0, "--limit", help="Only the last N rows (0: all)."),
 ) -> None:
     """Read the operations log."""

@@ -70,7 +70,9 @@ def schedule(
 @app.command("due")
 def due(
     ctx: typer.Context,
-    at: str | None = typer.Option(None, "--at", help="As of this time (else now / $CCTOOL_NOW)."),
+    at: str | None = typer.Option(
+        None, "--at", help="As of this time (ISO; UTC unless it has an offset; else now / $CCTOOL_NOW)."
+    ),
     owner: str | None = typer.Option(None, "--owner", help="Only what this agent may claim."),
     campaign: str | None = typer.Option(None, "--campaign"),
 ) -> None:

@@ -142,7 +142,11 @@ def show(
 def preview(
     ctx: typer.Context,
     name: str = typer.Argument(...),
-    at: str | None = typer.Option(None, "--at", help="Judge as if dialing at this time (ISO; else now)."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="Judge as if dialing at this time (ISO; UTC unless it has an offset, e.g. 2026-11-24T10:00-05:00; else now).",
+    ),
     contacts: bool = typer.Option(False, "--contacts", help="List each contact's decision."),
 ) -> None:
     """Who in the segment is dialable at a time, and why the others are not."""

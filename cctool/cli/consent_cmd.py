@@ -38,7 +38,9 @@ def grant(
     evidence: str | None = typer.Option(
         None, "--evidence", help="A reference to the proof (form id, recording)."
     ),
-    at: str | None = typer.Option(None, "--at", help="When it was given (ISO time; default now)."),
+    at: str | None = typer.Option(
+        None, "--at", help="When it was given (ISO; UTC unless it has an offset; default now)."
+    ),
     region: str | None = typer.Option(
         None, "--region", help="Country for a number without +country (e.g. GB)."
     ),
@@ -54,7 +56,9 @@ def revoke(
     purpose: str = typer.Option(..., "--purpose", help="marketing or survey."),
     source: str = typer.Option(..., "--source", help="Where the revocation came from."),
     evidence: str | None = typer.Option(None, "--evidence", help="A reference to the proof."),
-    at: str | None = typer.Option(None, "--at", help="When it was revoked (ISO time; default now)."),
+    at: str | None = typer.Option(
+        None, "--at", help="When it was revoked (ISO; UTC unless it has an offset; default now)."
+    ),
     region: str | None = typer.Option(
         None, "--region", help="Country for a number without +country (e.g. GB)."
     ),
