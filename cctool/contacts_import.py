@@ -38,7 +38,7 @@ from .outfile import atomic_text, check_writable
 from .phonefast import Classifier
 from .phones import region_code
 from .store import Store
-from .timeutil import is_zone, to_iso, utcnow
+from .timeutil import is_zone, to_iso, utcnow, zone_name
 
 COUNT_KEYS = ("read", "imported", "updated", "unchanged", "duplicates_in_file", "rejected")
 CONSENT_VALUES = {
@@ -168,8 +168,10 @@ def parse_block(block: str, first_line: int) -> Parsed:
             continue
         tz = record[tz_i].strip() if tz_i < width else ""
         if tz and not is_zone(tz):
-            rejects.append((line, "bad_timezone", record))
-            continue
+            tz = zone_name(tz) or ""
+            if not tz:
+                rejects.append((line, "bad_timezone", record))
+                continue
         if has_consent:
             value = record[consent_i].strip() if consent_i < width else ""
             if value:

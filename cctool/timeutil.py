@@ -76,6 +76,24 @@ def is_zone(name: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1)
+def _zones_by_folded_name() -> dict[str, str]:
+    from zoneinfo import available_timezones  # walks the zone database: only when a name needs folding
+
+    return {name.casefold(): name for name in available_timezones()}
+
+
+@functools.lru_cache(maxsize=4096)
+def zone_name(name: str) -> str | None:
+    """The IANA name a CRM cell means, in its canonical spelling (`utc` -> `UTC`, `asia/shanghai` ->
+    `Asia/Shanghai`), or None. Zone names are case-sensitive on Linux and not on macOS or Windows, so
+    exports carry any case."""
+    if is_zone(name):
+        return name
+    folded = _zones_by_folded_name().get(name.strip().casefold())
+    return folded if folded and is_zone(folded) else None
+
+
 def zone(name: str) -> ZoneInfo:
     """The zone a user named, or one line: a folder of the zone database (`America`) is not a zone."""
     if not is_zone(name):

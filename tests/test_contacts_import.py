@@ -255,3 +255,17 @@ def test_a_region_that_is_not_a_country_code_is_a_usage_error(cli, tmp_path: Pat
     path = write(tmp_path / "m.csv", "phone\n+447911123456\n")
     result = cli("contacts", "import", path, "--region", "USA")
     assert result.code == 2 and "two-letter country code" in result.stderr
+
+
+def test_a_zone_name_in_another_case_is_stored_in_its_canonical_spelling(cli, tmp_path: Path) -> None:
+    """CRMs export 'utc' or 'asia/shanghai' (zone names are case-blind on macOS and Windows): every such row
+    was rejected as bad_timezone. A name that is no zone in any case still is."""
+    path = write(
+        tmp_path / "tz.csv",
+        "phone,timezone\n+14155550203,utc\n+8613800138000,asia/shanghai\n+14155550204,GMT+8\n",
+    )
+    assert import_json(cli, path)["rejected"] == 1
+    shown = cli("contacts", "show", "+8613800138000", "--json").json
+    assert shown["timezone"] == "Asia/Shanghai"
+    assert cli("contacts", "show", "+14155550203", "--json").json["timezone"] == "UTC"
+    assert import_json(cli, path)["unchanged"] == 2  # re-importing finds the canonical names equal
