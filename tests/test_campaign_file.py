@@ -350,3 +350,14 @@ def test_a_script_saved_in_gb18030_is_an_error_with_its_line_and_a_bom_is_droppe
     assert db_rows(db_path, "SELECT script_text FROM campaign_versions") == [
         ("您好 {{ agent }}，满意吗？\n",)
     ]
+
+
+def test_an_unknown_policy_is_one_error_not_also_loosenings_of_a_preset_never_named(
+    cli, folder: Path
+) -> None:
+    """`policy: US` also reported 'dialing.abandon_window 30d loosens the strict preset (day)': a preset the
+    file never named."""
+    text = (EXAMPLES / "renewal-us.yaml").read_text(encoding="utf-8").replace("policy: us", "policy: US")
+    result = cli("campaign", "validate", write(folder, text), "--json")
+    assert result.code == 1
+    assert result.json["errors"] == [{"line": 4, "message": "policy 'US' is not one of us, uk, cn, strict"}]
