@@ -366,3 +366,14 @@ def test_repeating_a_load_with_region_added_says_the_file_was_not_read_again(cli
     assert national_numbers(db_path) == {"+12125550123"}
     cli("dnc", "import", path, "--list", "national", "--version", "v1b", "--region", "US")
     assert national_numbers(db_path) == {"+12125550123", "+12125550100"}
+
+
+def test_a_one_column_csv_with_a_phone_header_does_not_count_the_header_as_invalid(
+    cli, tmp_path: Path
+) -> None:
+    """Exported as a one-column CSV, the registry's header 'phone' (after a BOM) was counted as an invalid
+    line and shown among the examples: the count an operator checks against the registry's was off."""
+    path = tmp_path / "national.csv"
+    path.write_bytes("\ufeffPhone\r\n+12125550123\r\n+12125550124\r\n".encode())
+    loaded = cli("dnc", "import", path, "--list", "national", "--version", "v1", "--json").json
+    assert (loaded["count"], loaded["invalid"], loaded["invalid_examples"]) == (2, 0, [])
