@@ -37,8 +37,36 @@ def parse_time(text: str, what: str = "time", tz: str | None = None) -> datetime
             f"{what} {text!r} is not a time: use ISO format like 2026-11-23T09:30 or 2026-11-23"
         ) from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=zone(tz) if tz else UTC)
+        if tz:
+            return _local(value, zone(tz), tz, what, text)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def _local(naive: datetime, where: ZoneInfo, name: str, what: str, text: str) -> datetime:
+    """A wall-clock time in a zone, refusing the hour a daylight-saving change skips or repeats: a
+    customer's "2:30" on the spring-forward night does not exist, and on the fall-back night it happens
+    twice; picking one silently would call at a time nobody asked for."""
+    first, second = naive.replace(tzinfo=where, fold=0), naive.replace(tzinfo=where, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first.astimezone(UTC)
+    wall = first.astimezone(UTC).astimezone(where).replace(tzinfo=None)
+    if wall != naive:  # skipped: it maps back to another wall time
+        raise UserError(
+            f"{what} {text!r} does not exist in {name} (the clocks skip that hour for daylight saving): "
+            "give a time after the change"
+        )
+    offsets = [_offset(first), _offset(second)]
+    raise UserError(
+        f"{what} {text!r} happens twice in {name} (the clocks go back): add the offset, "
+        f"{naive.isoformat(timespec='minutes')}{offsets[0]} or {naive.isoformat(timespec='minutes')}{offsets[1]}"
+    )
+
+
+def _offset(moment: datetime) -> str:
+    minutes = int((moment.utcoffset() or timedelta(0)).total_seconds() // 60)
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def parse_date(text: str, what: str = "date") -> date:

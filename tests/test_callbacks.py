@@ -271,3 +271,34 @@ def test_both_graces_set_together_are_checked_as_a_pair_and_a_refusal_changes_ne
         "cctool: callbacks.missed_grace (1h) must be longer than callbacks.owner_grace (4h)"
     )
     assert cli("callback", "grace", "--json").json == {"owner_grace": "2d", "missed_grace": "3d"}
+
+
+def test_a_wall_time_the_daylight_saving_change_skips_or_repeats_is_refused_with_the_way_out(cli) -> None:
+    """'02:30' on the spring-forward night was booked silently for 03:30, and '01:30' on the fall-back
+    night for the first of the two: a customer called at an hour nobody asked for."""
+    skipped = cli(
+        "callback",
+        "schedule",
+        UK,
+        "--at",
+        "2027-03-28T01:30",
+        "--tz",
+        "Europe/London",
+        "--requested-by-customer",
+    )
+    assert skipped.code == 1
+    assert "does not exist in Europe/London" in skipped.stderr and "Traceback" not in skipped.stderr
+    twice = cli(
+        "callback",
+        "schedule",
+        UK,
+        "--at",
+        "2026-10-25T01:30",
+        "--tz",
+        "Europe/London",
+        "--requested-by-customer",
+    )
+    assert twice.code == 1 and "2026-10-25T01:30+01:00 or 2026-10-25T01:30+00:00" in twice.stderr
+    chosen = schedule(cli, "--at", "2026-12-25T01:30+00:00", "--requested-by-customer", phone=UK)
+    assert chosen["due_at"] == "2026-12-25T01:30:00Z"
+    assert cli("--json", "callback", "list").json[0]["status"] == "scheduled"
