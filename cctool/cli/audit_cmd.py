@@ -65,7 +65,8 @@ def log(
 
 def verify_export(ctx: typer.Context, folder: Path) -> None:
     if not folder.is_dir():
-        raise UserError(f"export folder {folder} does not exist: give the folder the export was written to")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise UserError(f"export folder {folder} {what}: give the folder the export was written to")
     problems = manifest.verify(folder)
 
     def human(out: Console) -> None:
