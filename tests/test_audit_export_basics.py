@@ -76,3 +76,8 @@ def test_verify_export_given_a_file_says_it_is_a_file(cli, tmp_path) -> None:
     refused = cli("audit", "verify", "--export", str(manifest))
     assert refused.code == 1
     assert "is a file, not a folder: give the folder the export was written to" in refused.stderr
+
+
+def test_export_formats_are_read_in_any_case(cli, tmp_path: Path) -> None:
+    assert _export(cli, tmp_path / "a", "--format", "CSV, HTML").code == 0
+    assert (tmp_path / "a" / "report.html").exists() and not (tmp_path / "a" / "operations.jsonl").exists()

@@ -97,7 +97,7 @@ def export(
         end=parse_date(date_to, "--to"),
         out=out,
         campaign=campaign,
-        formats={f.strip() for f in formats.split(",") if f.strip()} | {"csv"},
+        formats={f.strip().lower() for f in formats.split(",") if f.strip()} | {"csv"},
         unmask=unmask,
     )
     with store(ctx) as opened:
