@@ -24,7 +24,7 @@ import shutil
 import signal
 import sqlite3
 import tempfile
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -98,6 +98,7 @@ class ImportResult:
     dry_run: bool
     rejects_file: str | None
     import_id: int | None
+    reasons: dict[str, int] = field(default_factory=dict)  # rejected rows by reason (not in the JSON)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.counts)
@@ -420,6 +421,7 @@ def import_contacts(
         dry_run,
         str(written) if written else None,
         import_id,
+        dict(Counter(reason for _, reason, _ in reject_rows)),
     )
 
 

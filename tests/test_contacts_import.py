@@ -269,3 +269,18 @@ def test_a_zone_name_in_another_case_is_stored_in_its_canonical_spelling(cli, tm
     assert shown["timezone"] == "Asia/Shanghai"
     assert cli("contacts", "show", "+14155550203", "--json").json["timezone"] == "UTC"
     assert import_json(cli, path)["unchanged"] == 2  # re-importing finds the canonical names equal
+
+
+def test_the_summary_counts_rejects_by_reason_and_points_national_numbers_to_region(
+    cli, tmp_path: Path
+) -> None:
+    """A first import of a Chinese CRM without --region rejected every row and said only 'rejected 3' and
+    the rejects file's name: the operator had to open it to learn why."""
+    path = write(tmp_path / "crm.csv", "手机号码,姓名\n138 0013 8000,张三\n139 0013 9000,李四\n,无号码\n")
+    shown = cli("contacts", "import", path)
+    assert shown.code == 0
+    assert "rejected: 2 invalid_phone, 1 missing_phone" in shown.stdout
+    assert "numbers written without +country need --region" in shown.stdout
+    again = cli("contacts", "import", path, "--region", "CN")
+    assert "rejected: 1 missing_phone" in again.stdout and "need --region" not in again.stdout
+    assert import_json(cli, path, "--region", "CN")["rejected"] == 1  # the JSON document is unchanged

@@ -71,6 +71,10 @@ def import_(
         if dry_run:
             title += " - dry run, nothing written"
         out.print(table(title, ["", "rows"], [[k.replace("_", " "), result.counts[k]] for k in COUNT_KEYS]))
+        if result.reasons:
+            out.print("rejected: " + ", ".join(f"{n} {why}" for why, n in sorted(result.reasons.items())))
+        if result.reasons.get("invalid_phone") and not region:
+            out.print("numbers written without +country need --region, e.g. --region US, GB or CN")
         if result.rejects_file:
             out.print(f"rejected rows with their reasons: {result.rejects_file}")
 
