@@ -502,9 +502,15 @@ def _script(
         return None, None, None
     found = scripts.find(str(name), path) if isinstance(name, str) else None
     if found is None:
-        doc.error(
-            ("script",), f"unknown script {name!r}: no such file beside the campaign or in scripts_templates/"
-        )
+        bare = Path(str(name)).name
+        if isinstance(name, str) and bare != name:  # the file may well exist: paths are refused, say so
+            message = (
+                f"script {name!r} must be a bare file name such as {bare!r}, beside the campaign or in "
+                "scripts_templates/ (a path is not allowed)"
+            )
+        else:
+            message = f"unknown script {name!r}: no such file beside the campaign or in scripts_templates/"
+        doc.error(("script",), message)
         return str(name), None, None
     try:  # utf-8-sig: a BOM from Notepad is not part of the script
         text = found.read_text(encoding="utf-8-sig")

@@ -361,3 +361,13 @@ def test_an_unknown_policy_is_one_error_not_also_loosenings_of_a_preset_never_na
     result = cli("campaign", "validate", write(folder, text), "--json")
     assert result.code == 1
     assert result.json["errors"] == [{"line": 4, "message": "policy 'US' is not one of us, uk, cn, strict"}]
+
+
+def test_a_script_given_as_a_path_says_paths_are_not_allowed(cli, folder: Path) -> None:
+    """`script: scripts/care.j2` pointed at a file that exists, and was told 'no such file'."""
+    (folder / "scripts").mkdir()
+    (folder / "scripts" / "care.j2").write_text(CARE_SCRIPT, encoding="utf-8")
+    bad = write(folder, SURVEY.replace("script: care.j2", "script: scripts/care.j2"))
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1
+    assert f"{bad}:9: script 'scripts/care.j2' must be a bare file name such as 'care.j2'" in result.stderr
