@@ -186,8 +186,14 @@ def load_file(path: Path) -> Campaign:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"campaign file {path} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read campaign file {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(
+            f"campaign file {path} is not UTF-8 text (a GB18030/GBK or ANSI file?): save it as UTF-8"
+        ) from None
+    except IsADirectoryError:
+        raise UserError(f"campaign file {path} is a folder: give the .yaml file") from None
+    except OSError as exc:
+        raise UserError(f"cannot read campaign file {path} ({exc.strerror})") from None
     campaign, errors = validate(text, str(path), path)
     if errors or campaign is None:
         raise CampaignErrors(str(path), errors)

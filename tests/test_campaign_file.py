@@ -371,3 +371,17 @@ def test_a_script_given_as_a_path_says_paths_are_not_allowed(cli, folder: Path) 
     result = cli("campaign", "validate", bad)
     assert result.code == 1
     assert f"{bad}:9: script 'scripts/care.j2' must be a bare file name such as 'care.j2'" in result.stderr
+
+
+def test_a_campaign_file_saved_in_gb18030_or_a_folder_is_one_plain_line(cli, folder: Path) -> None:
+    """The messages were Python's: "'utf-8' codec can't decode byte 0xca in position 52" and
+    "[Errno 21] Is a directory"."""
+    gbk = folder / "gbk.yaml"
+    gbk.write_bytes(SURVEY.replace("name: care-call", "name: care-call\nseller: 示例电信").encode("gb18030"))
+    result = cli("campaign", "validate", gbk)
+    assert result.code == 1
+    assert result.stderr.strip() == (
+        f"cctool: campaign file {gbk} is not UTF-8 text (a GB18030/GBK or ANSI file?): save it as UTF-8"
+    )
+    result = cli("campaign", "load", folder)
+    assert result.stderr.strip() == f"cctool: campaign file {folder} is a folder: give the .yaml file"
