@@ -302,3 +302,14 @@ def test_a_wall_time_the_daylight_saving_change_skips_or_repeats_is_refused_with
     chosen = schedule(cli, "--at", "2026-12-25T01:30+00:00", "--requested-by-customer", phone=UK)
     assert chosen["due_at"] == "2026-12-25T01:30:00Z"
     assert cli("--json", "callback", "list").json[0]["status"] == "scheduled"
+
+
+def test_a_blank_owner_or_assignee_means_anyone_not_an_agent_called_spaces(cli) -> None:
+    """`--owner "  "` reserved the callback for an agent named two spaces: nobody could claim it until
+    the owner grace ran out; `ticket new --assign "  "` assigned the ticket to nobody by that name."""
+    assert schedule(cli, "--at", "2026-12-01T15:00", "--owner", "  ")["owner"] is None
+    ticket = cli(
+        "--json", "ticket", "new", "--phone", CN, "--kind", "inquiry", "--subject", "x", "--assign", " "
+    )
+    assert ticket.json["assignee"] is None
+    assert cli("--as", "wang", "--json", "callback", "claim", "1").json["claimed_by"] == "wang"
