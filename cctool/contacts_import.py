@@ -34,6 +34,7 @@ from typing import Any
 
 from . import csvread
 from .csvread import ContactFile, open_contact_file, parse_maps
+from .errors import UsageError
 from .outfile import atomic_text, check_writable
 from .phonefast import Classifier
 from .phones import region_code
@@ -364,6 +365,8 @@ def import_contacts(
     conn = store.conn
     rejects_path = Path(rejects) if rejects else None
     if rejects_path is not None:
+        if rejects_path.exists() and rejects_path.resolve() == path.resolve():
+            raise UsageError(f"--rejects {rejects_path} is the file being imported: give another file name")
         check_writable(rejects_path, "--rejects")  # now, not after a million rows
     elif not dry_run:
         rejects_path = path.with_name(f"{path.stem}.rejects.csv")

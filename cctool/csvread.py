@@ -171,9 +171,12 @@ def _map_columns(contact_file: ContactFile, maps: dict[str, str]) -> None:
         if index is None:
             raise UserError(f"{path}: --map names column {column!r}, which is not in the header {header}")
         explicit[index] = wanted
+    # A rejects file, fixed and imported again, leads with cctool's own `row` and `reason` columns: they
+    # describe the earlier import, not the person, so they do not become attributes.
+    ours = {0, 1} if [_key(h) for h in header[:2]] == ["row", "reason"] else set()
     for index, name in enumerate(header):
         target = explicit.get(index) or ALIASES.get(_key(name))
-        if target == "ignore":
+        if target == "ignore" or (index in ours and index not in explicit):
             continue
         if (
             target

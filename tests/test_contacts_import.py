@@ -284,3 +284,24 @@ def test_the_summary_counts_rejects_by_reason_and_points_national_numbers_to_reg
     again = cli("contacts", "import", path, "--region", "CN")
     assert "rejected: 1 missing_phone" in again.stdout and "need --region" not in again.stdout
     assert import_json(cli, path, "--region", "CN")["rejected"] == 1  # the JSON document is unchanged
+
+
+def test_rejects_naming_the_file_being_imported_is_refused_and_the_file_kept(cli, tmp_path: Path) -> None:
+    """`--rejects crm.csv` on `import crm.csv` replaced the CRM export with its two bad rows."""
+    text = "phone,name\n+14155550123,Ann\nnot a number,Bob\n"
+    path = write(tmp_path / "crm.csv", text)
+    refused = cli("contacts", "import", path, "--rejects", tmp_path / "." / "crm.csv")
+    assert refused.code == 2 and "is the file being imported" in refused.stderr
+    assert path.read_text(encoding="utf-8") == text
+    assert cli("contacts", "list", "--json").json == []
+
+
+def test_a_fixed_rejects_file_imports_without_its_row_and_reason_columns(cli, tmp_path: Path) -> None:
+    """The rejects file, corrected and imported again, gave every contact attributes `row` and `reason`."""
+    path = write(tmp_path / "crm.csv", "phone,name,plan\nnot a number,Bob,gold\n")
+    import_json(cli, path)
+    rejects = tmp_path / "crm.rejects.csv"
+    fixed = rejects.read_text(encoding="utf-8-sig").replace("not a number", "+14155550124")
+    write(rejects, fixed)
+    assert import_json(cli, rejects)["imported"] == 1
+    assert cli("contacts", "show", "+14155550124", "--json").json["attributes"] == {"plan": "gold"}
