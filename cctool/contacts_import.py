@@ -70,6 +70,7 @@ class Spec:
     # (file name, evidence prefix, actor) for consent rows: built here, in the workers, not in the writer
     consent_from: tuple[str, str, str] = ("", "", "")
     staging: str = ""  # folder for the blocks' staging databases
+    phone_fallbacks: tuple[int, ...] = ()  # other phone columns, read when the phone column is empty
 
     @property
     def extra_tags_set(self) -> frozenset[str]:
@@ -135,6 +136,7 @@ def parse_block(block: str, first_line: int) -> Parsed:
     # Missing columns point past the end of every record, so the lookups below need no None checks.
     far = 1 << 30
     phone_i, name_i, email_i = cols.get("phone", far), cols.get("name", far), cols.get("email", far)
+    fallbacks = spec.phone_fallbacks
     tags_i, tz_i, consent_i = (
         cols.get("tags", far),
         cols.get("timezone", far),
@@ -156,7 +158,10 @@ def parse_block(block: str, first_line: int) -> Parsed:
         line = first_line + consumed
         consumed = reader.line_num
         width = len(record)
-        got = classify(record[phone_i].strip() if phone_i < width else "")
+        cell = record[phone_i].strip() if phone_i < width else ""
+        if not cell and fallbacks:  # a CRM with Mobile and Tel columns fills one or the other
+            cell = next((record[i].strip() for i in fallbacks if i < width and record[i].strip()), "")
+        got = classify(cell)
         if isinstance(got, str):
             if got == "missing_phone" and not any(cell.strip() for cell in record):
                 continue  # a blank line, or a spreadsheet's empty row (",,,,")
@@ -392,6 +397,7 @@ def import_contacts(
                 erased,
                 (path.name, f"import {import_id} row ", store.actor),
                 staging,
+                tuple(contact_file.phone_fallbacks),
             )
             writer = _Writer(conn, spec)
             total, done = max(len(contact_file.body), 1), 0

@@ -53,6 +53,8 @@ class ContactFile:
     body: str
     columns: dict[str, int] = field(default_factory=dict)  # field -> column index
     attributes: list[tuple[int, str]] = field(default_factory=list)  # unknown columns kept as attributes
+    # Later phone columns (Mobile, then Tel): read when a row's phone column is empty.
+    phone_fallbacks: list[int] = field(default_factory=list)
 
     def blocks(self, sizes: Iterable[int]) -> Iterator[str]:
         """The body in pieces of at least the given sizes (the last piece takes the rest), each ending on a
@@ -186,6 +188,8 @@ def _map_columns(contact_file: ContactFile, maps: dict[str, str]) -> None:
             contact_file.columns[target] = index
         elif name:
             contact_file.attributes.append((index, name))
+            if target == "phone" and "phone" not in maps.values():  # --map COL=phone means that column only
+                contact_file.phone_fallbacks.append(index)
     if "phone" not in contact_file.columns:
         raise UserError(
             f"{path} has no phone column (header: {', '.join(header) or 'empty'}): "

@@ -305,3 +305,14 @@ def test_a_fixed_rejects_file_imports_without_its_row_and_reason_columns(cli, tm
     write(rejects, fixed)
     assert import_json(cli, rejects)["imported"] == 1
     assert cli("contacts", "show", "+14155550124", "--json").json["attributes"] == {"plan": "gold"}
+
+
+def test_a_row_with_its_number_in_a_second_phone_column_is_imported(cli, tmp_path: Path) -> None:
+    """CRMs export Mobile and Tel and fill one or the other: a row with only Tel filled was rejected as
+    missing_phone, though its number was right there."""
+    path = write(tmp_path / "crm.csv", "name,mobile,tel\nA,,+14155550404\nB,+14155550405,\nC,,\n")
+    counts = import_json(cli, path)
+    assert (counts["imported"], counts["rejected"]) == (2, 1)
+    assert cli("contacts", "show", "+14155550404", "--json").json["name"] == "A"
+    mapped = write(tmp_path / "m.csv", "name,mobile,tel\nD,,+14155550406\n")
+    assert import_json(cli, mapped, "--map", "mobile=phone")["rejected"] == 1  # an explicit map is kept to
