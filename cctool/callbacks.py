@@ -121,7 +121,8 @@ def schedule(
         number = phones.normalize(phone)
     except phones.InvalidNumber:
         raise UserError(f"phone number {phone!r} is not a valid number (use +country format)") from None
-    owner = None if owner in (None, "", "anyone") else owner
+    owner = (owner or "").strip()
+    owner = None if owner in ("", "anyone") else owner  # a blank owner would hold it for nobody
     with store.write() as conn:
         zones = callhours.zones_for_phone(conn, number.e164)
         if tz:

@@ -186,8 +186,14 @@ def load_file(path: Path) -> Campaign:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"campaign file {path} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read campaign file {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(
+            f"campaign file {path} is not UTF-8 text (a GB18030/GBK or ANSI file?): save it as UTF-8"
+        ) from None
+    except IsADirectoryError:
+        raise UserError(f"campaign file {path} is a folder: give the .yaml file") from None
+    except OSError as exc:
+        raise UserError(f"cannot read campaign file {path} ({exc.strerror})") from None
     campaign, errors = validate(text, str(path), path)
     if errors or campaign is None:
         raise CampaignErrors(str(path), errors)
@@ -241,7 +247,10 @@ def _resolve(doc: _Doc, data: dict[str, Any], text: str, path: Path | None) -> C
     definition.update(_outcomes(doc, data, kind))
     script_name, script_path, script_text = _script(doc, data, kind, path)
     definition["script"] = script_name
-    overrides = _overrides(doc, data, preset, _loosenings(preset, definition))
+    # With no known preset there is nothing to loosen: 'strict' stands in only so the figures resolve,
+    # and judging them against it would add errors about a preset the file never named.
+    known_preset = str(definition["policy"]) in PRESETS
+    overrides = _overrides(doc, data, preset, _loosenings(preset, definition)) if known_preset else []
     definition["overrides"] = [o.__dict__ for o in overrides]
     return Campaign(
         name=str(definition["name"]),
@@ -450,6 +459,13 @@ def _caller_id(doc: _Doc, data: dict[str, Any]) -> str | None:
             ("caller_id",) if "caller_id" in data else (), 'missing caller ID: add caller_id: "+14155550100"'
         )
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML reads +14155550100 unquoted as the integer 14155550100: the + is gone, so do not guess.
+        doc.error(
+            ("caller_id",),
+            f'caller ID {value} was read by YAML as a number, without its +: quote it, caller_id: "+{value}"',
+        )
+        return None
     try:
         return normalize(str(value)).e164
     except InvalidNumber:
@@ -492,11 +508,27 @@ def _script(
         return None, None, None
     found = scripts.find(str(name), path) if isinstance(name, str) else None
     if found is None:
+        bare = Path(str(name)).name
+        if isinstance(name, str) and bare != name:  # the file may well exist: paths are refused, say so
+            message = (
+                f"script {name!r} must be a bare file name such as {bare!r}, beside the campaign or in "
+                "scripts_templates/ (a path is not allowed)"
+            )
+        else:
+            message = f"unknown script {name!r}: no such file beside the campaign or in scripts_templates/"
+        doc.error(("script",), message)
+        return str(name), None, None
+    try:  # utf-8-sig: a BOM from Notepad is not part of the script
+        text = found.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
         doc.error(
-            ("script",), f"unknown script {name!r}: no such file beside the campaign or in scripts_templates/"
+            ("script",),
+            f"script {found.name} is not UTF-8 text (a GB18030/GBK or ANSI file?): save it as UTF-8",
         )
         return str(name), None, None
-    text = found.read_text(encoding="utf-8")
+    except OSError as exc:
+        doc.error(("script",), f"cannot read script {found} ({exc.strerror})")
+        return str(name), None, None
     for problem in scripts.check(text, str(kind)):
         where = f" (line {problem.line} of {found.name})" if problem.line else f" ({found.name})"
         doc.error(("script",), problem.message + where)

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from . import redaction
 from .errors import UserError
-from .phones import InvalidNumber, normalize
+from .phones import InvalidNumber, normalize, region_code
 from .store import Store
 from .timeutil import to_iso, utcnow
 
@@ -25,7 +25,7 @@ _COLUMNS = "id, phone, region, number_type, number_zones, timezone, name, email,
 
 def candidates(conn: sqlite3.Connection, text: str, region: str | None = None) -> list[str]:
     """E.164 forms the text could mean: as written, with --region, then with each region already in the book."""
-    regions: list[str | None] = [None, region.upper() if region else None]
+    regions: list[str | None] = [None, region_code(region)]
     regions += [
         r[0] for r in conn.execute("SELECT region FROM contacts GROUP BY region ORDER BY COUNT(*) DESC")
     ]

@@ -24,7 +24,7 @@ import shutil
 import signal
 import sqlite3
 import tempfile
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -35,9 +35,11 @@ from typing import Any
 from . import csvread
 from .csvread import ContactFile, open_contact_file, parse_maps
 from .errors import UsageError
+from .outfile import atomic_text, check_writable
 from .phonefast import Classifier
+from .phones import region_code
 from .store import Store
-from .timeutil import is_zone, to_iso, utcnow
+from .timeutil import is_zone, to_iso, utcnow, zone_name
 
 COUNT_KEYS = ("read", "imported", "updated", "unchanged", "duplicates_in_file", "rejected")
 CONSENT_VALUES = {
@@ -68,6 +70,7 @@ class Spec:
     # (file name, evidence prefix, actor) for consent rows: built here, in the workers, not in the writer
     consent_from: tuple[str, str, str] = ("", "", "")
     staging: str = ""  # folder for the blocks' staging databases
+    phone_fallbacks: tuple[int, ...] = ()  # other phone columns, read when the phone column is empty
 
     @property
     def extra_tags_set(self) -> frozenset[str]:
@@ -97,6 +100,7 @@ class ImportResult:
     dry_run: bool
     rejects_file: str | None
     import_id: int | None
+    reasons: dict[str, int] = field(default_factory=dict)  # rejected rows by reason (not in the JSON)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.counts)
@@ -132,6 +136,7 @@ def parse_block(block: str, first_line: int) -> Parsed:
     # Missing columns point past the end of every record, so the lookups below need no None checks.
     far = 1 << 30
     phone_i, name_i, email_i = cols.get("phone", far), cols.get("name", far), cols.get("email", far)
+    fallbacks = spec.phone_fallbacks
     tags_i, tz_i, consent_i = (
         cols.get("tags", far),
         cols.get("timezone", far),
@@ -153,7 +158,10 @@ def parse_block(block: str, first_line: int) -> Parsed:
         line = first_line + consumed
         consumed = reader.line_num
         width = len(record)
-        got = classify(record[phone_i].strip() if phone_i < width else "")
+        cell = record[phone_i].strip() if phone_i < width else ""
+        if not cell and fallbacks:  # a CRM with Mobile and Tel columns fills one or the other
+            cell = next((record[i].strip() for i in fallbacks if i < width and record[i].strip()), "")
+        got = classify(cell)
         if isinstance(got, str):
             if got == "missing_phone" and not any(cell.strip() for cell in record):
                 continue  # a blank line, or a spreadsheet's empty row (",,,,")
@@ -167,8 +175,10 @@ def parse_block(block: str, first_line: int) -> Parsed:
             continue
         tz = record[tz_i].strip() if tz_i < width else ""
         if tz and not is_zone(tz):
-            rejects.append((line, "bad_timezone", record))
-            continue
+            tz = zone_name(tz) or ""
+            if not tz:
+                rejects.append((line, "bad_timezone", record))
+                continue
         if has_consent:
             value = record[consent_i].strip() if consent_i < width else ""
             if value:
@@ -352,15 +362,18 @@ def import_contacts(
 ) -> ImportResult:
     """Import a contact file; returns the counts. Unreadable input raises UserError before any write."""
     path = Path(path)
-    if region and len(region.strip()) != 2:
-        raise UsageError(f"--region {region!r}: give a two-letter country code such as US, GB or CN")
+    region = region_code(region)
     extra_tags = tuple(sorted({t for tag in tags or [] for t in split_tags(tag)}))
     contact_file = open_contact_file(path, parse_maps(maps or []))
     now = to_iso(utcnow())
     source = source or path.name
     conn = store.conn
     rejects_path = Path(rejects) if rejects else None
-    if rejects_path is None and not dry_run:
+    if rejects_path is not None:
+        if rejects_path.exists() and rejects_path.resolve() == path.resolve():
+            raise UsageError(f"--rejects {rejects_path} is the file being imported: give another file name")
+        check_writable(rejects_path, "--rejects")  # now, not after a million rows
+    elif not dry_run:
         rejects_path = path.with_name(f"{path.stem}.rejects.csv")
     header_lines = 1 + _header_newlines(contact_file)
     counts = dict.fromkeys(COUNT_KEYS, 0)
@@ -377,13 +390,14 @@ def import_contacts(
                 contact_file.delimiter,
                 contact_file.columns,
                 contact_file.attributes,
-                region.upper() if region else None,
+                region,
                 extra_tags,
                 source,
                 now,
                 erased,
                 (path.name, f"import {import_id} row ", store.actor),
                 staging,
+                tuple(contact_file.phone_fallbacks),
             )
             writer = _Writer(conn, spec)
             total, done = max(len(contact_file.body), 1), 0
@@ -416,6 +430,7 @@ def import_contacts(
         dry_run,
         str(written) if written else None,
         import_id,
+        dict(Counter(reason for _, reason, _ in reject_rows)),
     )
 
 
@@ -742,10 +757,8 @@ def _close_import(
 
 def _write_rejects(path: Path, header: list[str], rows: list[tuple[int, str, list[str]]]) -> None:
     """Rejected rows as they were, with their row number and reason (UTF-8 with BOM for spreadsheets)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
+    with atomic_text(path, "--rejects") as handle:
         out = csv.writer(handle)
         out.writerow(["row", "reason", *header])
         for line, reason, record in sorted(rows, key=lambda r: r[0]):
             out.writerow([line, reason, *record])
-    os.replace(tmp, path)

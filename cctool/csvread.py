@@ -53,6 +53,8 @@ class ContactFile:
     body: str
     columns: dict[str, int] = field(default_factory=dict)  # field -> column index
     attributes: list[tuple[int, str]] = field(default_factory=list)  # unknown columns kept as attributes
+    # Later phone columns (Mobile, then Tel): read when a row's phone column is empty.
+    phone_fallbacks: list[int] = field(default_factory=list)
 
     def blocks(self, sizes: Iterable[int]) -> Iterator[str]:
         """The body in pieces of at least the given sizes (the last piece takes the rest), each ending on a
@@ -171,9 +173,12 @@ def _map_columns(contact_file: ContactFile, maps: dict[str, str]) -> None:
         if index is None:
             raise UserError(f"{path}: --map names column {column!r}, which is not in the header {header}")
         explicit[index] = wanted
+    # A rejects file, fixed and imported again, leads with cctool's own `row` and `reason` columns: they
+    # describe the earlier import, not the person, so they do not become attributes.
+    ours = {0, 1} if [_key(h) for h in header[:2]] == ["row", "reason"] else set()
     for index, name in enumerate(header):
         target = explicit.get(index) or ALIASES.get(_key(name))
-        if target == "ignore":
+        if target == "ignore" or (index in ours and index not in explicit):
             continue
         if (
             target
@@ -183,6 +188,8 @@ def _map_columns(contact_file: ContactFile, maps: dict[str, str]) -> None:
             contact_file.columns[target] = index
         elif name:
             contact_file.attributes.append((index, name))
+            if target == "phone" and "phone" not in maps.values():  # --map COL=phone means that column only
+                contact_file.phone_fallbacks.append(index)
     if "phone" not in contact_file.columns:
         raise UserError(
             f"{path} has no phone column (header: {', '.join(header) or 'empty'}): "

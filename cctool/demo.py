@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .errors import UserError
 from .store import open_store
 
 # (title, module) pairs; each module has `demo(store, workdir, say)`.
@@ -29,7 +30,12 @@ STEPS: list[tuple[str, str]] = [
 def run(workdir: Path | None, say: Callable[[str], None], actor: str = "demo") -> Path:
     """Build a fresh database in `workdir` (a new temporary folder if None) and walk every step."""
     folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="cctool-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--dir {folder} is a file, not a folder: give a folder for the demo")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create --dir {folder} ({exc.strerror}): choose another folder") from None
     db_path = folder / "demo.db"
     for leftover in (db_path, db_path.with_name("demo.db-wal"), db_path.with_name("demo.db-shm")):
         leftover.unlink(missing_ok=True)

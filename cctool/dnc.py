@@ -12,10 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from phonenumbers import PhoneMetadata
-
 from . import consent, optout, registry_file
 from .errors import UserError
+from .phones import region_code
 from .store import Store
 from .suppression import NATIONAL, current_load, suppression_state
 from .timeutil import to_iso, utcnow
@@ -49,8 +48,7 @@ def import_registry(
     version = (version or "").strip()
     if not version:
         raise UserError("a registry load needs --version (the registry's name for this copy)", exit_code=2)
-    if region and PhoneMetadata.metadata_for_region(region.upper(), None) is None:
-        raise UserError(f"--region {region!r} is not a country code such as US, GB or CN", exit_code=2)
+    region = region_code(region)
     today = utcnow().date()
     registry_date = registry_date or today
     if registry_date > today:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import PhoneNumberType, timezone
 
-from .errors import UserError
+from .errors import UsageError, UserError
 
 _TYPE_NAMES = {
     PhoneNumberType.MOBILE: "mobile",
@@ -62,8 +62,27 @@ def normalize(text: str, region: str | None = None) -> Number:
     )
 
 
+# Codes people type that are not ISO 3166 (phonenumbers knows the country under another code).
+NOT_ISO = {"UK": "GB", "EN": "GB", "USA": "US", "CHN": "CN", "PRC": "CN", "EL": "GR"}
+NUMBER_TYPES = tuple(dict.fromkeys(_TYPE_NAMES.values()))
+
+
+def region_code(text: str | None, what: str = "--region") -> str | None:
+    """A country code a user gave (`--region gb`), upper-cased, or a usage error naming it: an unknown
+    code would otherwise make every national number 'invalid' without saying why."""
+    if text is None or not text.strip():
+        return None
+    code = text.strip().upper()
+    if code in phonenumbers.SUPPORTED_REGIONS:
+        return code
+    better = NOT_ISO.get(code)
+    hint = f"did you mean {better}?" if better else "use an ISO code such as US, GB or CN"
+    raise UsageError(f"{what} {text!r} is not a two-letter country code phonenumbers knows: {hint}")
+
+
 def e164(text: str, region: str | None = None) -> str:
     """The E.164 form of a number a user typed on the command line, or a one-line UserError."""
+    region = region_code(region)
     try:
         return normalize(text, region).e164
     except InvalidNumber:

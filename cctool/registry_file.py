@@ -125,7 +125,8 @@ def parse(text: str, region: str | None = None, column: str | None = None) -> Pa
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line for line in text[:10_000].split("\n") if line.strip()), "")
     layout = "lines"
-    if column is not None or any(sep in first for sep in (",", ";", "\t")):
+    header_only = first.strip().lstrip("\ufeff").lower() in _PHONE_HEADERS  # a one-column CSV: "phone"
+    if column is not None or header_only or any(sep in first for sep in (",", ";", "\t")):
         text = "\n".join(csv_column(text, column))
         layout = "csv"
     parsed = parse_in_two(text, region) if len(text) >= _PARALLEL_FROM else parse_lines(text, region)

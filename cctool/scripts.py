@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import UserError
@@ -40,6 +41,12 @@ _ENV = SandboxedEnvironment(
     keep_trailing_newline=True,
 )
 _FILE_NODES = (jinja2.nodes.Include, jinja2.nodes.Import, jinja2.nodes.FromImport, jinja2.nodes.Extends)
+
+# What `render_for` puts in the context; `check` refuses other names so a typo fails at validate, not on a call.
+CONTACT_FIELDS = ("phone", "name", "email", "region", "timezone", "attributes", "source", "tags")
+CAMPAIGN_FIELDS = ("name", "kind", "seller", "purpose")
+CONTEXT = ("contact", "campaign", "seller", "purpose", "agent", "caller_id", "company")
+_DICT_METHODS = ("get", "items", "keys", "values")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ def check(text: str, kind: str) -> list[ScriptProblem]:
             problems.append(
                 ScriptProblem(node.lineno, "a script cannot include, import or extend other files")
             )
+        problems.extend(_unknown_names(tree))
     disclosure = _lines_with(text, DISCLOSURE_MARKERS)
     if kind == "marketing":
         if not disclosure:
@@ -101,6 +109,32 @@ def check(text: str, kind: str) -> list[ScriptProblem]:
     return problems
 
 
+def _unknown_names(tree: jinja2.nodes.Template) -> list[ScriptProblem]:
+    """Names and contact/campaign fields the context never has: every call would fail on them."""
+    unknown = meta.find_undeclared_variables(tree) - set(CONTEXT) - set(_ENV.globals)
+    problems = [
+        ScriptProblem(node.lineno, f"unknown name {node.name!r} (known: {', '.join(CONTEXT)})")
+        for node in tree.find_all(jinja2.nodes.Name)
+        if node.ctx == "load" and node.name in unknown
+    ]
+    fields = {"contact": CONTACT_FIELDS, "campaign": CAMPAIGN_FIELDS}
+    for node in tree.find_all((jinja2.nodes.Getattr, jinja2.nodes.Getitem)):
+        if isinstance(node, jinja2.nodes.Getattr):
+            owner, attr = node.node, node.attr
+        elif isinstance(node, jinja2.nodes.Getitem) and isinstance(node.arg, jinja2.nodes.Const):
+            owner, attr = node.node, node.arg.value
+        else:
+            continue
+        if not (isinstance(owner, jinja2.nodes.Name) and owner.name in fields and owner.name not in unknown):
+            continue
+        if attr not in fields[owner.name] and attr not in _DICT_METHODS:
+            known = ", ".join(fields[owner.name])
+            problems.append(
+                ScriptProblem(node.lineno, f"{owner.name} has no field {attr!r} (known: {known})")
+            )
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
 def find(script: str, campaign_file: Path | None) -> Path | None:
     """The template file a campaign names: beside the campaign, in ../scripts_templates/, or shipped."""
     from .resources import data_dir
@@ -119,12 +153,27 @@ def find(script: str, campaign_file: Path | None) -> Path | None:
     return None
 
 
-def render(text: str, context: dict[str, Any]) -> str:
+def _template_line(exc: BaseException) -> int | None:
+    """The script line being rendered when `exc` was raised (Jinja rewrites its frames to the template's)."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render(text: str, context: dict[str, Any], name: str | None = None) -> str:
     """Render a script in the sandbox; a missing field or a reach for internals is a one-line error."""
     try:
         return _ENV.from_string(text).render(context)
     except jinja2.UndefinedError as exc:
-        raise UserError(f"script needs a field the contact or campaign lacks: {exc.message}") from None
+        line = _template_line(exc)
+        where = f"script {name or ''}{f' line {line}' if line else ''}".replace("  ", " ")
+        raise UserError(
+            f"{where} needs a field the contact or campaign lacks: {exc.message}; "
+            "guard an optional field with {% if ... is defined %}"
+        ) from None
     except jinja2.exceptions.SecurityError as exc:
         raise UserError(f"script tried something the sandbox forbids: {exc}") from None
     except jinja2.TemplateError as exc:
@@ -198,6 +247,6 @@ def render_for(conn: sqlite3.Connection, campaign_name: str, phone: str, agent: 
         phone=row[1],
         script=campaign.script,
         script_sha256=campaign.script_sha256,
-        text=render(campaign.script_text, context),
+        text=render(campaign.script_text, context, campaign.script),
         dispositions=list(campaign.definition.get("dispositions") or []),
     )

@@ -35,7 +35,7 @@ def default_db_path() -> Path:
 
 
 def default_actor() -> str:
-    actor = os.environ.get("CCTOOL_ACTOR")
+    actor = os.environ.get("CCTOOL_ACTOR", "").strip()
     if actor:
         return actor
     try:

@@ -80,31 +80,41 @@ def validate(key: str, value: str) -> str:
 
 def put(store: Store, key: str, value: str) -> dict[str, str]:
     """Set one setting (audited); returns {"key", "old", "new"}."""
-    value = validate(key, value)
+    return put_many(store, {key: value})[0]
+
+
+def put_many(store: Store, values: dict[str, str]) -> list[dict[str, str]]:
+    """Set several settings in one transaction (audited each), checked together: `--owner 2d --missed 3d`
+    is a valid pair even while the stored missed grace is 1d, and a refusal changes none of them."""
+    values = {key: validate(key, value) for key, value in values.items()}
+    changes: list[dict[str, str]] = []
     with store.write() as conn:
-        old = get(conn, key)
-        known = conn.execute("SELECT 1 FROM campaigns WHERE name = ?", (value,)).fetchone() is not None
-        if key == "tickets.followup_campaign" and value and not known:
+        campaign = values.get("tickets.followup_campaign")
+        if (
+            campaign
+            and conn.execute("SELECT 1 FROM campaigns WHERE name = ?", (campaign,)).fetchone() is None
+        ):
             raise UserError(
-                f"unknown campaign {value!r}: load it with `cctool campaign load FILE.yaml` first"
+                f"unknown campaign {campaign!r}: load it with `cctool campaign load FILE.yaml` first"
             )
-        if key in ("callbacks.owner_grace", "callbacks.missed_grace"):
-            owner = parse_duration(
-                value if key == "callbacks.owner_grace" else get(conn, "callbacks.owner_grace")
-            )
-            missed = parse_duration(
-                value if key == "callbacks.missed_grace" else get(conn, "callbacks.missed_grace")
-            )
-            if missed <= owner:
+        if {"callbacks.owner_grace", "callbacks.missed_grace"} & set(values):
+            owner = values.get("callbacks.owner_grace") or get(conn, "callbacks.owner_grace")
+            missed = values.get("callbacks.missed_grace") or get(conn, "callbacks.missed_grace")
+            if parse_duration(missed) <= parse_duration(owner):
                 raise UserError(
-                    f"callbacks.missed_grace ({missed}) must be longer than callbacks.owner_grace ({owner})"
+                    f"callbacks.missed_grace ({missed}) must be longer than callbacks.owner_grace ({owner}): "
+                    "a callback is marked missed only after anyone may claim it"
                 )
-        conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
-        store.audit("setting", key, "set", {"old": old, "new": value})
-    return {"key": key, "old": old, "new": value}
+        for key, value in values.items():
+            old = get(conn, key)
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+            store.audit("setting", key, "set", {"old": old, "new": value})
+            changes.append({"key": key, "old": old, "new": value})
+    return changes
 
 
 def sla_key(kind: str, priority: str) -> str:

@@ -177,6 +177,7 @@ def create(
     at = at or clock_now()
     if not subject.strip():
         raise UserError("a ticket needs a --subject saying what the customer called about")
+    assignee = (assignee or "").strip() or None  # a blank name would be an agent nobody is
     ticket_settings.sla_key(kind, priority)
     try:
         number = phones.normalize(phone)

@@ -37,8 +37,36 @@ def parse_time(text: str, what: str = "time", tz: str | None = None) -> datetime
             f"{what} {text!r} is not a time: use ISO format like 2026-11-23T09:30 or 2026-11-23"
         ) from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=zone(tz) if tz else UTC)
+        if tz:
+            return _local(value, zone(tz), tz, what, text)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def _local(naive: datetime, where: ZoneInfo, name: str, what: str, text: str) -> datetime:
+    """A wall-clock time in a zone, refusing the hour a daylight-saving change skips or repeats: a
+    customer's "2:30" on the spring-forward night does not exist, and on the fall-back night it happens
+    twice; picking one silently would call at a time nobody asked for."""
+    first, second = naive.replace(tzinfo=where, fold=0), naive.replace(tzinfo=where, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first.astimezone(UTC)
+    wall = first.astimezone(UTC).astimezone(where).replace(tzinfo=None)
+    if wall != naive:  # skipped: it maps back to another wall time
+        raise UserError(
+            f"{what} {text!r} does not exist in {name} (the clocks skip that hour for daylight saving): "
+            "give a time after the change"
+        )
+    offsets = [_offset(first), _offset(second)]
+    raise UserError(
+        f"{what} {text!r} happens twice in {name} (the clocks go back): add the offset, "
+        f"{naive.isoformat(timespec='minutes')}{offsets[0]} or {naive.isoformat(timespec='minutes')}{offsets[1]}"
+    )
+
+
+def _offset(moment: datetime) -> str:
+    minutes = int((moment.utcoffset() or timedelta(0)).total_seconds() // 60)
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def parse_date(text: str, what: str = "date") -> date:
@@ -76,11 +104,29 @@ def is_zone(name: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1)
+def _zones_by_folded_name() -> dict[str, str]:
+    from zoneinfo import available_timezones  # walks the zone database: only when a name needs folding
+
+    return {name.casefold(): name for name in available_timezones()}
+
+
+@functools.lru_cache(maxsize=4096)
+def zone_name(name: str) -> str | None:
+    """The IANA name a CRM cell means, in its canonical spelling (`utc` -> `UTC`, `asia/shanghai` ->
+    `Asia/Shanghai`), or None. Zone names are case-sensitive on Linux and not on macOS or Windows, so
+    exports carry any case."""
+    if is_zone(name):
+        return name
+    folded = _zones_by_folded_name().get(name.strip().casefold())
+    return folded if folded and is_zone(folded) else None
+
+
 def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(f"time zone {name!r} is not an IANA zone name (e.g. Europe/London)") from None
+    """The zone a user named, or one line: a folder of the zone database (`America`) is not a zone."""
+    if not is_zone(name):
+        raise UserError(f"time zone {name!r} is not an IANA zone name (e.g. Europe/London)")
+    return ZoneInfo(name)
 
 
 class IsoText:

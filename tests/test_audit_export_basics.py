@@ -69,3 +69,17 @@ def test_an_existing_export_is_never_overwritten(cli, tmp_path: Path) -> None:
     result = _export(cli, out)
     assert result.code == 1 and "not empty" in result.stderr
     assert (out / "manifest.json").read_text() == before
+
+
+def test_verify_export_given_a_file_says_it_is_a_file(cli, tmp_path) -> None:
+    """An auditor pointing --export at manifest.json was told the folder 'does not exist'."""
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text("{}", encoding="utf-8")
+    refused = cli("audit", "verify", "--export", str(manifest))
+    assert refused.code == 1
+    assert "is a file, not a folder: give the folder the export was written to" in refused.stderr
+
+
+def test_export_formats_are_read_in_any_case(cli, tmp_path: Path) -> None:
+    assert _export(cli, tmp_path / "a", "--format", "CSV, HTML").code == 0
+    assert (tmp_path / "a" / "report.html").exists() and not (tmp_path / "a" / "operations.jsonl").exists()

@@ -237,3 +237,70 @@ def test_a_bad_zone_or_number_is_one_line(cli) -> None:
     bad_phone = cli("callback", "schedule", "12", "--at", "2026-12-02T10:00")
     assert bad_phone.code == 1 and "not a valid number" in bad_phone.stderr
     assert cli("callback", "done", "1").code == 2  # --outcome is required
+
+
+@pytest.mark.parametrize("name", ["America", "Asia", "posixrules", "zone.tab"])
+def test_a_zone_folder_or_a_zone_database_file_given_as_tz_is_one_line(cli, name) -> None:
+    """`--tz America` (a folder of the zone database) raised IsADirectoryError with a traceback."""
+    refused = cli("callback", "schedule", CN, "--at", "2026-12-02T10:00", "--tz", name)
+    assert refused.code == 1 and "Traceback" not in refused.stderr
+    assert (
+        refused.stderr.strip() == f"cctool: time zone {name!r} is not an IANA zone name (e.g. Europe/London)"
+    )
+
+
+def test_both_graces_set_together_are_checked_as_a_pair_and_a_refusal_changes_neither(cli) -> None:
+    """`--owner 2d --missed 3d` was refused against the stored 1d; `--owner 2h --missed 1h` exited 1 with
+    the owner grace already changed to 2h."""
+    assert cli("callback", "grace", "--owner", "2d", "--missed", "3d", "--json").json == {
+        "owner_grace": "2d",
+        "missed_grace": "3d",
+    }
+    refused = cli("callback", "grace", "--owner", "4h", "--missed", "1h")
+    assert refused.code == 1
+    assert refused.stderr.startswith(
+        "cctool: callbacks.missed_grace (1h) must be longer than callbacks.owner_grace (4h)"
+    )
+    assert cli("callback", "grace", "--json").json == {"owner_grace": "2d", "missed_grace": "3d"}
+
+
+def test_a_wall_time_the_daylight_saving_change_skips_or_repeats_is_refused_with_the_way_out(cli) -> None:
+    """'02:30' on the spring-forward night was booked silently for 03:30, and '01:30' on the fall-back
+    night for the first of the two: a customer called at an hour nobody asked for."""
+    skipped = cli(
+        "callback",
+        "schedule",
+        UK,
+        "--at",
+        "2027-03-28T01:30",
+        "--tz",
+        "Europe/London",
+        "--requested-by-customer",
+    )
+    assert skipped.code == 1
+    assert "does not exist in Europe/London" in skipped.stderr and "Traceback" not in skipped.stderr
+    twice = cli(
+        "callback",
+        "schedule",
+        UK,
+        "--at",
+        "2026-10-25T01:30",
+        "--tz",
+        "Europe/London",
+        "--requested-by-customer",
+    )
+    assert twice.code == 1 and "2026-10-25T01:30+01:00 or 2026-10-25T01:30+00:00" in twice.stderr
+    chosen = schedule(cli, "--at", "2026-12-25T01:30+00:00", "--requested-by-customer", phone=UK)
+    assert chosen["due_at"] == "2026-12-25T01:30:00Z"
+    assert cli("--json", "callback", "list").json[0]["status"] == "scheduled"
+
+
+def test_a_blank_owner_or_assignee_means_anyone_not_an_agent_called_spaces(cli) -> None:
+    """`--owner "  "` reserved the callback for an agent named two spaces: nobody could claim it until
+    the owner grace ran out; `ticket new --assign "  "` assigned the ticket to nobody by that name."""
+    assert schedule(cli, "--at", "2026-12-01T15:00", "--owner", "  ")["owner"] is None
+    ticket = cli(
+        "--json", "ticket", "new", "--phone", CN, "--kind", "inquiry", "--subject", "x", "--assign", " "
+    )
+    assert ticket.json["assignee"] is None
+    assert cli("--as", "wang", "--json", "callback", "claim", "1").json["claimed_by"] == "wang"

@@ -304,3 +304,85 @@ def test_a_real_process_reports_errors_without_a_traceback(folder: Path, tmp_pat
         f"cctool: {bad}: 1 error, nothing stored",
     ]
     assert result.stdout == ""
+
+
+def test_a_segment_region_or_number_type_no_contact_can_have_is_an_error_with_its_line(
+    cli, folder: Path
+) -> None:
+    """`region: UK` (the ISO code is GB) was valid and selected nobody: the campaign loaded and never dialed."""
+    bad = write(folder, SURVEY.replace("  tags_any: [customer]\n", "  tags_any: [customer]\n  region: UK\n"))
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1
+    assert f"{bad}:7: region 'UK' is not a two-letter country code: did you mean GB?" in result.stderr
+    typo = write(folder, SURVEY.replace("  tags_any: [customer]\n", "  number_type: [mobile, cell]\n"))
+    result = cli("campaign", "validate", typo)
+    assert result.code == 1 and f"{typo}:6: number_type 'cell' is not one of mobile, fixed" in result.stderr
+    good = write(
+        folder, SURVEY.replace("  tags_any: [customer]\n", "  region: [gb]\n  number_type: mobile\n")
+    )
+    assert cli("campaign", "validate", good).code == 0
+
+
+def test_an_unquoted_caller_id_says_to_quote_it(cli, folder: Path) -> None:
+    """YAML reads `caller_id: +442079460000` as a number and drops the +; the error named a number the
+    user never wrote ('caller ID 442079460000 is not a valid number in +country format')."""
+    bad = write(folder, SURVEY.replace('caller_id: "+442079460000"', "caller_id: +442079460000"))
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1
+    assert (
+        f"{bad}:4: caller ID 442079460000 was read by YAML as a number, without its +: quote it, "
+        'caller_id: "+442079460000"'
+    ) in result.stderr
+
+
+def test_a_script_saved_in_gb18030_is_an_error_with_its_line_and_a_bom_is_dropped(
+    cli, folder: Path, db_path: Path
+) -> None:
+    """A script saved as GB18030 by a Chinese Windows editor ended `campaign validate` in a traceback."""
+    (folder / "care.j2").write_bytes("您好 {{ agent }}，满意吗？\n".encode("gb18030"))
+    bad = write(folder, SURVEY)
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert f"{bad}:9: script care.j2 is not UTF-8 text (a GB18030/GBK or ANSI file?): save it as UTF-8" in (
+        result.stderr
+    )
+    (folder / "care.j2").write_bytes("您好 {{ agent }}，满意吗？\n".encode("utf-8-sig"))
+    assert cli("campaign", "load", bad).code == 0
+    assert db_rows(db_path, "SELECT script_text FROM campaign_versions") == [
+        ("您好 {{ agent }}，满意吗？\n",)
+    ]
+
+
+def test_an_unknown_policy_is_one_error_not_also_loosenings_of_a_preset_never_named(
+    cli, folder: Path
+) -> None:
+    """`policy: US` also reported 'dialing.abandon_window 30d loosens the strict preset (day)': a preset the
+    file never named."""
+    text = (EXAMPLES / "renewal-us.yaml").read_text(encoding="utf-8").replace("policy: us", "policy: US")
+    result = cli("campaign", "validate", write(folder, text), "--json")
+    assert result.code == 1
+    assert result.json["errors"] == [{"line": 4, "message": "policy 'US' is not one of us, uk, cn, strict"}]
+
+
+def test_a_script_given_as_a_path_says_paths_are_not_allowed(cli, folder: Path) -> None:
+    """`script: scripts/care.j2` pointed at a file that exists, and was told 'no such file'."""
+    (folder / "scripts").mkdir()
+    (folder / "scripts" / "care.j2").write_text(CARE_SCRIPT, encoding="utf-8")
+    bad = write(folder, SURVEY.replace("script: care.j2", "script: scripts/care.j2"))
+    result = cli("campaign", "validate", bad)
+    assert result.code == 1
+    assert f"{bad}:9: script 'scripts/care.j2' must be a bare file name such as 'care.j2'" in result.stderr
+
+
+def test_a_campaign_file_saved_in_gb18030_or_a_folder_is_one_plain_line(cli, folder: Path) -> None:
+    """The messages were Python's: "'utf-8' codec can't decode byte 0xca in position 52" and
+    "[Errno 21] Is a directory"."""
+    gbk = folder / "gbk.yaml"
+    gbk.write_bytes(SURVEY.replace("name: care-call", "name: care-call\nseller: 示例电信").encode("gb18030"))
+    result = cli("campaign", "validate", gbk)
+    assert result.code == 1
+    assert result.stderr.strip() == (
+        f"cctool: campaign file {gbk} is not UTF-8 text (a GB18030/GBK or ANSI file?): save it as UTF-8"
+    )
+    result = cli("campaign", "load", folder)
+    assert result.stderr.strip() == f"cctool: campaign file {folder} is a folder: give the .yaml file"

@@ -255,3 +255,66 @@ def test_a_region_that_is_not_a_country_code_is_a_usage_error(cli, tmp_path: Pat
     path = write(tmp_path / "m.csv", "phone\n+447911123456\n")
     result = cli("contacts", "import", path, "--region", "USA")
     assert result.code == 2 and "two-letter country code" in result.stderr
+
+
+def test_a_zone_name_in_another_case_is_stored_in_its_canonical_spelling(cli, tmp_path: Path) -> None:
+    """CRMs export 'utc' or 'asia/shanghai' (zone names are case-blind on macOS and Windows): every such row
+    was rejected as bad_timezone. A name that is no zone in any case still is."""
+    path = write(
+        tmp_path / "tz.csv",
+        "phone,timezone\n+14155550203,utc\n+8613800138000,asia/shanghai\n+14155550204,GMT+8\n",
+    )
+    assert import_json(cli, path)["rejected"] == 1
+    shown = cli("contacts", "show", "+8613800138000", "--json").json
+    assert shown["timezone"] == "Asia/Shanghai"
+    assert cli("contacts", "show", "+14155550203", "--json").json["timezone"] == "UTC"
+    assert import_json(cli, path)["unchanged"] == 2  # re-importing finds the canonical names equal
+
+
+def test_the_summary_counts_rejects_by_reason_and_points_national_numbers_to_region(
+    cli, tmp_path: Path
+) -> None:
+    """A first import of a Chinese CRM without --region rejected every row and said only 'rejected 3' and
+    the rejects file's name: the operator had to open it to learn why."""
+    path = write(tmp_path / "crm.csv", "手机号码,姓名\n138 0013 8000,张三\n139 0013 9000,李四\n,无号码\n")
+    shown = cli("contacts", "import", path)
+    assert shown.code == 0
+    assert "rejected: 2 invalid_phone, 1 missing_phone" in shown.stdout
+    assert "numbers written without +country need --region" in shown.stdout
+    again = cli("contacts", "import", path, "--region", "CN")
+    assert "rejected: 1 missing_phone" in again.stdout and "need --region" not in again.stdout
+    assert import_json(cli, path, "--region", "CN")["rejected"] == 1  # the JSON document is unchanged
+
+
+def test_rejects_naming_the_file_being_imported_is_refused_and_the_file_kept(
+    cli, tmp_path: Path, db_path: Path
+) -> None:
+    """`--rejects crm.csv` on `import crm.csv` replaced the CRM export with its two bad rows."""
+    text = "phone,name\n+14155550123,Ann\nnot a number,Bob\n"
+    path = write(tmp_path / "crm.csv", text)
+    refused = cli("contacts", "import", path, "--rejects", tmp_path / "." / "crm.csv")
+    assert refused.code == 2 and "is the file being imported" in refused.stderr
+    assert path.read_text(encoding="utf-8") == text
+    assert not db_path.exists()  # nothing imported: the refused first import left no database either
+
+
+def test_a_fixed_rejects_file_imports_without_its_row_and_reason_columns(cli, tmp_path: Path) -> None:
+    """The rejects file, corrected and imported again, gave every contact attributes `row` and `reason`."""
+    path = write(tmp_path / "crm.csv", "phone,name,plan\nnot a number,Bob,gold\n")
+    import_json(cli, path)
+    rejects = tmp_path / "crm.rejects.csv"
+    fixed = rejects.read_text(encoding="utf-8-sig").replace("not a number", "+14155550124")
+    write(rejects, fixed)
+    assert import_json(cli, rejects)["imported"] == 1
+    assert cli("contacts", "show", "+14155550124", "--json").json["attributes"] == {"plan": "gold"}
+
+
+def test_a_row_with_its_number_in_a_second_phone_column_is_imported(cli, tmp_path: Path) -> None:
+    """CRMs export Mobile and Tel and fill one or the other: a row with only Tel filled was rejected as
+    missing_phone, though its number was right there."""
+    path = write(tmp_path / "crm.csv", "name,mobile,tel\nA,,+14155550404\nB,+14155550405,\nC,,\n")
+    counts = import_json(cli, path)
+    assert (counts["imported"], counts["rejected"]) == (2, 1)
+    assert cli("contacts", "show", "+14155550404", "--json").json["name"] == "A"
+    mapped = write(tmp_path / "m.csv", "name,mobile,tel\nD,,+14155550406\n")
+    assert import_json(cli, mapped, "--map", "mobile=phone")["rejected"] == 1  # an explicit map is kept to

@@ -27,3 +27,16 @@ def test_demo_twice_in_the_same_folder_starts_afresh(tmp_path: Path) -> None:
     second = run_process("demo", "--dir", str(tmp_path))
     assert first.code == 0 and second.code == 0, second.stderr
     assert "audit chain: intact" in second.stdout
+
+
+def test_demo_dir_naming_a_file_is_one_line_and_leaves_the_file(cli, tmp_path: Path) -> None:
+    """`cctool demo --dir notes.txt` ended in a FileExistsError traceback."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n", encoding="utf-8")
+    refused = cli("demo", "--dir", notes)
+    assert refused.code == 1
+    assert (
+        refused.stderr.strip() == f"cctool: --dir {notes} is a file, not a folder: give a folder for the demo"
+    )
+    assert notes.read_text(encoding="utf-8") == "mine\n"
+    assert cli("demo", "--dir", notes / "sub").code == 1  # under a file: one line too, no traceback

@@ -354,3 +354,31 @@ def test_the_human_output_names_the_outcome(cli, tmp_path: Path) -> None:
     shown = cli("consent", "show", "+12125550142").stdout
     assert "survey: granted" in shown and "marketing: none recorded" in shown
     assert cli("dnc", "check", "+12125550123", "--quiet").stdout == ""
+
+
+def test_repeating_a_load_with_region_added_says_the_file_was_not_read_again(cli, tmp_path, db_path) -> None:
+    """The operator sees '(212) 555-0100' among the invalid lines, runs the same command with --region US,
+    and was told only 'nothing changed': the national number stayed out of the copy without a word."""
+    path = registry(tmp_path, "+12125550123", "(212) 555-0100")
+    cli("dnc", "import", path, "--list", "national", "--version", "v1")
+    again = cli("dnc", "import", path, "--list", "national", "--version", "v1", "--region", "US")
+    assert again.code == 0
+    said = " ".join(again.stdout.split())
+    assert said == (
+        "registry version v1 is already loaded from this file (1 numbers): nothing changed (the file was not "
+        "read again: to read it with another --region, give a new --version)"
+    )
+    assert national_numbers(db_path) == {"+12125550123"}
+    cli("dnc", "import", path, "--list", "national", "--version", "v1b", "--region", "US")
+    assert national_numbers(db_path) == {"+12125550123", "+12125550100"}
+
+
+def test_a_one_column_csv_with_a_phone_header_does_not_count_the_header_as_invalid(
+    cli, tmp_path: Path
+) -> None:
+    """Exported as a one-column CSV, the registry's header 'phone' (after a BOM) was counted as an invalid
+    line and shown among the examples: the count an operator checks against the registry's was off."""
+    path = tmp_path / "national.csv"
+    path.write_bytes("\ufeffPhone\r\n+12125550123\r\n+12125550124\r\n".encode())
+    loaded = cli("dnc", "import", path, "--list", "national", "--version", "v1", "--json").json
+    assert (loaded["count"], loaded["invalid"], loaded["invalid_examples"]) == (2, 0, [])

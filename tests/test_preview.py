@@ -110,3 +110,12 @@ def test_demo_step_loads_every_example_and_previews_it(store: Store, tmp_path) -
         "satisfaction-survey-cn",
     ]
     assert sum("preview now:" in line for line in said) == 4
+
+
+def test_a_preview_of_an_empty_segment_says_which_filters_matched_nobody(cli) -> None:
+    """'0 of 0 dialable' was all an operator saw when no contact carried the campaign's tags."""
+    cli("campaign", "load", EXAMPLES / "renewal-us.yaml")
+    shown = cli("campaign", "preview", "broadband-renewal-2026q4", "--at", "2026-11-24T15:00Z")
+    assert shown.code == 0
+    said = " ".join(shown.stdout.split())
+    assert "0 of 0 dialable" in said and "no contact is in the segment" in said and '"renewal-due"' in said

@@ -99,3 +99,35 @@ def test_a_script_that_includes_files_is_refused_at_load() -> None:
     assert [(p.line, p.message) for p in problems] == [
         (2, "a script cannot include, import or extend other files")
     ]
+
+
+def test_a_misspelt_name_or_field_is_caught_at_validate_with_its_line() -> None:
+    """`{{ contact.nme }}` passed validate and load and failed on the first call an agent took."""
+    text = (
+        "Hello {{ contact.nme }},\nthis is {{ agnet }} for {{ campaign.seler }} and {{ contact['emial'] }}.\n"
+    )
+    assert [(p.line, p.message) for p in scripts.check(text, "survey")] == [
+        (1, f"contact has no field 'nme' (known: {', '.join(scripts.CONTACT_FIELDS)})"),
+        (2, f"unknown name 'agnet' (known: {', '.join(scripts.CONTEXT)})"),
+        (2, "campaign has no field 'seler' (known: name, kind, seller, purpose)"),
+        (2, f"contact has no field 'emial' (known: {', '.join(scripts.CONTACT_FIELDS)})"),
+    ]
+
+
+def test_names_the_script_defines_or_the_context_has_are_not_flagged() -> None:
+    text = (
+        "{% set greeting = 'Hello' %}{{ greeting }} {{ contact.get('name') or 'there' }}\n"
+        "{% for tag in contact.tags %}{{ loop.index }} {{ tag }}{% endfor %}{{ range(2) | list }}\n"
+        "{% if contact.attributes.plan is defined %}{{ contact.attributes.plan }}{% endif %}\n"
+        "{{ agent }} {{ company }} {{ caller_id }} {{ seller }} {{ purpose }} {{ campaign.kind }}\n"
+    )
+    assert scripts.check(text, "survey") == []
+
+
+def test_a_field_missing_at_render_names_the_script_and_its_line() -> None:
+    with pytest.raises(UserError) as raised:
+        scripts.render(
+            "Hello\n\nYour plan: {{ contact.attributes.plan }}\n", {"contact": {"attributes": {}}}, "x.j2"
+        )
+    assert str(raised.value).startswith("script x.j2 line 3 needs a field the contact or campaign lacks: ")
+    assert "is defined" in str(raised.value)

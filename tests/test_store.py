@@ -7,6 +7,8 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import pytest
+
 from cctool import store as store_mod
 from cctool.store import open_store
 
@@ -100,3 +102,16 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     result = run_process("--db", str(tmp_path / "x.db"), "no-such-command")
     assert result.code == 2
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_as_is_a_usage_error_and_writes_nothing(cli, db_path, blank) -> None:
+    """`--as "   "` wrote an audit row whose actor was three spaces: who opted the number out? nobody."""
+    cli("init")
+    refused = cli("--as", blank, "optout", "+14155550123")
+    assert (
+        refused.code == 2
+        and refused.stderr.strip() == "cctool: --as needs a name (who is acting, e.g. --as amy)"
+    )
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM optouts").fetchone()[0] == 0
+    assert cli("--as", " amy ", "--json", "optout", "+14155550123").json["actor"] == "amy"

@@ -324,3 +324,9 @@ def test_a_ticket_links_to_the_call_attempt_it_came_from(cli, db_path: Path) -> 
     assert [e["ref"] for e in links] == [{"attempt": 41}, {"attempt": 41}]
     assert links[1]["note"] == "customer called back"
     assert cli("ticket", "link", "1").code == 2
+
+
+def test_clearing_the_sla_due_time_says_none_not_a_python_none(cli) -> None:
+    new(cli)
+    cleared = cli("ticket", "update", "1", "--set", "sla_due_at=")
+    assert cleared.code == 0 and "SLA due none" in cleared.stdout and "None" not in cleared.stdout

@@ -14,7 +14,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
     from click import exceptions as clickx  # type: ignore[no-redef]
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import UsageError, UserError
 from . import (
     audit_cmd,
     callback_cmd,
@@ -60,7 +60,10 @@ def root(
     opts.db = db or opts.db
     opts.json = json_out or opts.json
     opts.quiet = quiet or opts.quiet
-    opts.actor = actor or opts.actor
+    if actor is not None:
+        if not actor.strip():  # a blank name would be written to the audit log as who acted
+            raise UsageError("--as needs a name (who is acting, e.g. --as amy)")
+        opts.actor = actor.strip()
 
 
 app.command("init", help="Create or migrate the database.")(db_cmd.init)

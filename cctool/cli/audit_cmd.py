@@ -44,7 +44,9 @@ def verify(
 @app.command("log")
 def log(
     ctx: typer.Context,
-    since: str | None = typer.Option(None, "--since", help="Only rows at or after this time (ISO)."),
+    since: str | None = typer.Option(
+        None, "--since", help="Only rows at or after this time (ISO; UTC unless it has an offset)."
+    ),
     limit: int | None = typer.Option(
         None,
         "--limit",
@@ -68,7 +70,8 @@ def log(
 
 def verify_export(ctx: typer.Context, folder: Path) -> None:
     if not folder.is_dir():
-        raise UserError(f"export folder {folder} does not exist: give the folder the export was written to")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise UserError(f"export folder {folder} {what}: give the folder the export was written to")
     problems = manifest.verify(folder)
 
     def human(out: Console) -> None:
@@ -99,7 +102,7 @@ def export(
         end=parse_date(date_to, "--to"),
         out=out,
         campaign=campaign,
-        formats={f.strip() for f in formats.split(",") if f.strip()} | {"csv"},
+        formats={f.strip().lower() for f in formats.split(",") if f.strip()} | {"csv"},
         unmask=unmask,
     )
     with store(ctx) as opened:

@@ -70,7 +70,9 @@ def schedule(
 @app.command("due")
 def due(
     ctx: typer.Context,
-    at: str | None = typer.Option(None, "--at", help="As of this time (else now / $CCTOOL_NOW)."),
+    at: str | None = typer.Option(
+        None, "--at", help="As of this time (ISO; UTC unless it has an offset; else now / $CCTOOL_NOW)."
+    ),
     owner: str | None = typer.Option(None, "--owner", help="Only what this agent may claim."),
     campaign: str | None = typer.Option(None, "--campaign"),
 ) -> None:
@@ -146,10 +148,11 @@ def list_(
     phone: str | None = typer.Option(None, "--phone"),
     owner: str | None = typer.Option(None, "--owner"),
     ticket: int | None = typer.Option(None, "--ticket"),
+    region: str | None = typer.Option(None, "--region", help="Country for a --phone without +country."),
     limit: int | None = limit_option("callbacks"),
 ) -> None:
     """Callbacks, by due time."""
-    number = e164(phone) if phone else None
+    number = e164(phone, region) if phone else None
     with store(ctx) as opened:
         matching = callbacks.list_callbacks(
             opened.conn, status=status, phone=number, owner=owner, ticket_id=ticket
@@ -173,10 +176,9 @@ def grace(
 ) -> None:
     """Show or set the owner and missed grace periods."""
     with store(ctx) as opened:
-        if owner_grace is not None:
-            ticket_settings.put(opened, "callbacks.owner_grace", owner_grace)
-        if missed_grace is not None:
-            ticket_settings.put(opened, "callbacks.missed_grace", missed_grace)
+        given = {"callbacks.owner_grace": owner_grace, "callbacks.missed_grace": missed_grace}
+        if any(v is not None for v in given.values()):
+            ticket_settings.put_many(opened, {k: v for k, v in given.items() if v is not None})
         found = {
             "owner_grace": ticket_settings.get(opened.conn, "callbacks.owner_grace"),
             "missed_grace": ticket_settings.get(opened.conn, "callbacks.missed_grace"),

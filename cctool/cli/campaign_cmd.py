@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -142,16 +143,27 @@ def show(
 def preview(
     ctx: typer.Context,
     name: str = typer.Argument(...),
-    at: str | None = typer.Option(None, "--at", help="Judge as if dialing at this time (ISO; else now)."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="Judge as if dialing at this time (ISO; UTC unless it has an offset, e.g. 2026-11-24T10:00-05:00; else now).",
+    ),
     contacts: bool = typer.Option(False, "--contacts", help="List each contact's decision."),
 ) -> None:
     """Who in the segment is dialable at a time, and why the others are not."""
     moment = parse_time(at, "--at") if at else None
     with store(ctx) as opened:
         doc = preview_mod.preview(opened.conn, name, moment, contacts=contacts)
+        segment = campaign_store.get(opened.conn, name).definition.get("segment") or {}
 
     def human(out: Console) -> None:
         out.print(f"{doc['campaign']} at {doc['at']}: {doc['dialable']} of {doc['in_segment']} dialable")
+        if not doc["in_segment"]:  # "0 of 0" alone leaves the operator guessing
+            filters = json.dumps(segment, ensure_ascii=False) if segment else "every contact"
+            out.print(
+                f"no contact is in the segment ({filters}): check the contacts' tags and regions "
+                "with `cctool contacts list --tag T`, or import some"
+            )
         if doc["blocked"]:
             out.print(
                 table("blocked by", ["reason", "contacts"], [[r, n] for r, n in doc["blocked"].items()])

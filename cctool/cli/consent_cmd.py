@@ -13,8 +13,10 @@ from .common import emit, store, table
 app = typer.Typer(no_args_is_help=True)
 
 
-def _record(ctx: typer.Context, action: str, phone: str, purpose: str, source: str, evidence, at) -> None:
-    number = e164(phone)
+def _record(
+    ctx: typer.Context, action: str, phone: str, purpose: str, source: str, evidence, at, region
+) -> None:
+    number = e164(phone, region)
     given = parse_time(at, "--at") if at else None
     with store(ctx) as opened:
         row = consent.record(opened, number, purpose, action, source, evidence, given)
@@ -36,10 +38,15 @@ def grant(
     evidence: str | None = typer.Option(
         None, "--evidence", help="A reference to the proof (form id, recording)."
     ),
-    at: str | None = typer.Option(None, "--at", help="When it was given (ISO time; default now)."),
+    at: str | None = typer.Option(
+        None, "--at", help="When it was given (ISO; UTC unless it has an offset; default now)."
+    ),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Record a consent grant (append-only; the latest record per purpose is in force)."""
-    _record(ctx, "grant", phone, purpose, source, evidence, at)
+    _record(ctx, "grant", phone, purpose, source, evidence, at, region)
 
 
 @app.command("revoke")
@@ -49,16 +56,27 @@ def revoke(
     purpose: str = typer.Option(..., "--purpose", help="marketing or survey."),
     source: str = typer.Option(..., "--source", help="Where the revocation came from."),
     evidence: str | None = typer.Option(None, "--evidence", help="A reference to the proof."),
-    at: str | None = typer.Option(None, "--at", help="When it was revoked (ISO time; default now)."),
+    at: str | None = typer.Option(
+        None, "--at", help="When it was revoked (ISO; UTC unless it has an offset; default now)."
+    ),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Record a consent revocation."""
-    _record(ctx, "revoke", phone, purpose, source, evidence, at)
+    _record(ctx, "revoke", phone, purpose, source, evidence, at, region)
 
 
 @app.command("show")
-def show(ctx: typer.Context, phone: str = typer.Argument(..., help="The number, +country format.")) -> None:
+def show(
+    ctx: typer.Context,
+    phone: str = typer.Argument(..., help="The number, +country format."),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
+) -> None:
     """The consent in force per purpose, and every record."""
-    number = e164(phone)
+    number = e164(phone, region)
     with store(ctx) as opened:
         state = consent.in_force(opened, number)
         records = consent.history(opened, number)

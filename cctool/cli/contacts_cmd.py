@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .. import contacts as service
 from ..contacts_import import COUNT_KEYS, ImportResult, import_contacts
+from ..outfile import atomic_text
 from .common import emit, limit_option, options, shown, stderr, store, table
 
 app = typer.Typer(no_args_is_help=True)
@@ -32,7 +33,7 @@ def import_(
         None, "--source", help="Where the list came from (default: the file name)."
     ),
     rejects: Path | None = typer.Option(
-        None, "--rejects", help="Rejected rows go here (default: FILE.rejects.csv)."
+        None, "--rejects", help="Rejected rows go here (default: NAME.rejects.csv beside NAME.csv)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and count, write nothing."),
 ) -> None:
@@ -70,6 +71,10 @@ def import_(
         if dry_run:
             title += " - dry run, nothing written"
         out.print(table(title, ["", "rows"], [[k.replace("_", " "), result.counts[k]] for k in COUNT_KEYS]))
+        if result.reasons:
+            out.print("rejected: " + ", ".join(f"{n} {why}" for why, n in sorted(result.reasons.items())))
+        if result.reasons.get("invalid_phone") and not region:
+            out.print("numbers written without +country need --region, e.g. --region US, GB or CN")
         if result.rejects_file:
             out.print(f"rejected rows with their reasons: {result.rejects_file}")
 
@@ -145,10 +150,8 @@ def export(
             else:
                 service.export_csv(opened.conn, sys.stdout, tag)
             return
-        tmp = out.with_name(out.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
+        with atomic_text(out, "--out") as handle:
             count = service.export_csv(opened.conn, handle, tag)
-        tmp.replace(out)
     emit(ctx, {"exported": count, "file": str(out)}, lambda o: o.print(f"exported {count} contacts to {out}"))
 
 

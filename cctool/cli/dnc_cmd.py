@@ -39,8 +39,12 @@ def import_(
 
     def human(out: Console) -> None:
         if summary["unchanged"]:
+            # The file is not read again, so a repeat with another --region/--column changes nothing: say so.
+            given = " or ".join(o for o, v in (("--region", region), ("--column", column)) if v)
+            hint = f" (the file was not read again: to read it with another {given}, give a new --version)"
             out.print(
-                f"registry version {summary['version']} is already loaded from this file: nothing changed"
+                f"registry version {summary['version']} is already loaded from this file "
+                f"({summary['count']} numbers): nothing changed" + (hint if given else "")
             )
             return
         out.print(
@@ -59,9 +63,12 @@ def add(
     phone: str = typer.Argument(..., help="The number, +country format."),
     list_name: str = typer.Option("internal", "--list", help="internal (the company's own list)."),
     reason: str | None = typer.Option(None, "--reason", help="Why (kept with the entry)."),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Put a number on the internal do-not-call list, effective at once."""
-    number = e164(phone)
+    number = e164(phone, region)
     with store(ctx) as opened:
         result = dnc.add_internal(opened, number, reason, list_name)
 
@@ -78,9 +85,12 @@ def remove(
     phone: str = typer.Argument(..., help="The number, +country format."),
     list_name: str = typer.Option("internal", "--list", help="internal (the company's own list)."),
     reason: str | None = typer.Option(None, "--reason", help="Why (kept in the audit log)."),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Take a number off the internal list (the entry is closed and kept)."""
-    number = e164(phone)
+    number = e164(phone, region)
     with store(ctx) as opened:
         result = dnc.remove_internal(opened, number, reason, list_name)
     emit(ctx, result, lambda out: out.print(f"{number} removed from the internal do-not-call list"))
@@ -88,10 +98,14 @@ def remove(
 
 @app.command("check")
 def check(
-    ctx: typer.Context, phone: str = typer.Argument(..., help="The number, any format with +country.")
+    ctx: typer.Context,
+    phone: str = typer.Argument(..., help="The number, any format with +country."),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Is the number suppressed now, and by which lists (national, internal, optout, erased)."""
-    number = e164(phone)
+    number = e164(phone, region)
     with store(ctx) as opened:
         result = dnc.check(opened, number)
 

@@ -14,9 +14,12 @@ def optout(
     ctx: typer.Context,
     phone: str = typer.Argument(..., help="The number, +country format."),
     channel: str = typer.Option("call", "--channel", help="How the request came: call, sms, email or web."),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Opt a number out of every campaign, effective at once."""
-    number = e164(phone)
+    number = e164(phone, region)
     with store(ctx) as opened:
         row = optout_service.record(opened, number, channel)
 

@@ -21,9 +21,12 @@ def render(
     agent: str | None = typer.Option(
         None, "--agent", help="Agent name in the script (else --as / the OS user)."
     ),
+    region: str | None = typer.Option(
+        None, "--region", help="Country for a number without +country (e.g. GB)."
+    ),
 ) -> None:
     """Print the campaign's call script for one contact, with the disposition keys an agent may pick."""
-    number = e164(phone)
+    number = e164(phone, region)
     with store(ctx) as opened:
         result = scripts.render_for(
             opened.conn, campaign, number, agent or options(ctx).actor or default_actor()

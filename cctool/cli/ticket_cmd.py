@@ -32,7 +32,7 @@ def _line(ticket: dict[str, Any]) -> str:
     who = f", {ticket['assignee']}" if ticket["assignee"] else ""
     return (
         f"ticket {ticket['id']}: {ticket['status']} {ticket['kind']} ({ticket['priority']}{who}) "
-        f"{ticket['phone']}, SLA due {ticket['sla_due_at']}{late}"
+        f"{ticket['phone']}, SLA due {ticket['sla_due_at'] or 'none'}{late}"
     )
 
 
