@@ -38,9 +38,13 @@ def record(
         "actor": store.actor,
     }
     with store.write() as conn:
+        earlier = conn.execute("SELECT min(effective_at) FROM optouts WHERE phone = ?", (phone,)).fetchone()[
+            0
+        ]
         cursor = conn.execute(
             f"INSERT INTO optouts ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
         )
         row["id"] = cursor.lastrowid
         store.audit("optout", phone, "optout", row)
-    return row
+    # not part of the record: the operator is told the number was already suppressed, and since when
+    return {**row, "opted_out_since": earlier or row["effective_at"]}

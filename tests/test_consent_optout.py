@@ -182,3 +182,18 @@ def test_a_suppression_kept_for_another_reason_counts_as_the_internal_list(store
         )
     state = suppression_state(store.conn, PHONE, datetime(2026, 11, 2, tzinfo=UTC))
     assert state.lists == ["internal"] and not state.erased
+
+
+@pytest.mark.usefixtures("initialized")
+def test_a_second_optout_says_the_number_was_already_suppressed_and_since_when(cli) -> None:
+    """Each request is kept as evidence, but the second one printed "effective now" as if the number had
+    been dialable until then."""
+    first = cli("optout", "+12025550143", "--json").json
+    assert first["opted_out_since"] == first["effective_at"]
+    again = cli("optout", "+12025550143", "--channel", "sms")
+    assert again.code == 0
+    assert " ".join(again.stdout.split()) == (  # the terminal may wrap the line
+        f"+12025550143 was already opted out in every campaign since {first['effective_at']}; "
+        "this request (sms) is recorded too"
+    )
+    assert len(cli("audit", "log", "--json").json) == 3  # init, and both requests

@@ -24,8 +24,14 @@ def optout(
         row = optout_service.record(opened, number, channel)
 
     def human(out: Console) -> None:
-        out.print(
-            f"{row['phone']} opted out ({row['channel']}), effective {row['effective_at']} in every campaign"
-        )
+        if row["opted_out_since"] < row["effective_at"]:
+            out.print(
+                f"{row['phone']} was already opted out in every campaign since {row['opted_out_since']}; "
+                f"this request ({row['channel']}) is recorded too"
+            )
+        else:
+            out.print(
+                f"{row['phone']} opted out ({row['channel']}), effective {row['effective_at']} in every campaign"
+            )
 
     emit(ctx, row, human)
