@@ -341,7 +341,7 @@ def test_overlapping_loads_of_one_version_from_two_files_keep_only_one(tmp_path:
 def test_the_human_output_names_the_outcome(cli, tmp_path: Path) -> None:
     path = registry(tmp_path, "+12125550123", "junk")
     loaded = cli("dnc", "import", path, "--list", "national", "--version", "v1")
-    assert loaded.code == 0 and "1 numbers (1 invalid lines" in " ".join(loaded.stdout.split())
+    assert loaded.code == 0 and "1 number (1 invalid line," in " ".join(loaded.stdout.split())
     again = cli("dnc", "import", path, "--list", "national", "--version", "v1")
     assert "already loaded" in again.stdout
     assert "v1" in cli("dnc", "loads").stdout
@@ -365,7 +365,7 @@ def test_repeating_a_load_with_region_added_says_the_file_was_not_read_again(cli
     assert again.code == 0
     said = " ".join(again.stdout.split())
     assert said == (
-        "registry version v1 is already loaded from this file (1 numbers): nothing changed (the file was not "
+        "registry version v1 is already loaded from this file (1 number): nothing changed (the file was not "
         "read again: to read it with another --region, give a new --version)"
     )
     assert national_numbers(db_path) == {"+12125550123"}

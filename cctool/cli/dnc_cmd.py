@@ -44,17 +44,22 @@ def import_(
             hint = f" (the file was not read again: to read it with another {given}, give a new --version)"
             out.print(
                 f"registry version {summary['version']} is already loaded from this file "
-                f"({summary['count']} numbers): nothing changed" + (hint if given else "")
+                f"({_count(summary['count'], 'number')}): nothing changed" + (hint if given else "")
             )
             return
         out.print(
             f"loaded {summary['list']} registry version {summary['version']} dated {summary['date']}: "
-            f"{summary['count']} numbers ({summary['invalid']} invalid lines, {summary['duplicates']} duplicates)"
+            f"{_count(summary['count'], 'number')} ({_count(summary['invalid'], 'invalid line')}, "
+            f"{_count(summary['duplicates'], 'duplicate')})"
         )
         if summary["invalid_examples"]:
             out.print("invalid lines, e.g.: " + ", ".join(repr(x) for x in summary["invalid_examples"]))
 
     emit(ctx, summary, human)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 @app.command("add")
