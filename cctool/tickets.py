@@ -160,6 +160,12 @@ def _public(ticket: dict[str, Any], at: datetime) -> dict[str, Any]:
     return {**ticket, "overdue": overdue}
 
 
+def one_line(text: str) -> str:
+    """A subject is one line in every list and history: text pasted from an e-mail keeps its words, with
+    its line breaks and runs of spaces as single spaces."""
+    return " ".join(text.split())
+
+
 def create(
     store: Store,
     phone: str,
@@ -175,7 +181,8 @@ def create(
 ) -> dict[str, Any]:
     """Log a new ticket (a number not yet known becomes a contact); returns the ticket."""
     at = at or clock_now()
-    if not subject.strip():
+    subject = one_line(subject)
+    if not subject:
         raise UserError("a ticket needs a --subject saying what the customer called about")
     assignee = (assignee or "").strip() or None  # a blank name would be an agent nobody is
     ticket_settings.sla_key(kind, priority)
@@ -237,7 +244,7 @@ def _check_attempt(conn: sqlite3.Connection, attempt: int) -> None:
 
 def _parse_field(field: str, value: str) -> Any:
     """A --set value checked and converted; empty text clears an optional field."""
-    value = value.strip()
+    value = one_line(value) if field == "subject" else value.strip()
     if field == "subject" and not value:
         raise UserError("a ticket's subject cannot be empty")
     if field == "priority" and value not in PRIORITIES:

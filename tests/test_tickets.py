@@ -330,3 +330,21 @@ def test_clearing_the_sla_due_time_says_none_not_a_python_none(cli) -> None:
     new(cli)
     cleared = cli("ticket", "update", "1", "--set", "sla_due_at=")
     assert cleared.code == 0 and "SLA due none" in cleared.stdout and "None" not in cleared.stdout
+
+
+def test_a_subject_pasted_over_several_lines_is_kept_as_one_line(cli) -> None:
+    """A subject pasted from an e-mail kept its line breaks and broke every list and history row."""
+    ticket = cli(
+        "ticket",
+        "new",
+        "--phone",
+        CN,
+        "--kind",
+        "inquiry",
+        "--subject",
+        "Router\n  keeps\trebooting\n",
+        "--json",
+    ).json
+    assert ticket["subject"] == "Router keeps rebooting"
+    updated = cli("ticket", "update", str(ticket["id"]), "--set", "subject=Router\nreplaced", "--json").json
+    assert updated["subject"] == "Router replaced"
