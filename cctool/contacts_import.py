@@ -375,7 +375,7 @@ def import_contacts(
         check_writable(rejects_path, "--rejects")  # now, not after a million rows
     elif not dry_run:
         rejects_path = path.with_name(f"{path.stem}.rejects.csv")
-    header_lines = 1 + _header_newlines(contact_file)
+    header_lines = contact_file.header_line + _header_newlines(contact_file)
     counts = dict.fromkeys(COUNT_KEYS, 0)
     reject_rows: list[tuple[int, str, list[str]]] = []
     import_id = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ for _field, _names in {
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _DELIMITERS = (",", ";", "\t")
+_EXCEL_SEP = re.compile(r'"?sep=([,;\t|])"?,*', re.IGNORECASE)  # Excel's first line: sep=;
 BLOCK_CHARS = 1 << 20
 
 
@@ -51,6 +53,7 @@ class ContactFile:
     header: list[str]
     sha256: str
     body: str
+    header_line: int = 1  # the line the header is on (after blank lines, or Excel's sep= line)
     columns: dict[str, int] = field(default_factory=dict)  # field -> column index
     attributes: list[tuple[int, str]] = field(default_factory=list)  # unknown columns kept as attributes
     # Later phone columns (Mobile, then Tel): read when a row's phone column is empty.
@@ -95,6 +98,12 @@ def decode(path: Path, data: bytes) -> tuple[str, str]:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
         raise UserError(f"{path} is neither UTF-8 nor GB18030/GBK text: re-save it as UTF-8 CSV") from None
+
+
+def _skip_blank_lines(text: str, line: int) -> tuple[int, str]:
+    """The text without its leading blank lines, and the number of the line it now starts on."""
+    stripped = text.lstrip("\r\n")
+    return line + text[: len(text) - len(stripped)].count("\n"), stripped
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -154,12 +163,20 @@ def open_contact_file(path: Path | str, maps: dict[str, str] | None = None) -> C
         text = text[1:]
     if not text.strip():
         raise UserError(f"{path} is empty: expected a CSV file with a header row")
-    text = text.lstrip("\r\n")
+    header_line, text = _skip_blank_lines(text, 1)
+    delimiter = None
+    first, _, rest = text.partition("\n")
+    excel = _EXCEL_SEP.fullmatch(first.rstrip("\r"))
+    if excel:  # a spreadsheet's "sep=;" line names the delimiter; the header follows it
+        delimiter = excel.group(1)
+        header_line, text = _skip_blank_lines(rest, header_line + 1)
     header_text, body = _split_header(text)
-    delimiter = sniff_delimiter(header_text)
+    delimiter = delimiter or sniff_delimiter(header_text)
     header = next(csv.reader(io.StringIO(header_text, newline=""), delimiter=delimiter), [])
     header = [h.strip() for h in header]
-    contact_file = ContactFile(path, encoding, delimiter, header, hashlib.sha256(data).hexdigest(), body)
+    contact_file = ContactFile(
+        path, encoding, delimiter, header, hashlib.sha256(data).hexdigest(), body, header_line=header_line
+    )
     _map_columns(contact_file, maps or {})
     return contact_file
 

@@ -318,3 +318,15 @@ def test_a_row_with_its_number_in_a_second_phone_column_is_imported(cli, tmp_pat
     assert cli("contacts", "show", "+14155550404", "--json").json["name"] == "A"
     mapped = write(tmp_path / "m.csv", "name,mobile,tel\nD,,+14155550406\n")
     assert import_json(cli, mapped, "--map", "mobile=phone")["rejected"] == 1  # an explicit map is kept to
+
+
+def test_an_excel_sep_line_names_the_delimiter_and_rejects_keep_their_file_lines(cli, tmp_path: Path) -> None:
+    """European Excel saves CSV with a first line `sep=;`: the file was refused. It names the delimiter,
+    and a rejected row's line is still the line of the file it is on (blank lines before the header too)."""
+    text = "sep=;\r\n\r\nphone;name;plan\r\n+12125550123;Ann Lee;gold\r\nnot a number;Eve;\r\n"
+    path = write(tmp_path / "excel.csv", text, "utf-8-sig")
+    summary = import_json(cli, path)
+    assert (summary["read"], summary["imported"], summary["rejected"]) == (2, 1, 1)
+    assert cli("contacts", "show", "+12125550123", "--json").json["attributes"] == {"plan": "gold"}
+    rejects = (tmp_path / "excel.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rejects[1].startswith("5,invalid_phone,not a number")  # the file's line 5
