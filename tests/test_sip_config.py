@@ -80,6 +80,8 @@ def test_a_password_file_must_be_private(tmp_path: Path) -> None:
         ("host: h\ncodecs: [telephone-event]\n", "needs an audio codec"),
         ("host: h\nusername: u\npassword_env: NOT_SET_ANYWHERE\n", r"\$NOT_SET_ANYWHERE, which is not set"),
         ("host: h\nringtimeout: 5\n", "unknown setting 'ringtimeout'"),
+        ("host: h\nring_timeout: 25x\n", "ring_timeout: bad duration '25x'"),
+        ("host: h\nring_timeout: 20m\n", "ring_timeout must be between 1 and 600"),
         ("- a\n- b\n", "a YAML mapping"),
         ("host: [\n", "cannot read the trunk file"),
     ],
@@ -87,6 +89,17 @@ def test_a_password_file_must_be_private(tmp_path: Path) -> None:
 def test_bad_trunk_files_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         config.load(write(tmp_path, text), environ={})
+
+
+@pytest.mark.parametrize("written,seconds", [("25", 25.0), ("25s", 25.0), ("1m", 60.0), ("'30'", 30.0)])
+def test_the_ring_timeout_is_read_as_campaign_files_write_durations_too(
+    tmp_path: Path, written: str, seconds: float
+) -> None:
+    """A campaign file writes `ring_timeout: 25s`; the same line in the trunk file was refused."""
+    assert (
+        config.load(write(tmp_path, f"host: h\nring_timeout: {written}\n"), environ={}).ring_timeout
+        == seconds
+    )
 
 
 def test_a_missing_file_is_one_line(tmp_path: Path) -> None:

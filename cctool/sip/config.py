@@ -8,7 +8,7 @@
     password_env: CCTOOL_TRUNK_PASSWORD   # or password_file: /etc/cctool/trunk.pw (mode 0600)
     max_channels: 30                # concurrent calls the trunk allows
     max_cps: 5                      # new calls per second it allows
-    ring_timeout: 25                # seconds before an unanswered call is cancelled
+    ring_timeout: 25                # seconds before an unanswered call is cancelled (or 25s, 1m)
     codecs: [PCMU, PCMA, telephone-event]
     bind_address: 0.0.0.0           # local address (and bind_port, default 0 = any free port)
 
@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from ..errors import UserError
+from ..timeutil import parse_duration
 from .auth import Secret
 from .sdp import CODECS
 
@@ -144,7 +145,9 @@ def from_mapping(
         password=password,
         max_channels=_optional(data, "max_channels", int, source),
         max_cps=_optional(data, "max_cps", float, source),
-        ring_timeout=_number(data, "ring_timeout", 25.0, float, source, low=1, high=600),
+        ring_timeout=_number(
+            _seconds(data, "ring_timeout", source), "ring_timeout", 25.0, float, source, low=1, high=600
+        ),
         codecs=tuple(codecs),
         bind_address=str(data.get("bind_address", "0.0.0.0")),
         bind_port=_number(data, "bind_port", 0, int, source, low=0, high=65535),
@@ -192,6 +195,17 @@ def _number(
     if isinstance(value, bool) or not low <= number <= high:
         raise UserError(f"{source}: {key} must be between {low:g} and {high:g}, not {value!r}")
     return number
+
+
+def _seconds(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    """`data` with `key` in seconds: a number, or a duration as campaign files write it (25s, 1m)."""
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip() or value.strip()[-1].isdigit():
+        return data
+    try:
+        return {**data, key: parse_duration(value.strip()).total_seconds()}
+    except ValueError as exc:
+        raise UserError(f"{source}: {key}: {exc}") from None
 
 
 def _optional(data: dict[str, Any], key: str, kind: type, source: str) -> Any:
