@@ -254,7 +254,7 @@ def _parse_field(field: str, value: str) -> Any:
     if field == "sla_due_at":
         return to_iso(parse_time(value, "sla_due_at")) if value else None
     if field == "satisfaction":
-        return parse_score(value)
+        return parse_score(value) if value else None  # a score recorded by mistake can be cleared
     return value or None
 
 

@@ -348,3 +348,12 @@ def test_a_subject_pasted_over_several_lines_is_kept_as_one_line(cli) -> None:
     assert ticket["subject"] == "Router keeps rebooting"
     updated = cli("ticket", "update", str(ticket["id"]), "--set", "subject=Router\nreplaced", "--json").json
     assert updated["subject"] == "Router replaced"
+
+
+def test_a_satisfaction_score_recorded_by_mistake_can_be_cleared(cli) -> None:
+    """`--set satisfaction=` was refused ("must be a whole number"), unlike every other optional field."""
+    ticket = new(cli)
+    assert cli("ticket", "satisfaction", str(ticket["id"]), "88").code == 0
+    cleared = cli("ticket", "update", str(ticket["id"]), "--set", "satisfaction=", "--json")
+    assert cleared.code == 0, cleared.stderr
+    assert cleared.json["satisfaction"] is None
