@@ -10,7 +10,7 @@ from rich.console import Console
 from .. import audit, auditexport, manifest
 from ..errors import UserError
 from ..timeutil import parse_date, parse_time, to_iso
-from .common import HUMAN_ROWS, emit, shown, store, table
+from .common import HUMAN_ROWS, emit, short_time, shown, store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -60,10 +60,18 @@ def log(
         found, _, left_out = shown(ctx, audit.rows(opened.conn, since_iso), limit, last=True)
 
     def human(out: Console) -> None:
-        columns = ["seq", "ts", "actor", "command", "entity", "entity_id", "action", "payload"]
+        # one line a row, as a log reads (a table of eight columns folded every payload to a ribbon)
         if left_out:
             out.print(left_out)
-        out.print(table("audit log", columns, [[r[c] for c in columns] for r in found]))
+        for r in found:
+            payload = r["payload"]  # stored as its canonical JSON text
+            out.print(
+                f"{r['seq']:>6}  {short_time(r['ts'])}  {r['actor']}  {r['command']}  "
+                f"{r['entity']}:{r['entity_id']}  {r['action']}  {payload}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
     emit(ctx, found, human)
 

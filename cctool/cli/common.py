@@ -136,6 +136,13 @@ def shown(
     return kept, total, f"{total - limit} {which} not shown: --limit N for N, --limit 0 for all"
 
 
+def short_time(iso: str | None) -> str:
+    """A stored UTC time as a person reads it in a table: to the second (--json keeps the full text)."""
+    if not iso:
+        return ""
+    return iso.split(".")[0].replace("T", " ").removesuffix("Z") + "Z"
+
+
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:
     grid = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:

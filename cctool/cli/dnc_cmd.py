@@ -10,7 +10,7 @@ from rich.console import Console
 from .. import dnc
 from ..phones import e164
 from ..timeutil import parse_date
-from .common import emit, note, store, table
+from .common import emit, note, short_time, store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -131,17 +131,16 @@ def loads(ctx: typer.Context, list_name: str = typer.Option("national", "--list"
         rows = dnc.loads(opened, list_name)
 
     def human(out: Console) -> None:
-        columns = [
-            "version",
-            "registry_date",
-            "loaded_at",
-            "count",
-            "sha256",
-            "file_name",
-            "actor",
-            "in_force",
-        ]
-        cells = [[r[c] if c != "sha256" else r[c][:16] for c in columns] for r in rows]
-        out.print(table(f"{list_name} registry loads", columns, cells))
+        # a line a load, as a history reads on any terminal (a table of eight columns folded every cell)
+        out.print(f"{list_name} registry loads (the last one is in force):", highlight=False)
+        for r in rows:
+            out.print(
+                f"  {r['version']}  dated {r['registry_date']}  {_count(r['count'], 'number')}  loaded "
+                f"{short_time(r['loaded_at'])} by {r['actor']} from {r['file_name']}  sha256 {r['sha256'][:12]}"
+                + ("  (in force)" if r["in_force"] else ""),
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
     emit(ctx, rows, human)
