@@ -38,8 +38,10 @@ def import_registry(
     list_name: str = NATIONAL,
     region: str | None = None,
     column: str | None = None,
+    reading: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Load a registry copy as the new snapshot; returns the load summary.
+    """Load a registry copy as the new snapshot; returns the load summary. `reading` is told when the
+    arguments are checked and the file is about to be read (a large copy takes a while).
 
     Re-loading the version in force with the same content changes nothing (safe to repeat from cron);
     the same version with different content is refused: a version names one copy.
@@ -53,6 +55,8 @@ def import_registry(
     registry_date = registry_date or today
     if registry_date > today:
         raise UserError(f"registry date {registry_date} is in the future: give the date of the copy")
+    if reading is not None:
+        reading()
     data = registry_file.read_bytes(path)
     digest = registry_file.sha256(data)
     summary: dict[str, Any] = {

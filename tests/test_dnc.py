@@ -387,3 +387,11 @@ def test_a_one_column_csv_with_a_phone_header_does_not_count_the_header_as_inval
     path.write_bytes("\ufeffPhone\r\n+12125550123\r\n+12125550124\r\n".encode())
     loaded = cli("dnc", "import", path, "--list", "national", "--version", "v1", "--json").json
     assert (loaded["count"], loaded["invalid"], loaded["invalid_examples"]) == (2, 0, [])
+
+
+def test_a_refused_registry_load_is_one_line_without_a_loading_note(cli, tmp_path: Path) -> None:
+    """`dnc import ... --list internal` printed "loading FILE ..." and then the usage error."""
+    path = registry(tmp_path, "+12125550123")
+    refused = cli("dnc", "import", path, "--list", "internal", "--version", "v1")
+    assert refused.code == 2
+    assert len(refused.stderr.strip().splitlines()) == 1 and "loading" not in refused.stderr

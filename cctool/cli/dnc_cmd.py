@@ -31,11 +31,11 @@ def import_(
 ) -> None:
     """Replace the national registry snapshot atomically and record the load."""
     day = parse_date(registry_date, "--date") if registry_date else None
-    note(ctx, f"loading {file} ...")
     with store(ctx, create=True) as opened:
         summary = dnc.import_registry(
-            opened, file, version, day, list_name=list_name, region=region, column=column
-        )
+            opened, file, version, day, list_name=list_name, region=region, column=column,
+            reading=lambda: note(ctx, f"loading {file} ..."),
+        )  # fmt: skip
 
     def human(out: Console) -> None:
         if summary["unchanged"]:
