@@ -89,7 +89,13 @@ def decode(path: Path, data: bytes) -> tuple[str, str]:
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UserError(f"{path} is a spreadsheet or archive, not CSV: save it as CSV (UTF-8) first")
     if b"\x00" in data[:65536]:
-        raise UserError(f"{path} looks binary, not a CSV text file")
+        encoding = _utf16_without_bom(data)
+        if encoding is None:
+            raise UserError(f"{path} looks binary, not a CSV text file")
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: looks like {encoding} text but does not decode as it") from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -104,6 +110,19 @@ def _skip_blank_lines(text: str, line: int) -> tuple[int, str]:
     """The text without its leading blank lines, and the number of the line it now starts on."""
     stripped = text.lstrip("\r\n")
     return line + text[: len(text) - len(stripped)].count("\n"), stripped
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when the NUL bytes are those of UTF-16 text without a BOM, as some
+    exports write it: the header's Latin letters then have a NUL on every other byte, on one side."""
+    sample = data[:4096]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    pairs = len(sample) // 2
+    if pairs and odd >= 0.4 * pairs and even == 0:
+        return "utf-16-le"
+    if pairs and even >= 0.4 * pairs and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 def sniff_delimiter(header_line: str) -> str:

@@ -330,3 +330,19 @@ def test_an_excel_sep_line_names_the_delimiter_and_rejects_keep_their_file_lines
     assert cli("contacts", "show", "+12125550123", "--json").json["attributes"] == {"plan": "gold"}
     rejects = (tmp_path / "excel.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
     assert rejects[1].startswith("5,invalid_phone,not a number")  # the file's line 5
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_read_as_utf16(cli, tmp_path: Path, encoding: str) -> None:
+    """Some exports write UTF-16 with no BOM: the file was refused as 'binary'."""
+    path = write(tmp_path / "crm.csv", "phone,name\r\n+8613800138000,王小明\r\n", encoding)
+    result = cli("contacts", "import", str(path))
+    assert result.code == 0 and f"({encoding}, ','" in result.stdout
+    assert cli("contacts", "show", "+8613800138000", "--json").json["name"] == "王小明"
+
+
+def test_a_binary_file_is_still_refused_as_binary(cli, tmp_path: Path) -> None:
+    path = tmp_path / "crm.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    refused = cli("contacts", "import", str(path))
+    assert refused.code == 1 and "looks binary" in refused.stderr
