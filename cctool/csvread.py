@@ -89,13 +89,13 @@ def decode(path: Path, data: bytes) -> tuple[str, str]:
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UserError(f"{path} is a spreadsheet or archive, not CSV: save it as CSV (UTF-8) first")
     if b"\x00" in data[:65536]:
-        encoding = _utf16_without_bom(data)
-        if encoding is None:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
             raise UserError(f"{path} looks binary, not a CSV text file")
         try:
-            return data.decode(encoding), encoding
+            return data.decode(utf16), utf16
         except UnicodeDecodeError:
-            raise UserError(f"{path}: looks like {encoding} text but does not decode as it") from None
+            raise UserError(f"{path}: looks like {utf16} text but does not decode as it") from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
