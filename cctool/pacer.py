@@ -62,8 +62,12 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
 **Cost.** The engine asks about twice a simulated second (about 48,000 times in an 8-hour shift of 50
 agents), so `lines()` is written for speed with the same arithmetic as the plain formula (a test compares
 the two): the four quantile points are unrolled into scalars, the per-age ringing rows and the per-half-
-second wrap rows are tables, the budget is worked out once per live answer, and the sum over agents in
+second wrap rows are tables (the ringing rows also per count of calls dialed in the same second, as the
+products the formula takes), the budget is worked out once per live answer, and the sum over agents in
 talk (the only part that grows with the team) is taken only when the risk at the last point is needed.
+The engine asks for the extra calls a few at a time (`lines(..., most=32)`, then `more()` from where the
+weighing stopped, as it dials them): a large idle team with no lead left would otherwise weigh thousands
+of calls (up to `max_lines`) at every decision, 54 s of a run of 1,000 agents with 2,500 contacts.
 Two shortcuts trade exactness for time (measured: the same occupancy and abandonment): the tables are
 rebuilt every minute at first and less often as the measurements settle (every `calls / 1000` minutes,
 at most 30), and the sum over agents in talk is taken afresh every 4 s and in between moved by the one
@@ -142,6 +146,7 @@ class Pacer:
         self.live_n, self.live_min, self.live_max = 0, math.inf, 0.0
         self.wrap_n, self.wrap_min, self.wrap_max = 0, math.inf, 0.0
         self.sure_after = 20  # measurements before an extreme is trusted
+        self._resume: tuple | None = None  # where lines() stopped weighing at `most`: see more()
         self._soon_key: tuple[int, int] = (-1, -1)
         self._soon_lead = -math.inf
         # calls dialed later that answer first: see _refresh_later()
@@ -265,6 +270,9 @@ class Pacer:
             many.append(row + tuple([1.0 - p for p in row]))
         self.q_rows = rows + [zero_row] * (_BINS - len(rows))
         self.q_rows_many = many + [zero_many] * (_BINS - len(many))
+        # per count of calls dialed in the same second, the rows as lines() adds them: count x q, then
+        # count x q x (1 - q), the same products lines() would take (built on demand, see _ring_rows)
+        self.q_by_count: list[list[tuple[float, ...]]] = [self.q_rows, self.q_rows]
         self.q_dead = dead
         # g[k]: P(a call dialed now is a live answer within r_k)
         self.g = tuple([padded[o] / total for o in offsets])
@@ -398,12 +406,18 @@ class Pacer:
         free: int,
         wrap_starts: Iterable[float],
         talk_starts: Collection[float],
+        most: int | None = None,
     ) -> int:
         """How many new calls to dial at `now` (seconds).
 
         `ringing`: dial second -> calls still ringing; `waiting`: live answers waiting for an agent;
         `free`: idle agents; `wrap_starts` / `talk_starts`: when each busy agent began wrap / talk.
+        `most`: weigh at most this many extra calls for now; when the answer is `most` or more, `more()`
+        weighs the next ones, and the calls of both add up to the answer without `most` (the engine
+        dials as it goes and stops when it has no lead left, so a large team with no contacts left does
+        not weigh thousands of calls a second).
         """
+        self._resume = None
         if now >= self._next_refresh:
             self._refresh()
             # the tables settle as calls are measured: refresh less often as they do (at most every 30 min)
@@ -436,33 +450,25 @@ class Pacer:
         v0, v1, v2, v3 = f0, f1, f2, f3
         now_sec = int(now)
         dead = self.q_dead  # from this age on, no live answer was ever measured: nothing to add
-        rows, rows_many = self.q_rows, self.q_rows_many
+        by_count = self.q_by_count
         for second, count in ringing.items():
             age = now_sec - second
             if age >= dead:
                 if age >= gone_age:
                     uncovered += count
                 continue
-            if count == 1:
-                p0, p1, p2, p3, w0, w1, w2, w3 = rows[age]
-                m0 -= p0
-                m1 -= p1
-                m2 -= p2
-                m3 -= p3
-                v0 += w0
-                v1 += w1
-                v2 += w2
-                v3 += w3
-            else:
-                p0, p1, p2, p3, o0, o1, o2, o3 = rows_many[age]
-                m0 -= count * p0
-                m1 -= count * p1
-                m2 -= count * p2
-                m3 -= count * p3
-                v0 += count * p0 * o0
-                v1 += count * p1 * o1
-                v2 += count * p2 * o2
-                v3 += count * p3 * o3
+            try:  # the count's expected live answers and their variance, as products taken in advance
+                p0, p1, p2, p3, w0, w1, w2, w3 = by_count[count][age]
+            except IndexError:
+                p0, p1, p2, p3, w0, w1, w2, w3 = self._ring_rows(count)[age]
+            m0 -= p0
+            m1 -= p1
+            m2 -= p2
+            m3 -= p3
+            v0 += w0
+            v1 += w1
+            v2 += w2
+            v3 += w3
         wrap_rows = self._wrap_rows
         for start in wrap_starts:
             if start <= sure_start:
@@ -499,7 +505,10 @@ class Pacer:
         idle = float(free - waiting)
         if m0 < idle:
             idle = m0
-        budget = self.beta() / (1.0 + self.idle_cut * (idle if idle > 0.0 else 0.0))
+        beta = self._beta  # beta(), whose key is checked here (a call less per decision)
+        if self._beta_key != (self.log_beta, self.live, self.abandoned, self.cap):
+            beta = self.beta()
+        budget = beta / (1.0 + self.idle_cut * (idle if idle > 0.0 else 0.0))
         g0, g1, g2, g3 = self.g
         h0, h1, h2, h3 = self.g_var
         # the risk is the weighted mean over the points of P(not enough agents) = erfc(...) / 2, against
@@ -507,8 +516,11 @@ class Pacer:
         # soonest point weighs 1 + tilt, the last 1 - tilt (measured: see docs/benchmarks.md)
         limit = 8.0 * budget
         w0, w3 = 1.0 + self.tilt, 1.0 - self.tilt
+        if uncovered > channels:
+            uncovered = channels
         n = 0
-        while n < channels:
+        stop = channels if most is None or most >= channels else max(most, 1)
+        while n < stop:
             # the risk of the next call is the mean over the four points: stop as soon as the partial
             # sum is over the budget (the terms are never negative)
             risk = (
@@ -545,9 +557,65 @@ class Pacer:
             n += 1  # the next call: one more live answer may come before it
             m0, m1, m2, m3 = m0 - g0, m1 - g1, m2 - g2, m3 - g3
             v0, v1, v2, v3 = v0 + h0, v1 + h1, v2 + h2, v3 + h3
-        if uncovered > channels:
-            uncovered = channels
+        else:
+            if n < channels:  # cut at `most`, not by the risk: more() goes on from this very state
+                given = n if n > uncovered else uncovered
+                self._resume = (n, channels, uncovered, given, limit, w0, w3, m0, m1, m2, m3, v0, v1, v2, v3)
+                return given
         return n if n > uncovered else uncovered
+
+    def more(self, most: int) -> int:
+        """After `lines(..., most=k)` answered k or more: how many calls to dial beyond those (at most
+        `most` more, at least one if there are any), from the state where its weighing stopped, with the
+        same arithmetic; 0 when the answer was complete. Only valid before the next `lines()`."""
+        state = self._resume
+        if state is None:
+            return 0
+        self._resume = None
+        n, channels, floor, given, limit, w0, w3, m0, m1, m2, m3, v0, v1, v2, v3 = state
+        g0, g1, g2, g3 = self.g
+        h0, h1, h2, h3 = self.g_var
+        stop = min(channels, given + max(most, 1))
+        # as in lines(), once the agents in talk are counted (the first call weighed counted them)
+        while n < stop:
+            risk = (
+                w0 * _erfc((m0 - 0.5) / _sqrt(v0) / _SQRT2) if v0 > 1e-12 else (2.0 * w0 if m0 < 0.5 else 0.0)
+            )
+            if risk > limit:
+                break
+            risk += _erfc((m1 - 0.5) / _sqrt(v1) / _SQRT2) if v1 > 1e-12 else (2.0 if m1 < 0.5 else 0.0)
+            if risk > limit:
+                break
+            risk += _erfc((m2 - 0.5) / _sqrt(v2) / _SQRT2) if v2 > 1e-12 else (2.0 if m2 < 0.5 else 0.0)
+            if risk > limit:
+                break
+            risk += (
+                w3 * _erfc((m3 - 0.5) / _sqrt(v3) / _SQRT2) if v3 > 1e-12 else (2.0 * w3 if m3 < 0.5 else 0.0)
+            )
+            if risk > limit:
+                break
+            n += 1
+            m0, m1, m2, m3 = m0 - g0, m1 - g1, m2 - g2, m3 - g3
+            v0, v1, v2, v3 = v0 + h0, v1 + h1, v2 + h2, v3 + h3
+        else:
+            if n < channels:
+                total = n if n > floor else floor
+                self._resume = (n, channels, floor, total, limit, w0, w3, m0, m1, m2, m3, v0, v1, v2, v3)
+                return total - given
+        total = n if n > floor else floor
+        return total - given
+
+    def _ring_rows(self, count: int) -> list[tuple[float, ...]]:
+        """The rows for `count` calls dialed in the same second: `count x q`, then `count x q x (1 - q)`
+        (Bernoulli variances add), computed as the products the plain formula takes, so sums agree to the bit."""
+        tables = self.q_by_count
+        while len(tables) <= count:
+            c = len(tables)
+            tables.append([
+                tuple([c * p for p in row[:_POINTS]]) + tuple([c * p * o for p, o in zip(row, row[_POINTS:])])
+                for row in self.q_rows_many
+            ])  # fmt: skip
+        return tables[count]
 
     def _wrap_row(self, half: int) -> tuple[float, ...]:
         """P(an agent `half` / 2 seconds into wrap is free by each horizon), then p (1 - p)."""
