@@ -62,8 +62,7 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
 **Cost.** The engine asks about twice a simulated second (about 48,000 times in an 8-hour shift of 50
 agents), so `lines()` is written for speed with the same arithmetic as the plain formula (a test compares
 the two): the four quantile points are unrolled into scalars, the per-age ringing rows and the per-half-
-second wrap rows are tables (the ringing rows also per count of calls dialed in the same second, as the
-products the formula takes), the budget is worked out once per live answer, and the sum over agents in
+second wrap rows are tables, the budget is worked out once per live answer, and the sum over agents in
 talk (the only part that grows with the team) is taken only when the risk at the last point is needed.
 The engine asks for the extra calls a few at a time (`lines(..., most=32)`, then `more()` from where the
 weighing stopped, as it dials them): a large idle team with no lead left would otherwise weigh thousands
@@ -270,9 +269,6 @@ class Pacer:
             many.append(row + tuple([1.0 - p for p in row]))
         self.q_rows = rows + [zero_row] * (_BINS - len(rows))
         self.q_rows_many = many + [zero_many] * (_BINS - len(many))
-        # per count of calls dialed in the same second, the rows as lines() adds them: count x q, then
-        # count x q x (1 - q), the same products lines() would take (built on demand, see _ring_rows)
-        self.q_by_count: list[list[tuple[float, ...]]] = [self.q_rows, self.q_rows]
         self.q_dead = dead
         # g[k]: P(a call dialed now is a live answer within r_k)
         self.g = tuple([padded[o] / total for o in offsets])
@@ -450,25 +446,33 @@ class Pacer:
         v0, v1, v2, v3 = f0, f1, f2, f3
         now_sec = int(now)
         dead = self.q_dead  # from this age on, no live answer was ever measured: nothing to add
-        by_count = self.q_by_count
+        rows, rows_many = self.q_rows, self.q_rows_many
         for second, count in ringing.items():
             age = now_sec - second
             if age >= dead:
                 if age >= gone_age:
                     uncovered += count
                 continue
-            try:  # the count's expected live answers and their variance, as products taken in advance
-                p0, p1, p2, p3, w0, w1, w2, w3 = by_count[count][age]
-            except IndexError:
-                p0, p1, p2, p3, w0, w1, w2, w3 = self._ring_rows(count)[age]
-            m0 -= p0
-            m1 -= p1
-            m2 -= p2
-            m3 -= p3
-            v0 += w0
-            v1 += w1
-            v2 += w2
-            v3 += w3
+            if count == 1:
+                p0, p1, p2, p3, w0, w1, w2, w3 = rows[age]
+                m0 -= p0
+                m1 -= p1
+                m2 -= p2
+                m3 -= p3
+                v0 += w0
+                v1 += w1
+                v2 += w2
+                v3 += w3
+            else:
+                p0, p1, p2, p3, o0, o1, o2, o3 = rows_many[age]
+                m0 -= count * p0
+                m1 -= count * p1
+                m2 -= count * p2
+                m3 -= count * p3
+                v0 += count * p0 * o0
+                v1 += count * p1 * o1
+                v2 += count * p2 * o2
+                v3 += count * p3 * o3
         wrap_rows = self._wrap_rows
         for start in wrap_starts:
             if start <= sure_start:
@@ -604,18 +608,6 @@ class Pacer:
                 return total - given
         total = n if n > floor else floor
         return total - given
-
-    def _ring_rows(self, count: int) -> list[tuple[float, ...]]:
-        """The rows for `count` calls dialed in the same second: `count x q`, then `count x q x (1 - q)`
-        (Bernoulli variances add), computed as the products the plain formula takes, so sums agree to the bit."""
-        tables = self.q_by_count
-        while len(tables) <= count:
-            c = len(tables)
-            tables.append([
-                tuple([c * p for p in row[:_POINTS]]) + tuple([c * p * o for p, o in zip(row, row[_POINTS:])])
-                for row in self.q_rows_many
-            ])  # fmt: skip
-        return tables[count]
 
     def _wrap_row(self, half: int) -> tuple[float, ...]:
         """P(an agent `half` / 2 seconds into wrap is free by each horizon), then p (1 - p)."""
