@@ -34,7 +34,8 @@ from .trunk import CallResult, Trunk, TrunkFatal
 
 ABANDON_AFTER_S = 2.0  # a live answer must reach an agent within this
 MODES = ("predictive", "progressive", "preview")
-WEIGH_BY = 32  # the adaptive pacer weighs this many extra calls at a time (`Pacer.more`)
+WEIGH_FIRST = 8  # the adaptive pacer weighs this many extra calls at first (mostly all there are) ...
+WEIGH_BY = 32  # ... then this many at a time as they are dialed (`Pacer.more`)
 
 
 @dataclass
@@ -309,18 +310,19 @@ class Engine:
             return
         # the adaptive pacer weighs the calls a few at a time, as they are dialed: when the leads run out
         # it has not weighed the thousands of calls a large idle team could take (the same calls in all)
-        chunk = self._weigh_by
+        ask = WEIGH_FIRST
         pacer: Any = self.pacer
         n = pacer.lines(
-            now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts, chunk
+            now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts, ask
         )
-        while n:
+        while True:
             for _ in range(n):
                 if not dial(now):
                     return
-            if n < chunk:
+            if n < ask:  # the weighing was complete
                 return
-            n = pacer.more(chunk)
+            ask = self._weigh_by
+            n = pacer.more(ask)
 
     def _start_preview(self, agent: int, now: float) -> bool:
         found = self._next_allowed(now)

@@ -523,7 +523,7 @@ class Pacer:
         if uncovered > channels:
             uncovered = channels
         n = 0
-        stop = channels if most is None or most >= channels else max(most, 1)
+        stop = channels if most is None or most >= channels else (most if most > 0 else 1)
         while n < stop:
             # the risk of the next call is the mean over the four points: stop as soon as the partial
             # sum is over the budget (the terms are never negative)
