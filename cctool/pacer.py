@@ -64,7 +64,7 @@ agents), so `lines()` is written for speed with the same arithmetic as the plain
 the two): the four quantile points are unrolled into scalars, the per-age ringing rows and the per-half-
 second wrap rows are tables, the budget is worked out once per live answer, and the sum over agents in
 talk (the only part that grows with the team) is taken only when the risk at the last point is needed.
-The engine asks for the extra calls a few at a time (`lines(..., most=32)`, then `more()` from where the
+The engine asks for the extra calls a few at a time (`lines(..., most=8)`, then `more(32)` from where the
 weighing stopped, as it dials them): a large idle team with no lead left would otherwise weigh thousands
 of calls (up to `max_lines`) at every decision, 54 s of a run of 1,000 agents with 2,500 contacts.
 Two shortcuts trade exactness for time (measured: the same occupancy and abandonment): the tables are
