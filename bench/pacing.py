@@ -6,8 +6,12 @@ ratio found by grid search (the highest ratio whose abandonment is <= 3 % in eve
 Abandonment = abandoned / live answers; occupancy = (talk + wrap) / logged-in time.
 
     python -m bench.pacing [--seeds 10] [--first-seed 1] [--hours 8] [--agents 5,50]
+    python -m bench.pacing --short [--seeds 60]    # short runs on an empty window: any over the cap?
 
 Seeds 1-10 are the issue's figures; `--first-seed 101 --seeds 40` checks a change on seeds it was not tuned on.
+`--short` runs 5, 10, 20 and 50 agents for 0.25, 0.5 and 1 hour on each seed (an empty window, as a campaign
+dialed once) and counts the runs that end with abandoned > 3 % of live answers, with the highest
+abandoned - 3 % x live reached at any instant of any run ('none': no call abandoned in any run).
 """
 
 from __future__ import annotations
@@ -51,18 +55,40 @@ class CountingSink:
         pass
 
 
+class WatchedPacer(Pacer):
+    """The adaptive pacer, noting the highest `abandoned - cap x live` the window reaches at any instant."""
+
+    peak = -math.inf
+
+    def observe_live(self, abandoned: bool) -> None:
+        super().observe_live(abandoned)
+        if abandoned:
+            self.peak = max(self.peak, self.abandoned - self.cap * self.live)
+
+
 def simulate(
-    agents: int, seed: int, pacer: str = "adaptive", ratio: float = 1.0, hours: float = 8.0
+    agents: int,
+    seed: int,
+    pacer: str = "adaptive",
+    ratio: float = 1.0,
+    hours: float = 8.0,
+    chosen: Pacer | FixedRatioPacer | None = None,
 ) -> Stats:
-    """One shift; `pacer` is adaptive, sure (the adaptive pacer's sure lines only), progressive or ratio."""
+    """One shift; `pacer` is adaptive, sure (the adaptive pacer's sure lines only), progressive or ratio.
+
+    `chosen`: a pacer to use instead (predictive mode), e.g. a `WatchedPacer`.
+    """
     model = CallModel()
     clock = VirtualClock(START)
     mode = "progressive" if pacer == "progressive" else "predictive"
-    chosen: Pacer | FixedRatioPacer = FixedRatioPacer(ratio)
-    if pacer in ("adaptive", "sure"):
+    if chosen is not None:
+        pass
+    elif pacer in ("adaptive", "sure"):
         chosen = Pacer(agents, CAP)
         if pacer == "sure":
             chosen.hard_room = math.inf  # the window never has room: sure lines only
+    else:
+        chosen = FixedRatioPacer(ratio)
     engine = Engine(
         clock,
         MockTrunk(model, seed),
@@ -100,6 +126,30 @@ def best_ratio(agents: int, seeds: list[int], hours: float) -> tuple[float, dict
     return best
 
 
+def short_runs(seeds: list[int], agents: tuple[int, ...] = (5, 10, 20, 50)) -> int:
+    """Short runs on an empty window: how many end over the cap, and the highest excess at any instant."""
+    print(f"{len(seeds)} seeds ({seeds[0]}-{seeds[-1]}), empty window, cap {CAP:.0%}")
+    print(
+        f"{'agents':>6} {'hours':>5} {'over cap':>8} {'worst end':>13} {'peak excess':>11} {'median occ':>10}"
+    )
+    for n in agents:
+        for hours in (0.25, 0.5, 1.0):
+            over, worst, peak, occ = 0, (0.0, 0, 0), -math.inf, []
+            for seed in seeds:
+                watched = WatchedPacer(n, CAP)
+                st = simulate(n, seed, hours=hours, chosen=watched)
+                over += st.abandoned > CAP * st.live
+                worst = max(worst, (st.abandon_rate, st.abandoned, st.live))
+                peak = max(peak, watched.peak)
+                occ.append(st.occupancy)
+            print(
+                f"{n:>6} {hours:>5g} {over:>8} {worst[1]:>5}/{worst[2]:<4} {worst[0]:>5.2%} "
+                f"{f'{peak:+.2f}' if peak > -math.inf else 'none':>8} {statistics.median(occ):>10.1%}",
+                flush=True,
+            )
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -107,8 +157,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--agents", default="5,50")
     parser.add_argument("--no-grid", action="store_true", help="skip the fixed-ratio grid search")
+    parser.add_argument("--short", action="store_true", help="short runs on an empty window (see above)")
     args = parser.parse_args(argv)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    if args.short:
+        return short_runs(seeds)
     print(
         f"{args.seeds} seeds ({seeds[0]}-{seeds[-1]}) x {args.hours:g} h, cap {CAP:.0%}; "
         "occupancy median / worst, worst abandonment"

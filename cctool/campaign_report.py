@@ -16,6 +16,7 @@ from . import campaign_store
 from .timeutil import from_iso, to_iso
 
 BARS = " ▁▂▃▄▅▆▇█"
+NO_DATA = "·"  # an hour without calls: not the blank of a 0 % hour
 
 
 def _range(since: date | None, until: date | None) -> tuple[str, str]:
@@ -143,11 +144,11 @@ def campaign_kpis(
 
 
 def spark(values: list[float | None], top: float) -> str:
-    """One character per value, scaled to `top` (blank for no data)."""
+    """One character per value, scaled to `top` (blank for 0, a dot for no data)."""
     out = []
     for v in values:
         if v is None:
-            out.append(" ")
+            out.append(NO_DATA)
             continue
         level = 0 if top <= 0 else round(min(v / top, 1.0) * (len(BARS) - 1))
         out.append(BARS[max(level, 1 if v > 0 else 0)])
@@ -187,7 +188,7 @@ def chart_lines(report: dict[str, Any], width: int | None = None) -> list[str]:
         return [by_hour[h][key] if h in by_hour else None for h in axis]
 
     labels_row = [
-        (f"hour (UTC, from {axis[0]:02d}h)", labels, ""),
+        (f"hour (UTC, from {axis[0]:02d}h)", labels, f"{NO_DATA} no calls" if len(axis) > len(hours) else ""),
         (f"abandonment (0..{cap:.0%})", spark(series("abandon_rate"), cap),
          f"max {max(h['abandon_rate'] for h in hours):.2%} in an hour; {abandonment['rate']:.2%} in the "
          f"period (the cap, {cap:.0%}, is per {window})"),

@@ -137,6 +137,10 @@ class RunInterrupted(UserError):
 
     exit_code = 130
 
+    def __init__(self, message: str, summary: dict[str, Any]):
+        super().__init__(message)
+        self.summary = summary  # what the run did before it stopped: `dial run --json` still prints it
+
 
 @dataclass
 class RunOptions:
@@ -319,6 +323,7 @@ class DbRun:
             "optouts": self.totals["optouts"],
             "batches": self.totals["batches"],
             "stopped": self._stop_reason,
+            "interrupted": False,
         }
 
     # --- leads ----------------------------------------------------------------------------------------
@@ -682,6 +687,7 @@ class DbRun:
                 self.engine.pacer.reset_window(0, 0)
 
     _window = "30d"
+    _cap = 0.03
     _autocheckpoint = 1000
     _cache_size = -2000
     _day: Any = None
@@ -697,7 +703,7 @@ class DbRun:
         start = clock.at_seconds(0) if isinstance(clock, VirtualClock) else clock.now()
         self.begin(start)
         dialing = self.definition.get("dialing") or {}
-        cap = float(self.campaign.abandon_cap or dialing.get("max_abandon_rate") or 0.03)
+        self._cap = cap = float(self.campaign.abandon_cap or dialing.get("max_abandon_rate") or 0.03)
         self._window = self.campaign.abandon_window or "30d"
         self._day = start.date()
         live, abandoned = window_counts(self.conn, self.campaign.name, self._window, start)
@@ -740,12 +746,16 @@ class DbRun:
             raise RunInterrupted(
                 f"run {self.run_id} of {self.campaign.name} interrupted: its {self.totals['attempts']} "
                 f"attempts are written and its contacts freed; `cctool dial run {self.campaign.name}` "
-                "again goes on with the contacts left"
+                "again goes on with the contacts left",
+                {**self.summary_with_window(stats), "interrupted": True},
             ) from None
         except BaseException:
             self._safe_fail(engine.stats)
             raise
         self.finish(stats, status)
+        return self.summary_with_window(stats)
+
+    def summary_with_window(self, stats: Stats) -> dict[str, Any]:
         summary = self.summary(stats)
         # the cap is on the campaign's window, not on one run: a short run may spend the window's slack
         live, abandoned = window_counts(
@@ -753,7 +763,7 @@ class DbRun:
         )
         summary["abandonment_window"] = {
             "window": self._window, "live_answers": live, "abandoned": abandoned,
-            "rate": round(abandoned / live, 5) if live else 0.0, "cap": cap,
+            "rate": round(abandoned / live, 5) if live else 0.0, "cap": self._cap,
         }  # fmt: skip
         return summary
 

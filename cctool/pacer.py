@@ -37,6 +37,8 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    `log(beta)` is an integral term (up a little, 0.002, on every connected live answer, down
    `0.002 x (1 - t) / t` on every abandoned one, so the rate settles at `t = cap - margin / live`) plus
    `0.2 x allowance` (at most +1): beta rises while the window has room and falls fast as it runs out.
+   The margin's base grows with the team, `max(1, 0.15 x agents)`: a larger team keeps more calls at
+   risk, and point 6 needs room for them (measured, +0.55 points of occupancy at 50 agents, none at 5).
    The integral term starts near where it settles in the benchmark model: `0.022 x (1 + 2.5 / agents)`
    (the later calls of point 3 make each risk larger, the more so for a small team).
 5. **Falling back to sure lines.** Until 50 calls have been measured, and whenever fewer than one
@@ -58,6 +60,25 @@ call, which the rules cap at 3 % of live answers per campaign and window. This p
    ringing, waiting and talking calls each hold one). There is no fixed team-size switch: for a small
    team the risk of every extra line is high, so the same rule dials little more than one line per
    agent by itself, and more only when the agents about to be free make it safe.
+6. **The cap is a hard limit, at every instant.** The budget keeps the rate under the cap on average;
+   luck could still have several calls in flight abandoned together. So a call is *at risk* when it may
+   still bring a person (or is a person waiting) and the sure agents of point 5 (idle, or surely out of
+   wrap-up by the time a call dialed now could need them) cannot all serve it: `k = calls that may bring
+   a person + persons waiting - sure agents`. Each abandoned call adds one abandoned call and one live
+   answer, so even if all `k` were abandoned the window stays within the cap while
+   `abandoned + k <= cap x (live + k)`, that is `k <= room = (cap x live - abandoned) / (1 - cap)`,
+   rounded down (`room()`). The pacer dials no line past that: at most `room - k` lines beyond the sure
+   ones, which never add to `k`. It holds for the whole run, not only at the decision: the worst case
+   (every call in flight a person at its earliest answer, served in order as the sure agents come free)
+   only improves as time passes, calls end and agents come free; an abandoned call takes one off both
+   the worst case and the room; only the pacer's own lines add to it, and a line dialed now is answered
+   after every call already in flight could be. It rests on the same measured extremes as the sure lines,
+   and on no break or new `day` window starting under calls already dialed. Its cost: from an empty
+   window the room grows by 0.03 per live answer while 50 agents keep about 10 calls at risk (17 at the
+   90th percentile), so the first hour of an empty window is about 3 points less busy at 50 agents (half
+   a point over an 8-hour shift); with a window that has room from earlier runs, under 0.1 point; at 5
+   agents, nothing measurable (they keep 0 or 1 call at risk). The fallback of point 5 (fewer than one
+   abandoned call left) is about `room < 1`, where this rule too allows sure lines only.
 
 **Cost.** The engine asks about twice a simulated second (about 48,000 times in an 8-hour shift of 50
 agents), so `lines()` is written for speed with the same arithmetic as the plain formula (a test compares
@@ -118,7 +139,9 @@ class Pacer:
         self.gain = 0.002  # integral step per connected live answer
         self.kp = 0.2  # proportional gain per abandoned call of allowance
         self.boost_max = 1.0  # at most e times the integral term however much allowance is left
-        self.margin_base = 1.0  # abandoned calls kept in reserve: 1 + 0.3 x sqrt(cap x live answers)
+        # abandoned calls kept in reserve: margin_base + 0.3 x sqrt(cap x live answers); margin_base grows
+        # with the team, which keeps more calls at risk and so needs more room under the hard rule (lines())
+        self.margin_base = max(1.0, 0.15 * agents)
         self.margin_k = 0.3
         self.hard_room = 1.0  # progressive only while fewer abandoned calls than this are left under the cap
         self.idle_cut = 0.5  # the budget is divided by 1 + idle_cut x idle agents no call is expected for
@@ -200,6 +223,12 @@ class Pacer:
     def allowance(self) -> float:
         """Abandoned calls the window can still take before it reaches the cap less the margin."""
         return self.cap * self.live - self.abandoned - self.margin()
+
+    def room(self) -> int:
+        """Abandoned calls the window can still take with the rate at most the cap, counting that each adds
+        a live answer: the largest `k` with `abandoned + k <= cap x (live + k)` (none at or over the cap)."""
+        room = (self.cap * self.live - self.abandoned) / (1.0 - self.cap) - 1e-9
+        return int(room) if room > 0.0 else 0
 
     def observe_talk(self, talk_s: float) -> None:
         x = math.log(max(talk_s, 1.0))
@@ -562,10 +591,20 @@ class Pacer:
             m0, m1, m2, m3 = m0 - g0, m1 - g1, m2 - g2, m3 - g3
             v0, v1, v2, v3 = v0 + h0, v1 + h1, v2 + h2, v3 + h3
         else:
-            if n < channels:  # cut at `most`, not by the risk: more() goes on from this very state
-                given = n if n > uncovered else uncovered
-                self._resume = (n, channels, uncovered, given, limit, w0, w3, m0, m1, m2, m3, v0, v1, v2, v3)
-                return given
+            if n < channels:  # cut at `most`, not by the risk: more() may go on from this very state
+                # as far as the hard rule below lets the answer go (uncovered + room()): no weighing past it
+                hard = uncovered + self.room()
+                top = hard if hard < channels else channels
+                if n < top:
+                    given = n if n > uncovered else uncovered
+                    self._resume = (n, top, uncovered, given, limit, w0, w3, m0, m1, m2, m3, v0, v1, v2, v3)
+                    return given
+        if n > uncovered:
+            # the hard rule: the calls that may still be abandoned (past the sure ones) are never more than
+            # the abandoned calls left under the cap, each of which also adds a live answer: see room()
+            hard = uncovered + self.room()
+            if n > hard:
+                n = hard if hard > 0 else 0
         return n if n > uncovered else uncovered
 
     def more(self, most: int) -> int:
@@ -576,10 +615,11 @@ class Pacer:
         if state is None:
             return 0
         self._resume = None
-        n, channels, floor, given, limit, w0, w3, m0, m1, m2, m3, v0, v1, v2, v3 = state
+        # `top`: the channels, or the hard rule's bound if lower (see lines())
+        n, top, floor, given, limit, w0, w3, m0, m1, m2, m3, v0, v1, v2, v3 = state
         g0, g1, g2, g3 = self.g
         h0, h1, h2, h3 = self.g_var
-        stop = min(channels, given + max(most, 1))
+        stop = min(top, given + max(most, 1))
         # as in lines(), once the agents in talk are counted (the first call weighed counted them)
         while n < stop:
             risk = (
@@ -602,9 +642,9 @@ class Pacer:
             m0, m1, m2, m3 = m0 - g0, m1 - g1, m2 - g2, m3 - g3
             v0, v1, v2, v3 = v0 + h0, v1 + h1, v2 + h2, v3 + h3
         else:
-            if n < channels:
+            if n < top:
                 total = n if n > floor else floor
-                self._resume = (n, channels, floor, total, limit, w0, w3, m0, m1, m2, m3, v0, v1, v2, v3)
+                self._resume = (n, top, floor, total, limit, w0, w3, m0, m1, m2, m3, v0, v1, v2, v3)
                 return total - given
         total = n if n > floor else floor
         return total - given

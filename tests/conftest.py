@@ -46,6 +46,12 @@ def cli(db_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
 
 
 @pytest.fixture
+def initialized(cli) -> None:
+    """The database exists, as after `cctool init`: only init and the first imports create one."""
+    assert cli("init").code == 0
+
+
+@pytest.fixture
 def store(db_path: Path):
     opened: Store = open_store(db_path, actor="tester", command="test")
     yield opened

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("initialized")  # each test starts from `cctool init`
+
 
 def _export(cli, out: Path, *extra: str):
     return cli("audit", "export", "--from", "2000-01-01", "--to", "2999-12-31", "--out", str(out), *extra)

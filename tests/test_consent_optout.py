@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from cctool.timeutil import from_iso, utcnow
 PHONE = "+12125550123"
 
 
+@pytest.mark.usefixtures("initialized")
 def test_consent_grant_and_revoke_from_the_command_line(cli) -> None:
     granted = cli(
         "consent", "grant", "+1 (212) 555-0123", "--purpose", "marketing", "--source", "web-form",
@@ -30,6 +32,7 @@ def test_consent_grant_and_revoke_from_the_command_line(cli) -> None:
     assert shown["records"][0]["evidence"] == "form-17" and shown["records"][0]["actor"] == "tester"
 
 
+@pytest.mark.usefixtures("initialized")
 def test_consent_refuses_bad_input_in_one_line(cli) -> None:
     assert cli("consent", "grant", PHONE, "--purpose", "sales", "--source", "x").code == 2
     assert cli("consent", "grant", PHONE, "--purpose", "marketing").code == 2  # --source is required
@@ -124,6 +127,7 @@ def test_an_optout_is_in_force_from_the_moment_it_is_recorded(cli, store) -> Non
     assert checked["lists"] == ["optout"] and checked["optout_at"] == row["effective_at"]
 
 
+@pytest.mark.usefixtures("initialized")
 def test_optout_refuses_an_unknown_channel_and_a_bad_number(cli) -> None:
     assert cli("optout", PHONE, "--channel", "fax").code == 2
     assert cli("optout", "12").code == 1

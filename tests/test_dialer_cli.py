@@ -168,20 +168,6 @@ def test_out_of_range_numbers_and_times_are_one_line_errors(cli, store: Store, t
     assert result.code == 0 and result.json["attempts"] == 0
 
 
-def test_a_mistyped_db_path_is_named_and_not_created(cli, tmp_path: Path) -> None:
-    """A report or a dial run on a --db that does not exist used to create an empty database there and
-    then blame the campaign name ("load it with campaign load")."""
-    from cctool.cli import main
-
-    missing = tmp_path / "typo.db"
-    for args in (["report", "campaign", "survey"], ["dial", "status", "survey"], ["dial", "run", "survey"]):
-        assert main(["--db", str(missing), *args]) == 1
-        assert not missing.exists()
-    result = cli("report", "campaign", "survey")  # the fixture's --db does not exist yet either
-    assert result.code == 1
-    assert "does not exist: check --db (or $CCTOOL_DB), or create it with `cctool init`" in result.stderr
-
-
 def test_a_database_that_cannot_be_written_is_not_called_foreign(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -104,7 +105,7 @@ def test_sigterm_ends_the_run_as_interrupted_with_its_attempts_written(db_path: 
                 break
             time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130 and "Traceback" not in err
         assert opened.conn.execute("SELECT status FROM dial_runs").fetchone()[0] == "interrupted"
         # the line says what was kept (the generic "nothing half-written was kept" read as all undone)
@@ -113,6 +114,9 @@ def test_sigterm_ends_the_run_as_interrupted_with_its_attempts_written(db_path: 
             f"cctool: run 1 of survey interrupted: its {written} attempts are written and its contacts "
             "freed; `cctool dial run survey` again goes on with the contacts left"
         )
+        # --json still prints its one document (it printed nothing): what the run did before it stopped
+        summary = json.loads(out)
+        assert summary["interrupted"] is True and summary["attempts"] == written and summary["run_id"] == 1
         assert (
             opened.conn.execute(
                 "SELECT count(*) FROM dial_contacts WHERE lease_owner IS NOT NULL"

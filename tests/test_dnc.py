@@ -208,6 +208,7 @@ def test_import_needs_the_national_list_and_a_known_region(cli, tmp_path: Path) 
     assert cli("dnc", "import", path, "--list", "national").code == 2  # --version is required
 
 
+@pytest.mark.usefixtures("initialized")
 def test_internal_entries_take_effect_at_once_and_removal_closes_them(cli, db_path) -> None:
     added = cli(
         "dnc", "add", "+44 20 7946 0018", "--list", "internal", "--reason", "asked an agent", "--json"
@@ -223,17 +224,20 @@ def test_internal_entries_take_effect_at_once_and_removal_closes_them(cli, db_pa
     conn.close()
 
 
+@pytest.mark.usefixtures("initialized")
 def test_removing_a_number_not_on_the_list_is_an_error(cli) -> None:
     result = cli("dnc", "remove", "+442079460018")
     assert result.code == 1 and "not on the internal do-not-call list" in result.stderr
 
 
+@pytest.mark.usefixtures("initialized")
 def test_bad_numbers_and_lists_on_the_command_line_are_refused(cli) -> None:
     assert cli("dnc", "add", "12345").code == 1
     assert cli("dnc", "add", "+442079460018", "--list", "national").code == 2
     assert cli("dnc", "check", "not-a-number").code == 1
 
 
+@pytest.mark.usefixtures("initialized")
 def test_dnc_check_json_shape_for_a_clean_number(cli) -> None:
     result = cli("dnc", "check", "+12125550123", "--json")
     assert result.code == 0
@@ -266,6 +270,7 @@ def test_every_change_writes_an_audit_row(cli, tmp_path: Path) -> None:
 
 def test_errors_from_a_real_process_have_no_traceback(tmp_path: Path) -> None:
     db = str(tmp_path / "p.db")
+    assert run_process("--db", db, "init").code == 0
     missing = run_process(
         "--db", db, "dnc", "import", str(tmp_path / "none.txt"), "--list", "national", "--version", "v"
     )

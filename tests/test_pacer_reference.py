@@ -85,6 +85,11 @@ def plain_lines(p: Pacer, now, ringing, waiting, free, wrap_starts, talk_starts,
         if risk / len(points) > budget:
             break
         n += 1
+    # the hard rule: the calls that may be abandoned (those that may bring a person and waiting ones, past
+    # the agents surely free for them) never outnumber the largest k with abandoned + k <= cap (live + k)
+    room = max((k for k in range(0, 10_000) if p.abandoned + k <= p.cap * (p.live + k) - 1e-9), default=0)
+    at_risk = covering + waiting - free - sure
+    n = min(n, max(room - at_risk, 0))
     return max(n, uncovered)
 
 

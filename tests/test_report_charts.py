@@ -24,17 +24,18 @@ def _report(hours: dict[int, tuple[float, float]] | list[int]) -> dict[str, Any]
 
 def test_a_run_past_midnight_utc_is_charted_from_its_first_hour() -> None:
     """A shift from 17:00 to 04:00 UTC: the chart starts at 17h and ends at 03h, one column per hour, and
-    the hour with no data (20h) keeps its place as a blank."""
+    the hour with no data (20h) keeps its place as a dot, not the blank of an hour with no abandoned call."""
     worked = {h: (0.0, 0.8) for h in [17, 18, 19, 21, 22, 23, 0, 1, 2, 3]}
     worked[23] = (0.03, 1.0)  # the busiest hour, at the cap
     hour_row, abandon_row, occupancy_row = chart_lines(_report(worked))
     assert hour_row.startswith("hour (UTC, from 17h)")
-    assert hour_row.endswith("78901230123")
+    assert hour_row.endswith("78901230123  · no calls")
     at = hour_row.index("78901230123")  # the charts' columns start here
     abandon, occupancy = abandon_row[at : at + 11], occupancy_row[at : at + 11]
-    assert occupancy[3] == " " and " " not in occupancy[:3] + occupancy[4:]  # 20h has no data
+    assert occupancy[3] == "·" and "·" not in occupancy[:3] + occupancy[4:]  # 20h has no data
     assert occupancy[6] == "█" and occupancy[0] != "█"  # 23h: busier than the others
-    assert abandon[6] == "█" and abandon[3] == " "  # 23h at the cap; 20h blank
+    assert abandon[6] == "█" and abandon[3] == "·"  # 23h at the cap; 20h has no data
+    assert abandon[:3] == "   "  # 17h-19h: 0 % abandoned, a blank
     assert "max 3.00% in an hour; 2.00% in the period" in abandon_row
 
 
@@ -71,9 +72,9 @@ def test_the_hourly_charts_run_in_the_order_of_the_shift() -> None:
     assert hour_axis([9, 10, 12]) == [9, 10, 11, 12]
     assert hour_axis(list(range(24))) == list(range(24))
     lines = chart_lines(_report([0, 1, 2, 22, 23]))
-    assert lines[0].startswith("hour (UTC, from 22h)") and lines[0].endswith("23012")
+    assert lines[0].startswith("hour (UTC, from 22h)") and lines[0].endswith("23012")  # no gap, no legend
     lines = chart_lines(_report([9, 10, 12]))
-    assert lines[0].endswith("9012") and "▃▃ ▃" in lines[1]  # 11h: a blank column
+    assert lines[0].endswith("9012  · no calls") and "▃▃·▃" in lines[1]  # 11h: no calls
 
 
 def test_on_a_narrow_terminal_a_chart_goes_below_its_name_instead_of_folding() -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from cctool.store import open_store
 
+pytestmark = pytest.mark.usefixtures("initialized")  # each test starts from `cctool init`
+
 NOW = "2026-12-01T02:00:00Z"  # 10:00 in Shanghai, a Tuesday
 CN = "+8613800138003"
 

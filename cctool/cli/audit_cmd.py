@@ -10,7 +10,7 @@ from rich.console import Console
 from .. import audit, auditexport, manifest
 from ..errors import UserError
 from ..timeutil import parse_date, parse_time, to_iso
-from .common import emit, store, table
+from .common import HUMAN_ROWS, emit, shown, store, table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,7 +28,7 @@ def verify(
     if export_dir is not None:
         verify_export(ctx, export_dir)
         return
-    with store(ctx, existing=True) as opened:  # a mistyped path must not verify a new, empty chain
+    with store(ctx) as opened:  # a mistyped path must not verify a new, empty chain
         verdict = audit.verify(opened.conn)
 
     def human(out: Console) -> None:
@@ -45,17 +45,22 @@ def verify(
 def log(
     ctx: typer.Context,
     since: str | None = typer.Option(None, "--since", help="Only rows at or after this time (ISO)."),
-    limit: int = typer.Option(0, "--limit", help="Only the last N rows (0: all)."),
+    limit: int | None = typer.Option(
+        None,
+        "--limit",
+        min=0,
+        help=f"Only the last N rows (0: all). Default: the last {HUMAN_ROWS} on a terminal, all with --json.",
+    ),
 ) -> None:
     """Read the operations log."""
     since_iso = to_iso(parse_time(since, "--since")) if since else None
-    with store(ctx, existing=True) as opened:
-        found = list(audit.rows(opened.conn, since_iso))
-    if limit > 0:
-        found = found[-limit:]
+    with store(ctx) as opened:
+        found, _, left_out = shown(ctx, audit.rows(opened.conn, since_iso), limit, last=True)
 
     def human(out: Console) -> None:
         columns = ["seq", "ts", "actor", "command", "entity", "entity_id", "action", "payload"]
+        if left_out:
+            out.print(left_out)
         out.print(table("audit log", columns, [[r[c] for c in columns] for r in found]))
 
     emit(ctx, found, human)

@@ -11,7 +11,7 @@ from .. import callbacks, ticket_settings
 from ..now import now as clock_now
 from ..phones import e164
 from ..timeutil import parse_time
-from .common import emit, store, table
+from .common import emit, limit_option, shown, store, table
 from .ticket_cmd import plain
 
 app = typer.Typer(no_args_is_help=True)
@@ -76,7 +76,7 @@ def due(
 ) -> None:
     """What is due now, oldest first; marks overdue ones missed. Safe to repeat and to overlap (cron)."""
     moment = parse_time(at, "--at").replace(microsecond=0) if at else clock_now()
-    with store(ctx, existing=True) as opened:  # cron on a mistyped $CCTOOL_DB: say so, every time
+    with store(ctx) as opened:  # cron on a mistyped $CCTOOL_DB: say so, every time
         callbacks.sweep_missed(opened)
         found = callbacks.due_callbacks(opened.conn, moment, campaign=campaign, owner=owner)
 
@@ -146,20 +146,21 @@ def list_(
     phone: str | None = typer.Option(None, "--phone"),
     owner: str | None = typer.Option(None, "--owner"),
     ticket: int | None = typer.Option(None, "--ticket"),
+    limit: int | None = limit_option("callbacks"),
 ) -> None:
     """Callbacks, by due time."""
     number = e164(phone) if phone else None
-    with store(ctx, existing=True) as opened:
-        found = callbacks.list_callbacks(
+    with store(ctx) as opened:
+        matching = callbacks.list_callbacks(
             opened.conn, status=status, phone=number, owner=owner, ticket_id=ticket
         )
+    found, total, left_out = shown(ctx, matching, limit)
 
     def human(out: Console) -> None:
-        out.print(
-            table(
-                f"{len(found)} callbacks", LIST_COLUMNS, plain([[c[k] for k in LIST_COLUMNS] for c in found])
-            )
-        )
+        rows = plain([[c[k] for k in LIST_COLUMNS] for c in found])
+        out.print(table(f"{total} callbacks", LIST_COLUMNS, rows))
+        if left_out:
+            out.print(left_out)
 
     emit(ctx, found, human)
 

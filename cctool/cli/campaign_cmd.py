@@ -59,7 +59,7 @@ def validate(ctx: typer.Context, file: Path = typer.Argument(..., help="Campaign
 def load(ctx: typer.Context, file: Path = typer.Argument(..., help="Campaign YAML file.")) -> None:
     """Store a campaign as a new version (the same text again adds nothing)."""
     campaign = _checked(ctx, file)
-    with store(ctx) as opened:
+    with store(ctx, create=True) as opened:
         result = campaign_store.load(opened, campaign)
 
     def human(out: Console) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import count, islice
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +40,21 @@ def command_name(ctx: typer.Context) -> str:
 
 
 @contextmanager
-def store(ctx: typer.Context, *, migrate: bool = True, existing: bool = False) -> Iterator[Store]:
+def store(
+    ctx: typer.Context, *, migrate: bool = True, create: bool = False, dry_run: bool = False
+) -> Iterator[Store]:
     """Open the database named by --db / $CCTOOL_DB / ./cctool.db for the duration of a command.
 
-    `existing`: the command only makes sense on a database that has data (a report, a dial run), so a
-    missing file is a mistyped --db, not a new database to create."""
+    Only the commands that start a database (`init`, and the imports that bring a team's first data in:
+    `contacts import`, `dnc import`, `campaign load`) pass `create`. Every other command needs the file to
+    exist: on a mistyped path an opt-out or a do-not-call entry would go into a new, empty database while
+    the real one keeps dialing the number, and a report or `audit verify` would describe an empty one.
+    A database this command started is removed again if the command fails, or was a `dry_run` (which
+    writes nothing): it leaves things as they were."""
     opts = options(ctx)
     path = opts.db or default_db_path()
-    if existing and str(path) != ":memory:" and not Path(path).exists():
+    new = str(path) != ":memory:" and not Path(path).exists()
+    if new and not create:
         raise UserError(
             f"database {path} does not exist: check --db (or $CCTOOL_DB), or create it with `cctool init`"
         )
@@ -57,8 +66,17 @@ def store(ctx: typer.Context, *, migrate: bool = True, existing: bool = False) -
     )
     try:
         yield opened
-    finally:
-        opened.close()
+    except BaseException:
+        _close(opened, remove=new)
+        raise
+    _close(opened, remove=new and dry_run)
+
+
+def _close(opened: Store, *, remove: bool) -> None:
+    opened.close()
+    if remove:
+        for leftover in (Path(opened.path), Path(f"{opened.path}-wal"), Path(f"{opened.path}-shm")):
+            leftover.unlink(missing_ok=True)
 
 
 stderr = Console(stderr=True)
@@ -77,6 +95,45 @@ def emit(ctx: typer.Context, document: Any, human: Callable[[Console], None] | N
         human(stdout)
     else:
         stdout.print_json(json.dumps(document, ensure_ascii=False, default=str))
+
+
+HUMAN_ROWS = 100  # rows a listing prints on a terminal unless --limit says otherwise
+
+
+def limit_option(what: str) -> Any:
+    return typer.Option(
+        None,
+        "--limit",
+        min=0,
+        help=f"Show at most N {what} (0: all). Default: {HUMAN_ROWS} on a terminal, all with --json.",
+    )
+
+
+def shown(
+    ctx: typer.Context, rows: Iterable[Any], limit: int | None, *, last: bool = False
+) -> tuple[list[Any], int, str]:
+    """The rows a listing prints, how many there are in all, and a line saying what it left out.
+
+    With --limit N, N rows (0: all). Without it, all of them for --json (a script wants everything) and
+    the first (or `last`) HUMAN_ROWS for a person: a table of 100,000 contacts takes rich minutes to lay
+    out and scrolls off the screen anyway. Only the rows shown are kept in memory."""
+    if limit is None:
+        limit = 0 if options(ctx).json else HUMAN_ROWS
+    if limit <= 0:
+        kept = list(rows)
+        return kept, len(kept), ""
+    if last:
+        counter = count()  # zip draws from it once per row, and not after the last
+        kept = [row for row, _ in deque(zip(rows, counter), maxlen=limit)]
+        total = next(counter)
+    else:
+        remaining = iter(rows)
+        kept = list(islice(remaining, limit))
+        total = len(kept) + sum(1 for _ in remaining)
+    if total <= limit:
+        return kept, total, ""
+    which = "earlier" if last else "more"
+    return kept, total, f"{total - limit} {which} not shown: --limit N for N, --limit 0 for all"
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .. import contacts as service
 from ..contacts_import import COUNT_KEYS, ImportResult, import_contacts
-from .common import emit, options, stderr, store, table
+from .common import emit, limit_option, options, shown, stderr, store, table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -39,7 +39,7 @@ def import_(
     """Import contacts; bad rows go to a rejects file with their row number and reason."""
     opts = options(ctx)
     show_progress = stderr.is_terminal and not opts.json and not opts.quiet
-    with store(ctx) as opened:
+    with store(ctx, create=True, dry_run=dry_run) as opened:
 
         def run(progress: Callable[[int, int], None] | None = None) -> ImportResult:
             return import_contacts(
@@ -81,10 +81,13 @@ def list_(
     ctx: typer.Context,
     tag: str | None = typer.Option(None, "--tag", help="Only contacts with this tag."),
     erased: bool = typer.Option(False, "--erased", help="Include erased contacts."),
+    limit: int | None = limit_option("contacts"),
 ) -> None:
     """List contacts."""
     with store(ctx) as opened:
-        found = list(service.iter_contacts(opened.conn, tag, include_erased=erased))
+        found, total, left_out = shown(
+            ctx, service.iter_contacts(opened.conn, tag, include_erased=erased), limit
+        )
 
     def human(out: Console) -> None:
         columns = ["phone", "name", "tags", "zone", "consent"]
@@ -98,7 +101,9 @@ def list_(
             ]
             for c in found
         ]
-        out.print(table(f"{len(found)} contacts", columns, rows))
+        out.print(table(f"{total} contacts", columns, rows))
+        if left_out:
+            out.print(left_out)
 
     emit(ctx, found, human)
 

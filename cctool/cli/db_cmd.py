@@ -12,7 +12,7 @@ app = typer.Typer(no_args_is_help=True)
 
 def init(ctx: typer.Context) -> None:
     """Create or migrate the database."""
-    with store(ctx) as opened:
+    with store(ctx, create=True) as opened:
         status = opened.status()
 
     def human(out: Console) -> None:

@@ -11,7 +11,7 @@ from rich.console import Console
 from .. import dialer
 from ..errors import UserError
 from ..timeutil import parse_duration, parse_time
-from .common import emit, store, table
+from .common import emit, options, store, table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -76,8 +76,12 @@ def run(
     )
     previous = signal.signal(signal.SIGTERM, _interrupt)  # cron's kill: finish the batch, then stop
     try:
-        with store(ctx, existing=True) as opened:
+        with store(ctx) as opened:
             summary = dialer.run_campaign(opened, opts)
+    except dialer.RunInterrupted as stopped:
+        if options(ctx).json:  # a script still gets the one document: what the run did, "interrupted": true
+            emit(ctx, stopped.summary)
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -123,7 +127,7 @@ _STOPPED = {
 @app.command("status")
 def status(ctx: typer.Context, campaign: str = typer.Argument(..., help="Campaign name.")) -> None:
     """Contacts by state, attempts, dispositions and abandonment in the current window."""
-    with store(ctx, existing=True) as opened:
+    with store(ctx) as opened:
         doc = dialer.status(opened.conn, campaign)
 
     def human(out: Console) -> None:

@@ -32,7 +32,7 @@ def import_(
     """Replace the national registry snapshot atomically and record the load."""
     day = parse_date(registry_date, "--date") if registry_date else None
     note(ctx, f"loading {file} ...")
-    with store(ctx) as opened:
+    with store(ctx, create=True) as opened:
         summary = dnc.import_registry(
             opened, file, version, day, list_name=list_name, region=region, column=column
         )

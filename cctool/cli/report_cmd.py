@@ -29,7 +29,7 @@ def campaign(
     until = parse_date(to, "--to") if to else None
     if since and until and since > until:
         raise UserError(f"--from {since} is after --to {until}: give the earlier day first")
-    with store(ctx, existing=True) as opened:
+    with store(ctx) as opened:
         report = campaign_kpis(opened.conn, name, since, until)
     emit(ctx, report, lambda out: render(out, report))
 

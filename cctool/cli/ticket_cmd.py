@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from .. import ticket_settings, tickets
 from ..phones import e164
-from .common import emit, store, table
+from .common import emit, limit_option, shown, store, table
 
 app = typer.Typer(no_args_is_help=True)
 sla_app = typer.Typer(no_args_is_help=True)
@@ -138,18 +138,21 @@ def list_(
     assignee: str | None = typer.Option(None, "--assignee"),
     overdue: bool = typer.Option(False, "--overdue", help="Only active tickets past their SLA due time."),
     region: str | None = typer.Option(None, "--region", help="Country for --phone without +CC."),
+    limit: int | None = limit_option("tickets"),
 ) -> None:
     """Tickets matching every filter, oldest first."""
     number = e164(phone, region) if phone else None
     with store(ctx) as opened:
-        found = tickets.list_tickets(
+        matching = tickets.list_tickets(
             opened.conn, status=status, kind=kind, phone=number, assignee=assignee, overdue=overdue
         )
+    found, total, left_out = shown(ctx, matching, limit)
 
     def human(out: Console) -> None:
-        out.print(
-            table(f"{len(found)} tickets", LIST_COLUMNS, plain([[t[c] for c in LIST_COLUMNS] for t in found]))
-        )
+        rows = plain([[t[c] for c in LIST_COLUMNS] for t in found])
+        out.print(table(f"{total} tickets", LIST_COLUMNS, rows))
+        if left_out:
+            out.print(left_out)
 
     emit(ctx, found, human)
 

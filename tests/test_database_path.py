@@ -1,0 +1,123 @@
+"""Which commands may start a database at a path where there is none.
+
+Only `init` and the imports that bring a team's first data in create one. On a mistyped --db (or
+$CCTOOL_DB) every other command names the missing file and creates nothing: before, an opt-out or a
+do-not-call entry went into a new, empty database while the real one kept dialing the number, and cron's
+`callback due` or an auditor's `audit verify` described an empty database as all is well."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cctool.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+NEEDS_A_DATABASE = [
+    ["optout", "+12025550143"],
+    ["dnc", "add", "+12025550143"],
+    ["dnc", "check", "+12025550143"],
+    ["consent", "show", "+12025550143"],
+    ["contacts", "list"],
+    ["contacts", "show", "1"],
+    ["ticket", "new", "--kind", "inquiry", "--phone", "+12025550143", "--subject", "where is my order"],
+    ["ticket", "list"],
+    ["callback", "schedule", "+12025550143", "--at", "2026-12-02T10:00"],
+    ["callback", "due", "--json"],
+    ["callback", "list"],
+    ["campaign", "list"],
+    ["script", "render", "survey", "--phone", "+12025550143"],
+    ["dial", "run", "survey"],
+    ["dial", "status", "survey"],
+    ["report", "campaign", "survey"],
+    ["audit", "verify"],
+    ["audit", "verify", "--json"],
+    ["audit", "log"],
+    ["audit", "export", "--from", "2026-01-01", "--to", "2026-12-31", "--out", "auditfolder"],
+    ["db", "status"],
+]
+
+
+@pytest.mark.parametrize("args", NEEDS_A_DATABASE, ids=" ".join)
+def test_a_command_on_a_missing_database_names_it_and_creates_nothing(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "typo.db"
+    assert main(["--db", str(missing), *args]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"cctool: database {missing} does not exist: check --db (or $CCTOOL_DB), or create it with `cctool init`"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no database, no -wal, no export folder
+
+
+def test_the_environment_path_is_checked_the_same_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CCTOOL_DB", str(tmp_path / "typo.db"))
+    assert main(["optout", "+12025550143"]) == 1
+    assert "typo.db does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_init_and_the_first_imports_start_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("name,phone,region\nAda,+12025550143,US\n")
+    registry = tmp_path / "registry.txt"
+    registry.write_text("2025550100\n")
+    campaign = REPO / "campaigns" / "renewal-us.yaml"
+    starts = {
+        "init": ["init"],
+        "contacts import": ["contacts", "import", str(contacts)],
+        "dnc import": [
+            "dnc",
+            "import",
+            str(registry),
+            "--list",
+            "national",
+            "--version",
+            "2026-11-01",
+            "--region",
+            "US",
+        ],
+        "campaign load": ["campaign", "load", str(campaign)],
+    }
+    for name, args in starts.items():
+        db = tmp_path / f"{name.replace(' ', '_')}.db"
+        assert main(["--db", str(db), *args]) == 0, (name, capsys.readouterr().err)
+        assert db.exists(), name
+        # and the database it started is one every other command now accepts
+        assert main(["--db", str(db), "audit", "verify"]) == 0, name
+
+
+def test_a_first_import_that_fails_leaves_no_database_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad first file is an error and nothing else: no empty database left at the path to be mistaken
+    for the team's (the next command would then accept it)."""
+    registry = tmp_path / "registry.txt"
+    registry.write_text("not a number\n")
+    db = tmp_path / "new.db"
+    assert (
+        main(["--db", str(db), "dnc", "import", str(registry), "--list", "national", "--version", "v1"]) == 1
+    )
+    assert "has no valid numbers" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.txt"]
+
+
+def test_a_dry_run_of_a_first_import_leaves_no_database_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--dry-run` writes nothing: checking a CRM export before the team has a database counts its rows
+    and leaves no new database at the path."""
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("name,phone,region\nAda,+12025550143,US\nBob,not a number,US\n")
+    db = tmp_path / "new.db"
+    assert main(["--db", str(db), "--json", "contacts", "import", str(contacts), "--dry-run"]) == 0
+    assert '"rejected": 1' in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["contacts.csv"]
