@@ -86,8 +86,9 @@ the two): the four quantile points are unrolled into scalars, the per-age ringin
 second wrap rows are tables, the budget is worked out once per live answer, and the sum over agents in
 talk (the only part that grows with the team) is taken only when the risk at the last point is needed.
 The engine asks for the extra calls a few at a time (`lines(..., most=8)`, then `more(32)` from where the
-weighing stopped, as it dials them): a large idle team with no lead left would otherwise weigh thousands
-of calls (up to `max_lines`) at every decision, 54 s of a run of 1,000 agents with 2,500 contacts.
+weighing stopped, up to the hard limit of point 6, as it dials them): a large idle team with no lead left
+would otherwise weigh thousands of calls (up to `max_lines`) at every decision, 54 s of a run of 1,000
+agents with 2,500 contacts (the same answer in all: a test compares the two).
 Two shortcuts trade exactness for time (measured: the same occupancy and abandonment): the tables are
 rebuilt every minute at first and less often as the measurements settle (every `calls / 1000` minutes,
 at most 30), and the sum over agents in talk is taken afresh every 4 s and in between moved by the one
