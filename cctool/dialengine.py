@@ -34,6 +34,8 @@ from .trunk import CallResult, Trunk, TrunkFatal
 
 ABANDON_AFTER_S = 2.0  # a live answer must reach an agent within this
 MODES = ("predictive", "progressive", "preview")
+WEIGH_FIRST = 8  # the adaptive pacer weighs this many extra calls at first (mostly all there are) ...
+WEIGH_BY = 32  # ... then this many at a time as they are dialed (`Pacer.more`)
 
 
 @dataclass
@@ -200,6 +202,7 @@ class Engine:
         self._stop_at = 0.0
         self._done = False
         self.pace_gap_s = 0.2  # at most one pacing decision per this many seconds, but on free agents
+        self._weigh_by = WEIGH_BY if isinstance(self.pacer, Pacer) else None  # see _pace
         self._break_taken: dict[int, float] = {}
         self.fatal: TrunkFatal | None = None  # the trunk cannot go on (e.g. rejected credentials)
         self._closing = False  # shutting down: calls that end now are recorded at once, no wrap-up
@@ -296,13 +299,30 @@ class Engine:
         if not force and now - self._last_pace < self.pace_gap_s:
             return
         self._last_pace = now
-        n = self.pacer.lines(
-            now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts
-        )
         dial = self._dial
-        for _ in range(n):
-            if not dial(now):
+        if self._weigh_by is None:
+            n = self.pacer.lines(
+                now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts
+            )
+            for _ in range(n):
+                if not dial(now):
+                    return
+            return
+        # the adaptive pacer weighs the calls a few at a time, as they are dialed: when the leads run out
+        # it has not weighed the thousands of calls a large idle team could take (the same calls in all)
+        ask = WEIGH_FIRST
+        pacer: Any = self.pacer
+        n = pacer.lines(
+            now, self.ringing, len(self.waiting), len(self.idle), self._wrap_starts, self._talk_starts, ask
+        )
+        while True:
+            for _ in range(n):
+                if not dial(now):
+                    return
+            if n < ask:  # the weighing was complete
                 return
+            ask = self._weigh_by
+            n = pacer.more(ask)
 
     def _start_preview(self, agent: int, now: float) -> bool:
         found = self._next_allowed(now)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bench.pacing import CountingSink as NoSink
 from bench.pacing import EndlessLeads
 from cctool.clock import VirtualClock
-from cctool.dialengine import Engine
+from cctool.dialengine import WEIGH_BY, Call, Engine, Lead
 from cctool.errors import UserError
 from cctool.mocktrunk import CallModel, MockTrunk
 from cctool.pacer import Pacer
@@ -255,3 +255,46 @@ def test_an_agent_whose_break_is_due_after_wrap_up_is_not_counted_on_to_take_a_c
     stats = engine.run(1800)
     assert seen and seen[0][1] == seen[0][0] - 1 and seen[0][2] == 60.0
     assert stats.live > 20
+
+
+class FewLeads:
+    """A short list: the team runs out of people to call."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.given = total, 0
+
+    def next_lead(self, now_s: float) -> Lead | None:
+        if self.given == self.total:
+            return None
+        self.given += 1
+        return Lead(self.given, f"+1415555{self.given:07d}")
+
+    def finished(self, now_s: float) -> bool:
+        return self.given == self.total
+
+
+class Trace:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def attempt(self, call: Call) -> None:
+        self.calls.append((call.no, call.lead.contact_id, call.dialed_s, call.outcome, call.agent))
+
+    def blocked(self, lead: Lead, check: Any, now_s: float) -> None:
+        pass
+
+
+def test_a_large_team_that_runs_out_of_leads_dials_what_weighing_every_call_at_once_dials() -> None:
+    # the engine weighs the calls a few at a time as it dials them (a large idle team with no lead left
+    # no longer weighs thousands of calls at every decision): the same calls, at the same instants
+    model, traces = CallModel(), []
+    for weigh_by in (WEIGH_BY, None):
+        sink = Trace()
+        engine = Engine(
+            VirtualClock(START), MockTrunk(model, 5), model, agents=100, mode="predictive",
+            source=FewLeads(400), sink=sink, pacer=Pacer(100, 0.03), seed=5,
+        )  # fmt: skip
+        engine._weigh_by = weigh_by
+        engine.run(3600)
+        traces.append(sink.calls)
+    assert len(traces[0]) == 400 and traces[0] == traces[1]

@@ -110,9 +110,8 @@ states = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=400, deadline=None)
-@given(states)
-def test_the_fast_path_answers_what_the_plain_formula_answers(s: dict) -> None:
+def measured(s: dict) -> tuple[Pacer, tuple]:
+    """A pacer with 400 calls measured, and the arguments of a decision in state `s`."""
     pacer = Pacer(s["agents"], 0.03, prior_live=s["live"], prior_abandoned=s["abandoned"])
     for i in range(400):
         pacer.observe_ring_end(i % 4 == 0, 3 + (i * 7) % 15)
@@ -123,9 +122,32 @@ def test_the_fast_path_answers_what_the_plain_formula_answers(s: dict) -> None:
     ringing = {int(now) - age: n for age, n in s["ringing"].items()}
     args = (now, ringing, s["waiting"], min(s["free"], s["agents"]),
             [now - w for w in s["wraps"]], [now - t for t in s["talks"]])  # fmt: skip
+    return pacer, args
+
+
+@settings(max_examples=400, deadline=None)
+@given(states)
+def test_the_fast_path_answers_what_the_plain_formula_answers(s: dict) -> None:
+    pacer, args = measured(s)
+    now = args[0]
     fast = pacer.lines(*args)
     assert fast == plain_lines(pacer, *args, first_s=now)  # the first decision: the rate over a minute
     assert pacer.lines(*args) == fast  # asked again (cached tables): the same answer
+
+
+@settings(max_examples=300, deadline=None)
+@given(states, st.integers(1, 3))
+def test_weighing_a_few_calls_at_a_time_comes_to_the_same_calls(s: dict, most: int) -> None:
+    # the engine asks for a few calls at a time (`more()` as it dials them): the same calls in all
+    pacer, args = measured(s)
+    whole = pacer.lines(*args)
+    n = in_all = pacer.lines(*args, most=most)
+    while n >= most:  # as the engine asks once it has dialed them
+        n = pacer.more(most)
+        assert 0 <= n <= most
+        in_all += n
+    assert in_all == whole
+    assert pacer.more(most) == 0  # nothing more once the weighing is done
 
 
 @settings(max_examples=200, deadline=None)
