@@ -743,11 +743,16 @@ class DbRun:
                 trunk.close()  # cancel ringing calls, hang up answered ones; finished ones are recorded
             stats, status = engine.stats, "interrupted"
             self.finish(stats, status)
+            summary = self.summary(stats)
+            with contextlib.suppress(
+                Exception
+            ):  # the window's figures are a read more, not worth a traceback
+                summary = self.summary_with_window(stats)
             raise RunInterrupted(
                 f"run {self.run_id} of {self.campaign.name} interrupted: its {self.totals['attempts']} "
                 f"attempts are written and its contacts freed; `cctool dial run {self.campaign.name}` "
                 "again goes on with the contacts left",
-                {**self.summary_with_window(stats), "interrupted": True},
+                {**summary, "interrupted": True},
             ) from None
         except BaseException:
             self._safe_fail(engine.stats)
