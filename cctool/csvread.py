@@ -118,9 +118,9 @@ def _utf16_without_bom(data: bytes) -> str | None:
     sample = data[:4096]
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
     pairs = len(sample) // 2
-    if pairs and odd >= 0.4 * pairs and even == 0:
+    if pairs and odd >= 0.4 * pairs and even <= 0.05 * odd:  # a few CJK characters end in a NUL too
         return "utf-16-le"
-    if pairs and even >= 0.4 * pairs and odd == 0:
+    if pairs and even >= 0.4 * pairs and odd <= 0.05 * even:
         return "utf-16-be"
     return None
 
