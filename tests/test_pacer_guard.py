@@ -12,23 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.pacing import CountingSink, EndlessLeads
+from bench.pacing import WatchedPacer as Watched
 from cctool.clock import VirtualClock
 from cctool.dialengine import Engine
 from cctool.mocktrunk import CallModel, MockTrunk
 from cctool.pacer import Pacer
 from tests.dialer_support import START
 from tests.test_pacer import trained
-
-
-class Watched(Pacer):
-    """Notes the highest `abandoned - cap x live` the window reaches, at the instant of each abandoned call."""
-
-    peak = -math.inf
-
-    def observe_live(self, abandoned: bool) -> None:
-        super().observe_live(abandoned)
-        if abandoned:
-            self.peak = max(self.peak, self.abandoned - self.cap * self.live)
 
 
 @settings(max_examples=40, deadline=None)
