@@ -11,7 +11,7 @@ from .. import callbacks, ticket_settings
 from ..now import now as clock_now
 from ..phones import e164
 from ..timeutil import parse_time
-from .common import emit, limit_option, shown, store, table
+from .common import emit, limit_option, region_option, shown, store, table
 from .ticket_cmd import plain
 
 app = typer.Typer(no_args_is_help=True)
@@ -55,7 +55,7 @@ def schedule(
         "--requested-by-customer",
         help="The customer asked for this time (allowed outside hours; recorded).",
     ),
-    region: str | None = typer.Option(None, "--region", help="Country for numbers without +CC."),
+    region: str | None = region_option(),
 ) -> None:
     """Promise a call at a time inside the contact's calling hours."""
     number = e164(phone, region)
@@ -148,7 +148,7 @@ def list_(
     phone: str | None = typer.Option(None, "--phone"),
     owner: str | None = typer.Option(None, "--owner"),
     ticket: int | None = typer.Option(None, "--ticket"),
-    region: str | None = typer.Option(None, "--region", help="Country for a --phone without +country."),
+    region: str | None = region_option("a --phone"),
     limit: int | None = limit_option("callbacks"),
 ) -> None:
     """Callbacks, by due time."""

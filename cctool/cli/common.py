@@ -109,6 +109,11 @@ def limit_option(what: str) -> Any:
     )
 
 
+def region_option(number: str = "a number") -> Any:
+    """--region, the same on every command that takes a phone number."""
+    return typer.Option(None, "--region", help=f"Country for {number} without +country, e.g. GB, US, CN.")
+
+
 def shown(
     ctx: typer.Context, rows: Iterable[Any], limit: int | None, *, last: bool = False
 ) -> tuple[list[Any], int, str]:

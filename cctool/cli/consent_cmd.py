@@ -8,7 +8,7 @@ from rich.console import Console
 from .. import consent
 from ..phones import e164
 from ..timeutil import parse_time
-from .common import emit, store, table
+from .common import emit, region_option, store, table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -41,9 +41,7 @@ def grant(
     at: str | None = typer.Option(
         None, "--at", help="When it was given (ISO; UTC unless it has an offset; default now)."
     ),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for a number without +country (e.g. GB)."
-    ),
+    region: str | None = region_option(),
 ) -> None:
     """Record a consent grant (append-only; the latest record per purpose is in force)."""
     _record(ctx, "grant", phone, purpose, source, evidence, at, region)
@@ -59,9 +57,7 @@ def revoke(
     at: str | None = typer.Option(
         None, "--at", help="When it was revoked (ISO; UTC unless it has an offset; default now)."
     ),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for a number without +country (e.g. GB)."
-    ),
+    region: str | None = region_option(),
 ) -> None:
     """Record a consent revocation."""
     _record(ctx, "revoke", phone, purpose, source, evidence, at, region)
@@ -71,9 +67,7 @@ def revoke(
 def show(
     ctx: typer.Context,
     phone: str = typer.Argument(..., help="The number, +country format."),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for a number without +country (e.g. GB)."
-    ),
+    region: str | None = region_option(),
 ) -> None:
     """The consent in force per purpose, and every record."""
     number = e164(phone, region)

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from .. import contacts as service
 from ..contacts_import import COUNT_KEYS, ImportResult, import_contacts
 from ..outfile import atomic_text
-from .common import emit, limit_option, options, shown, stderr, store, table
+from .common import emit, limit_option, options, region_option, shown, stderr, store, table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -22,9 +22,7 @@ app = typer.Typer(no_args_is_help=True)
 def import_(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="CSV file (UTF-8, UTF-8 with BOM, GB18030/GBK; , ; or tab)."),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for national formats, e.g. US, GB, CN."
-    ),
+    region: str | None = region_option(),
     maps: list[str] = typer.Option(
         [], "--map", help="COLUMN=FIELD (phone, name, email, tags, timezone, marketing_consent, ignore)."
     ),
@@ -119,7 +117,7 @@ def show(
     phone: str = typer.Argument(
         ..., help="The number in any format: +44 7911 123456, (212) 555-0123, 13800138000."
     ),
-    region: str | None = typer.Option(None, "--region", help="Country for a national format."),
+    region: str | None = region_option(),
 ) -> None:
     """Show one contact, its consents and suppressions."""
     with store(ctx) as opened:
@@ -159,7 +157,7 @@ def export(
 def erase(
     ctx: typer.Context,
     phone: str = typer.Argument(..., help="The number in any format."),
-    region: str | None = typer.Option(None, "--region", help="Country for a national format."),
+    region: str | None = region_option(),
 ) -> None:
     """Erase a person's details and the free text of their tickets and callbacks; records stay, the number stays suppressed."""
     with store(ctx) as opened:

@@ -10,7 +10,7 @@ from rich.console import Console
 from .. import dnc
 from ..phones import e164
 from ..timeutil import parse_date
-from .common import emit, note, short_time, store
+from .common import emit, note, region_option, short_time, store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -24,9 +24,7 @@ def import_(
     registry_date: str | None = typer.Option(
         None, "--date", help="The copy's date, YYYY-MM-DD (default today)."
     ),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for numbers without +country (e.g. US)."
-    ),
+    region: str | None = region_option(),
     column: str | None = typer.Option(None, "--column", help="The CSV column holding the numbers."),
 ) -> None:
     """Replace the national registry snapshot atomically and record the load."""
@@ -68,9 +66,7 @@ def add(
     phone: str = typer.Argument(..., help="The number, +country format."),
     list_name: str = typer.Option("internal", "--list", help="internal (the company's own list)."),
     reason: str | None = typer.Option(None, "--reason", help="Why (kept with the entry)."),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for a number without +country (e.g. GB)."
-    ),
+    region: str | None = region_option(),
 ) -> None:
     """Put a number on the internal do-not-call list, effective at once."""
     number = e164(phone, region)
@@ -90,9 +86,7 @@ def remove(
     phone: str = typer.Argument(..., help="The number, +country format."),
     list_name: str = typer.Option("internal", "--list", help="internal (the company's own list)."),
     reason: str | None = typer.Option(None, "--reason", help="Why (kept in the audit log)."),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for a number without +country (e.g. GB)."
-    ),
+    region: str | None = region_option(),
 ) -> None:
     """Take a number off the internal list (the entry is closed and kept)."""
     number = e164(phone, region)
@@ -105,9 +99,7 @@ def remove(
 def check(
     ctx: typer.Context,
     phone: str = typer.Argument(..., help="The number, any format with +country."),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for a number without +country (e.g. GB)."
-    ),
+    region: str | None = region_option(),
 ) -> None:
     """Is the number suppressed now, and by which lists (national, internal, optout, erased)."""
     number = e164(phone, region)

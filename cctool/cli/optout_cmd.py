@@ -7,16 +7,14 @@ from rich.console import Console
 
 from .. import optout as optout_service
 from ..phones import e164
-from .common import emit, store
+from .common import emit, region_option, store
 
 
 def optout(
     ctx: typer.Context,
     phone: str = typer.Argument(..., help="The number, +country format."),
     channel: str = typer.Option("call", "--channel", help="How the request came: call, sms, email or web."),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for a number without +country (e.g. GB)."
-    ),
+    region: str | None = region_option(),
 ) -> None:
     """Opt a number out of every campaign, effective at once."""
     number = e164(phone, region)

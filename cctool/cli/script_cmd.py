@@ -8,7 +8,7 @@ from rich.console import Console
 from .. import scripts
 from ..phones import e164
 from ..store import default_actor
-from .common import emit, options, store
+from .common import emit, options, region_option, store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -21,9 +21,7 @@ def render(
     agent: str | None = typer.Option(
         None, "--agent", help="Agent name in the script (else --as / the OS user)."
     ),
-    region: str | None = typer.Option(
-        None, "--region", help="Country for a number without +country (e.g. GB)."
-    ),
+    region: str | None = region_option(),
 ) -> None:
     """Print the campaign's call script for one contact, with the disposition keys an agent may pick."""
     number = e164(phone, region)

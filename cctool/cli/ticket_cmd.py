@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from .. import ticket_settings, tickets
 from ..phones import e164
-from .common import emit, limit_option, shown, store, table
+from .common import emit, limit_option, region_option, shown, store, table
 
 app = typer.Typer(no_args_is_help=True)
 sla_app = typer.Typer(no_args_is_help=True)
@@ -65,7 +65,7 @@ def new(
     assign: str | None = typer.Option(None, "--assign", help="The agent who handles it."),
     campaign: str | None = typer.Option(None, "--campaign", help="Link to a campaign."),
     attempt: int | None = typer.Option(None, "--attempt", help="Link to a call attempt id."),
-    region: str | None = typer.Option(None, "--region", help="Country for numbers without +CC (e.g. CN)."),
+    region: str | None = region_option(),
 ) -> None:
     """Log an inbound call as a ticket (an unknown number becomes a contact)."""
     number = e164(phone, region)
@@ -137,7 +137,7 @@ def list_(
     phone: str | None = typer.Option(None, "--phone"),
     assignee: str | None = typer.Option(None, "--assignee"),
     overdue: bool = typer.Option(False, "--overdue", help="Only active tickets past their SLA due time."),
-    region: str | None = typer.Option(None, "--region", help="Country for --phone without +CC."),
+    region: str | None = region_option("a --phone"),
     limit: int | None = limit_option("tickets"),
 ) -> None:
     """Tickets matching every filter, oldest first."""

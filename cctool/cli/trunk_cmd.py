@@ -11,7 +11,7 @@ from ..errors import UserError
 from ..phones import e164
 from ..sip import config as trunk_config
 from ..sip import oneshot
-from .common import emit, note
+from .common import emit, note, region_option
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -60,7 +60,7 @@ def call(
     ring_timeout: float | None = typer.Option(
         None, "--ring-timeout", min=1.0, help="Default: the trunk file's."
     ),
-    region: str | None = typer.Option(None, "--region", help="Region for a number without +country."),
+    region: str | None = region_option(),
 ) -> None:
     """Place one call through the trunk and print how it ended (exit 1 if it failed)."""
     number = e164(phone, region)
