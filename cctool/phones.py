@@ -72,12 +72,19 @@ def region_code(text: str | None, what: str = "--region") -> str | None:
     code would otherwise make every national number 'invalid' without saying why."""
     if text is None or not text.strip():
         return None
+    hint = unknown_region(text)
+    if hint is None:
+        return text.strip().upper()
+    raise UsageError(f"{what} {text!r} is not a two-letter country code phonenumbers knows: {hint}")
+
+
+def unknown_region(text: str) -> str | None:
+    """None for a country code phonenumbers knows (any case), else what to give instead."""
     code = text.strip().upper()
     if code in phonenumbers.SUPPORTED_REGIONS:
-        return code
+        return None
     better = NOT_ISO.get(code)
-    hint = f"did you mean {better}?" if better else "use an ISO code such as US, GB or CN"
-    raise UsageError(f"{what} {text!r} is not a two-letter country code phonenumbers knows: {hint}")
+    return f"did you mean {better}?" if better else "use an ISO code such as US, GB or CN"
 
 
 def e164(text: str, region: str | None = None) -> str:

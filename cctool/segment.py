@@ -24,9 +24,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import phonenumbers
-
-from .phones import NOT_ISO, NUMBER_TYPES
+from .phones import NUMBER_TYPES, unknown_region
 from .timeutil import to_iso
 
 KEYS = (
@@ -93,9 +91,8 @@ def check(segment: Any) -> list[Problem]:
 def _check_values(key: str, value: Any) -> Iterator[Problem]:
     """A region or number type no contact can have would silently empty the segment (`region: UK`)."""
     for item in _as_list(value):
-        if key == "region" and str(item).upper() not in phonenumbers.SUPPORTED_REGIONS:
-            better = NOT_ISO.get(str(item).upper())
-            hint = f"did you mean {better}?" if better else "use ISO codes such as US, GB, CN"
+        hint = unknown_region(str(item)) if key == "region" else None
+        if hint:
             yield ((key,), f"region {item!r} is not a two-letter country code: {hint}")
         elif key == "number_type" and item not in NUMBER_TYPES:
             yield ((key,), f"number_type {item!r} is not one of {', '.join(NUMBER_TYPES)}")

@@ -56,17 +56,10 @@ def _local(naive: datetime, where: ZoneInfo, name: str, what: str, text: str) ->
             f"{what} {text!r} does not exist in {name} (the clocks skip that hour for daylight saving): "
             "give a time after the change"
         )
-    offsets = [_offset(first), _offset(second)]
     raise UserError(
         f"{what} {text!r} happens twice in {name} (the clocks go back): add the offset, "
-        f"{naive.isoformat(timespec='minutes')}{offsets[0]} or {naive.isoformat(timespec='minutes')}{offsets[1]}"
+        f"{first.isoformat(timespec='minutes')} or {second.isoformat(timespec='minutes')}"
     )
-
-
-def _offset(moment: datetime) -> str:
-    minutes = int((moment.utcoffset() or timedelta(0)).total_seconds() // 60)
-    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def parse_date(text: str, what: str = "date") -> date:
