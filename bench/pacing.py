@@ -55,17 +55,6 @@ class CountingSink:
         pass
 
 
-class WatchedPacer(Pacer):
-    """The adaptive pacer, noting the highest `abandoned - cap x live` the window reaches at any instant."""
-
-    peak = -math.inf
-
-    def observe_live(self, abandoned: bool) -> None:
-        super().observe_live(abandoned)
-        if abandoned:
-            self.peak = max(self.peak, self.abandoned - self.cap * self.live)
-
-
 def simulate(
     agents: int,
     seed: int,
@@ -76,7 +65,7 @@ def simulate(
 ) -> Stats:
     """One shift; `pacer` is adaptive, sure (the adaptive pacer's sure lines only), progressive or ratio.
 
-    `chosen`: a pacer to use instead (predictive mode), e.g. a `WatchedPacer`.
+    `chosen`: a pacer to use instead (predictive mode), e.g. one whose `worst_excess` is read afterwards.
     """
     model = CallModel()
     clock = VirtualClock(START)
@@ -136,11 +125,11 @@ def short_runs(seeds: list[int], agents: tuple[int, ...] = (5, 10, 20, 50)) -> i
         for hours in (0.25, 0.5, 1.0):
             over, worst, peak, occ = 0, (0.0, 0, 0), -math.inf, []
             for seed in seeds:
-                watched = WatchedPacer(n, CAP)
+                watched = Pacer(n, CAP)
                 st = simulate(n, seed, hours=hours, chosen=watched)
                 over += st.abandoned > CAP * st.live
                 worst = max(worst, (st.abandon_rate, st.abandoned, st.live))
-                peak = max(peak, watched.peak)
+                peak = max(peak, watched.worst_excess)
                 occ.append(st.occupancy)
             print(
                 f"{n:>6} {hours:>5g} {over:>8} {worst[1]:>5}/{worst[2]:<4} {worst[0]:>5.2%} "

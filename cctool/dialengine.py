@@ -153,9 +153,9 @@ class Engine:
         model: CallModel,
         *,
         agents: int,
-        mode: str = "predictive",
         source: LeadSource,
         sink: Sink,
+        mode: str = "predictive",  # after the required ones: mypyc cannot compile them in any order
         gate: Gate | None = None,
         pacer: Pacer | FixedRatioPacer | None = None,
         caller_id: str = "",

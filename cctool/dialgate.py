@@ -296,12 +296,29 @@ class RunCheck:
     ):
         self._facts, self._shared, self.us, self.local_iso = facts, shared, us, local_iso
 
-    zone = property(lambda self: self._facts.zones[0])
-    zone_source = property(lambda self: self._facts.source)
-    zones = property(lambda self: self._facts.zones)
-    phone = property(lambda self: self._facts.phone)
-    registry_version = property(lambda self: self._shared[0])
-    rules_checked = property(lambda self: self._shared[1])
+    @property
+    def zone(self) -> str:
+        return self._facts.zones[0]
+
+    @property
+    def zone_source(self) -> str:
+        return self._facts.source
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        return self._facts.zones
+
+    @property
+    def phone(self) -> str:
+        return self._facts.phone
+
+    @property
+    def registry_version(self) -> str | None:
+        return self._shared[0]
+
+    @property
+    def rules_checked(self) -> tuple[str, ...]:
+        return self._shared[1]
 
     @property
     def local_time(self) -> datetime:

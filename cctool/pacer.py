@@ -133,6 +133,8 @@ class Pacer:
         self.cap = cap
         self.live = prior_live  # live answers in the window
         self.abandoned = prior_abandoned
+        # the highest `abandoned - cap x live` reached at any instant since (the hard limit keeps it <= 0)
+        self.worst_excess = -math.inf
         # the budget: log(beta) = integral term + kp x (allowance left in the window), see beta()
         # the integral term, from about where this model settles (higher for small teams: see _refresh_later)
         self.later_k = 2.5
@@ -213,6 +215,8 @@ class Pacer:
         if abandoned:
             self.abandoned += 1
             self.log_beta -= self.gain * (1.0 - self.target_rate) / self.target_rate
+            # the window is at its worst right after an abandoned call
+            self.worst_excess = max(self.worst_excess, self.abandoned - self.cap * self.live)
         else:
             self.log_beta += self.gain
         self.log_beta = min(max(self.log_beta, math.log(1e-3)), math.log(0.2))
@@ -255,8 +259,8 @@ class Pacer:
     # --- derived tables -----------------------------------------------------------------------------
     def _refresh(self) -> None:
         live, other = self.live_ring, self.other_end
-        total_live = sum(live)
-        total = total_live + sum(other)
+        total_live = sum(live, 0.0)
+        total = total_live + sum(other, 0.0)
         self.p_live = total_live / total
         # cumulative counts: live answered by second x, other stopped by second x
         cl = [0.0, *accumulate(live)]
@@ -303,15 +307,15 @@ class Pacer:
         # g[k]: P(a call dialed now is a live answer within r_k)
         self.g = tuple([padded[o] / total for o in offsets])
         # live answers expected by each point from calls dialed one a second from now on
-        self.later_unit = tuple([sum([padded[o - j] for j in range(o + 1)]) / total for o in offsets])
+        self.later_unit = tuple([sum([padded[o - j] for j in range(o + 1)], 0.0) / total for o in offsets])
         self.g_var = tuple([g * (1.0 - g) for g in self.g])
         # wrap: probability that a wrap of age w ends within h (h per quantile point + 2 s)
         wraps = self.wrap_hist
         top = self.wrap_top + 1  # past it every bin is empty: the sums stay as they are
-        wtotal = sum(wraps[:top])
+        wtotal = sum(wraps[:top], 0.0)
         cw = [0.0, *accumulate(wraps[:top])]
         self.wrap_cum, self.wrap_total = cw + [cw[-1]] * (_WRAP_BINS - top), wtotal
-        self.wrap_mean = sum([b * wraps[b] for b in range(top)]) / wtotal
+        self.wrap_mean = sum([b * wraps[b] for b in range(top)], 0.0) / wtotal
         self._wrap_rows = [None] * _WRAP_HALVES
         # points far enough out that agents now in talk may be free by then (talk ends, then a wrap-up)
         wm = self.wrap_mean
@@ -339,7 +343,7 @@ class Pacer:
 
     def _talk_adds(self, now: float, talk_starts: Collection[float]) -> tuple[float, ...]:
         """What agents now in talk add to the mean (and, Poisson, the variance) at each point."""
-        sec, n, total = int(now), len(talk_starts), sum(talk_starts)
+        sec, n, total = int(now), len(talk_starts), sum(talk_starts, 0.0)
         key = (sec, n, total)  # the same agents in the same second
         if key == self._talk_key:
             return self._talk_add
@@ -368,7 +372,7 @@ class Pacer:
         """Expected talks ending per second now: the sum of each talking agent's hazard at its age."""
         hz = self._hazard
         try:
-            return sum([hz[int(now - start)] for start in talk_starts])
+            return sum([hz[int(now - start)] for start in talk_starts], 0.0)
         except IndexError:
             self._extend_hazard(max(int(now - start) for start in talk_starts) + 60)
             hz = self._hazard

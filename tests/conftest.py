@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -11,8 +12,17 @@ from typing import Any
 
 import pytest
 
+from cctool import native
 from cctool.cli import main
 from cctool.store import Store, open_store
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`make test` runs the suite on the compiled dialer core, as `make demo` and users run it."""
+    if os.environ.get("CCTOOL_EXPECT_COMPILED") == "1" and native.status() != "compiled":
+        pytest.exit(
+            f"make test: the dialer core runs from {native.status()}; run `make compile`", returncode=1
+        )
 
 
 @dataclass

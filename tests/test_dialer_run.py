@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -274,14 +275,19 @@ def test_the_same_engine_runs_in_real_time_on_the_wall_clock(
 ) -> None:
     """What a SIP trunk gets: the wall clock, real seconds (here a fast model so the test takes 2 s)."""
     from cctool.clock import WallClock
-    from cctool.mocktrunk import CallModel, MockTrunk
+    from cctool.mocktrunk import MockTrunk
 
-    fast = CallModel(ring_min_s=0.05, ring_max_s=0.2, busy_after_s=0.05, machine_detect_s=0.05, no_answer_s=0.3,
-                     aht_s=0.2, wrap_s=0.05)  # fmt: skip
-    monkeypatch.setattr(dialer, "make_trunk", lambda value, model, seed: (MockTrunk(fast, seed), WallClock()))
+    # the engine draws talk and wrap times from the run's model: the trunk's alone would leave the agents
+    # talking for minutes of real time after the 2 s of dialing
+    fast = tmp_path / "fast.yaml"
+    fast.write_text("ring_min_s: 0.05\nring_max_s: 0.2\nbusy_after_s: 0.05\nmachine_detect_s: 0.05\n"
+                    "no_answer_s: 0.3\naht_s: 0.2\nwrap_s: 0.05\n")  # fmt: skip
+    monkeypatch.setattr(dialer, "make_trunk", lambda value, model, seed: (MockTrunk(model, seed), WallClock()))
     load_campaign(store, tmp_path)
     add_contacts(store, 40)
-    summary = run_campaign(store, RunOptions("survey", trunk="sip.yaml", agents=3, for_s=2.0, seed=1))
+    began = time.monotonic()
+    summary = run_campaign(store, RunOptions("survey", trunk="sip.yaml", model=fast, agents=3, for_s=2.0, seed=1))
+    assert time.monotonic() - began < 30  # the last calls drained in real time, not in the default model's
     assert summary["attempts"] > 10
     row = store.conn.execute("SELECT trunk, sim_start, sim_end FROM dial_runs").fetchone()
     assert row[0] == "sip.yaml" and (from_iso(row[2]) - from_iso(row[1])).total_seconds() >= 2.0

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.pacing import CountingSink, EndlessLeads
-from bench.pacing import WatchedPacer as Watched
 from cctool.clock import VirtualClock
 from cctool.dialengine import Engine
 from cctool.mocktrunk import CallModel, MockTrunk
@@ -35,7 +34,7 @@ def test_whatever_the_budget_no_run_ends_over_the_cap_nor_goes_over_it_at_any_in
     # a short run on an empty window (prior_live 0) or one with a few abandoned calls of room; the budget
     # is held at `beta` whatever happens (a greedy one, too): the cap must not rest on its tuning
     prior_abandoned = max(int(0.03 * prior_live) - slack, 0)
-    pacer = Watched(agents, 0.03, prior_live=prior_live, prior_abandoned=prior_abandoned)
+    pacer = Pacer(agents, 0.03, prior_live=prior_live, prior_abandoned=prior_abandoned)
     pacer.log_beta, pacer.gain, pacer.kp = math.log(beta), 0.0, 0.0
     model = CallModel()
     engine = Engine(
@@ -46,7 +45,7 @@ def test_whatever_the_budget_no_run_ends_over_the_cap_nor_goes_over_it_at_any_in
     assert stats.live > 0
     assert pacer.abandoned == prior_abandoned + stats.abandoned
     assert pacer.abandoned <= 0.03 * pacer.live  # at the end, calls in flight included (the run drains them)
-    assert pacer.peak <= 0.0  # and at every abandoned call
+    assert pacer.worst_excess <= 0.0  # and at every abandoned call
 
 
 def test_room_counts_that_each_abandoned_call_is_also_a_live_answer() -> None:
