@@ -282,11 +282,15 @@ def test_the_same_engine_runs_in_real_time_on_the_wall_clock(
     fast = tmp_path / "fast.yaml"
     fast.write_text("ring_min_s: 0.05\nring_max_s: 0.2\nbusy_after_s: 0.05\nmachine_detect_s: 0.05\n"
                     "no_answer_s: 0.3\naht_s: 0.2\nwrap_s: 0.05\n")  # fmt: skip
-    monkeypatch.setattr(dialer, "make_trunk", lambda value, model, seed: (MockTrunk(model, seed), WallClock()))
+    monkeypatch.setattr(
+        dialer, "make_trunk", lambda value, model, seed: (MockTrunk(model, seed), WallClock())
+    )
     load_campaign(store, tmp_path)
     add_contacts(store, 40)
     began = time.monotonic()
-    summary = run_campaign(store, RunOptions("survey", trunk="sip.yaml", model=fast, agents=3, for_s=2.0, seed=1))
+    summary = run_campaign(
+        store, RunOptions("survey", trunk="sip.yaml", model=fast, agents=3, for_s=2.0, seed=1)
+    )
     assert time.monotonic() - began < 30  # the last calls drained in real time, not in the default model's
     assert summary["attempts"] > 10
     row = store.conn.execute("SELECT trunk, sim_start, sim_end FROM dial_runs").fetchone()
