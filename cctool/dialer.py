@@ -41,10 +41,9 @@ from .errors import UserError
 from .mocktrunk import CallModel, MockTrunk
 from .pacer import Pacer
 from .store import Store
-from .timeutil import IsoText, from_iso, to_iso, utcnow
+from .timeutil import IsoText, from_iso, micros, to_iso, utcnow
 from .trunk import TrunkFatal
 
-_US = timedelta(microseconds=1)
 LEASE_S = 120.0  # wall seconds a claim lasts without renewal
 CLAIM_CHUNK = 500
 BATCH = 2000  # attempts per transaction at most
@@ -223,7 +222,7 @@ class DbRun:
 
     def iso(self, seconds: float) -> str:
         """`to_iso(self.at(seconds))`, without datetime arithmetic (it runs twice per attempt)."""
-        return self.iso_us(self._epoch_us + timedelta(seconds=seconds) // _US)
+        return self.iso_us(self._epoch_us + micros(seconds))
 
     def iso_us(self, us: int) -> str:
         """`to_iso` of the instant `us` microseconds after the Unix epoch (the text up to the minute is
@@ -232,7 +231,7 @@ class DbRun:
 
     def iso_ceil(self, seconds: float) -> str:
         """`iso_s(self.at(seconds))`: whole seconds, rounded up."""
-        us = self._epoch_us + timedelta(seconds=seconds) // _US
+        us = self._epoch_us + micros(seconds)
         return self.iso_us(-(-us // 1_000_000) * 1_000_000)
 
     # --- start and end ------------------------------------------------------------------------------
@@ -462,7 +461,7 @@ class DbRun:
     # --- the gate -----------------------------------------------------------------------------------
     def gate(self, lead: Lead, now_s: float) -> Any:
         assert lead.contact_id is not None
-        us = self._epoch_us + timedelta(seconds=now_s) // _US  # the instant `self.at(now_s)`, exactly
+        us = self._epoch_us + micros(now_s)  # the instant `self.at(now_s)`, exactly
         return self.dial_gate.check_at(lead.contact_id, us, callback_requested=lead.callback_requested)
 
     # --- the sink -----------------------------------------------------------------------------------
@@ -471,7 +470,7 @@ class DbRun:
         held: Held = lead.extra
         held.attempts += 1
         c = self.campaign
-        us = self._epoch_us + timedelta(seconds=call.dialed_s) // _US
+        us = self._epoch_us + micros(call.dialed_s)
         started = self.iso_us(us)
         ended = self.iso(call.ended_s)
         state, delay = after_attempt(self.definition, held.attempts, outcome, disposition, self._plan)
