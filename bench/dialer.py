@@ -2,7 +2,8 @@
 
 Printed beside a bare event loop of the same model (heapq, no engine, no database) measured in the same
 run, and broken down: the engine's core loop alone (in-memory sink, no gate), then with the database
-writes, then with the dial-time compliance decision on every dial (the real `dial run`).
+writes, then with the dial-time compliance decision on every dial (the real `dial run`). With the core
+compiled (`make compile`), the real run once more in a child process with the core from its sources.
 
     python -m bench.dialer [--agents 50] [--hours 8] [--contacts 20000]
 """
@@ -11,13 +12,17 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import json
+import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.pacing import CountingSink, EndlessLeads
+from cctool import native
 from cctool.clock import VirtualClock
 from cctool.dialengine import Engine
 from cctool.dialer import DbRun, RunOptions, run_campaign
@@ -117,13 +122,30 @@ def timed(fn, *args) -> tuple[int, float, float]:  # type: ignore[no-untyped-def
     return n, time.perf_counter() - t, time.process_time() - cpu
 
 
+def from_source(agents: int, hours: float, contacts: int) -> tuple[int, float, float]:
+    """The full `dial run` in a child process with the core run from its sources (`CCTOOL_PURE=1`)."""
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.dialer", "--agents", str(agents), "--hours", str(hours),
+         "--contacts", str(contacts), "--full-run-only"],
+        env={**os.environ, "CCTOOL_PURE": "1"}, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    n, wall, cpu = json.loads(child.stdout)
+    return n, wall, cpu
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--contacts", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=1, help="run each row this often, keep the fastest")
+    parser.add_argument("--full-run-only", action="store_true", help=argparse.SUPPRESS)  # for from_source
     args = parser.parse_args(argv)
+    if args.full_run_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(with_db(Path(tmp), args.agents, args.hours, args.contacts, gate=True)))
+        return 0
+    compiled = native.status() == "compiled"
     original_gate = DbRun.gate
     runs = []
     for _ in range(max(args.repeat, 1)):  # rows alternate, so a busy spell of the machine hits them alike
@@ -141,6 +163,9 @@ def main(argv: list[str]) -> int:
                 ("dial run: + compliance decision per dial",
                  *with_db(Path(tmp), args.agents, args.hours, args.contacts, gate=True))
             )  # fmt: skip
+        if compiled:  # the same run, the core from source: what `make compile` buys, in the same session
+            rows.append(("dial run, core from source (CCTOOL_PURE)",
+                         *from_source(args.agents, args.hours, args.contacts)))  # fmt: skip
         runs.append(rows)
     rows = [
         (row[0], row[1], min(r[i][2] for r in runs), min(r[i][3] for r in runs))
@@ -148,6 +173,7 @@ def main(argv: list[str]) -> int:
     ]
     base = rows[0][2]
     print(f"predictive, {args.agents} agents, {args.hours:g} simulated hours, fastest of {len(runs)}")
+    print(f"dialer core: {native.status()}")
     print(f"{'what':<42} {'attempts':>9} {'wall s':>8} {'x baseline':>10} {'us/attempt':>10} {'CPU s':>7}")
     for name, n, wall, cpu in rows:
         per = wall / max(n, 1) * 1e6
