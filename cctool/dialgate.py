@@ -159,7 +159,7 @@ def check_dial(
     )
     zones, source = resolve_zones(phone, timezone, number_zones)
     attempts = conn.execute(_ATTEMPTS, (phone, campaign.name, to_iso(now))).fetchall()
-    history = History.of((_utc(started), outcome) for started, outcome in attempts)
+    history = History.of([(_utc(started), outcome) for started, outcome in attempts])
     # erasure leaves a suppression behind; any other suppression acts as an internal DNC entry
     erased_suppression = "eras" in (suppressed or "").lower()
     other_suppression = bool(suppressed) and not erased_suppression
