@@ -155,7 +155,7 @@ class Engine:
         agents: int,
         source: LeadSource,
         sink: Sink,
-        mode: str = "predictive",  # after the required ones: mypyc cannot compile them in any order
+        mode: str = "predictive",  # after the required ones: mypyc fails on a default before them
         gate: Gate | None = None,
         pacer: Pacer | FixedRatioPacer | None = None,
         caller_id: str = "",
