@@ -23,7 +23,8 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 compile: $(STAMP)
 	$(BIN)/python scripts/compile_core.py
 
-demo: system-deps compile
+demo: system-deps $(STAMP)
+	$(BIN)/python scripts/compile_core.py --optional
 	$(BIN)/cctool demo
 
 lint: $(TEST_STAMP)

@@ -140,3 +140,26 @@ def test_with_a_stale_build_every_core_module_is_imported_from_its_source(tmp_pa
     status, engine, pacer = imported()
     assert status == "source (cctool/pacer.py changed since `make compile`)"
     assert engine.endswith("dialengine.py") and pacer.endswith("pacer.py")
+
+
+def test_without_a_c_compiler_the_build_fails_in_one_line_and_leaves_nothing_half_built(
+    tmp_path: Path,
+) -> None:
+    """`make demo` on a machine without gcc: the core runs from source (exit 0 with --optional, which
+    `make demo` passes; `make compile` itself exits 1); no compiled module is left to shadow a source."""
+    for folder in ("cctool", "scripts"):
+        for path in (ROOT / folder).rglob("*.py"):
+            target = tmp_path / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    env = {**os.environ, "CC": "/bin/false", "PYTHONPATH": str(tmp_path)}
+    for flags, code in ((["--optional"], 0), ([], 1)):
+        done = subprocess.run(
+            [sys.executable, "scripts/compile_core.py", *flags], cwd=tmp_path, env=env, capture_output=True,
+            text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == code, done.stderr
+        assert done.stderr.splitlines()[-1].startswith(
+            "make compile: the dialer core could not be compiled (/bin/false failed); it needs gcc"
+        )
+        assert native.built_files(tmp_path) == []
