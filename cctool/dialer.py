@@ -679,11 +679,14 @@ class DbRun:
             self._next_callback_poll = now_s  # and callbacks now due taken
         if time.monotonic() - self._last_flush_wall >= FLUSH_WALL_S:
             self.flush()
-        if self._window == "day" and self.engine is not None:
+        if self.engine is not None:
             day = self.at(now_s).date()
-            if day != self._day:
+            if day != self._day:  # a new UTC day: new windows begin (see `pacing_prior`)
                 self._day = day
-                self.engine.pacer.reset_window(0, 0)
+                self.flush()
+                self.engine.pacer.reset_window(
+                    *pacing_prior(self.conn, self.campaign.name, self._window, self._cap, self.at(now_s))
+                )
 
     _window = "30d"
     _cap = 0.03
@@ -705,7 +708,7 @@ class DbRun:
         self._cap = cap = float(self.campaign.abandon_cap or dialing.get("max_abandon_rate") or 0.03)
         self._window = self.campaign.abandon_window or "30d"
         self._day = start.date()
-        live, abandoned = window_counts(self.conn, self.campaign.name, self._window, start)
+        live, abandoned = pacing_prior(self.conn, self.campaign.name, self._window, cap, start)
         self.dial_gate.start()
         pacer = Pacer(
             self.opts.agents,
@@ -788,6 +791,39 @@ def window_counts(conn: sqlite3.Connection, campaign: str, window: str, at: date
         (campaign, to_iso(since), to_iso(at)),
     ).fetchone()
     return int(row[0]), int(row[1])
+
+
+def pacing_prior(
+    conn: sqlite3.Connection, campaign: str, window: str, cap: float, at: datetime
+) -> tuple[int, int]:
+    """(live answers, abandoned) the pacer starts from at `at`: of the windows the calls dialed from now
+    on will count in, the one with the least room under the cap (`cap x live - abandoned`).
+
+    The audit checks each window of whole UTC days ending on each day (`auditsections`): the day itself
+    (`day`), or the 30 days ending on it (`30d`). A call dialed today counts in the 30-day windows ending
+    today and on each of the next 29 days; before anything is dialed on those days, they hold today and
+    the 29, 28, ... 0 days before it, so the window ending in 29 days holds today alone. The room of
+    older days (a month of calls at 2 %) is not room for today: if the campaign stopped dialing, today
+    would be judged on its own. So the prior is the tightest of those suffixes of the last 30 days, each
+    counted up to `at` (most often today's calls so far).
+    """
+    today = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = 1 if window == "day" else 30
+    rows = conn.execute(
+        "SELECT substr(started_at, 1, 10), count(*), coalesce(sum(abandoned), 0) FROM attempts "
+        "WHERE campaign = ? AND outcome IN ('answered', 'abandoned') AND started_at >= ? AND started_at <= ? "
+        "GROUP BY 1",
+        (campaign, to_iso(today - timedelta(days=days - 1)), to_iso(at)),
+    ).fetchall()
+    by_day = {day: (int(live), int(abandoned)) for day, live, abandoned in rows}
+    live = abandoned = 0
+    tightest, least = (0, 0), float("inf")
+    for back in range(days):  # today, then today and yesterday, ...
+        n, a = by_day.get((today - timedelta(days=back)).date().isoformat(), (0, 0))
+        live, abandoned = live + n, abandoned + a
+        if cap * live - abandoned < least:
+            tightest, least = (live, abandoned), cap * live - abandoned
+    return tightest
 
 
 def recover_stale_runs(store: Store) -> int:
