@@ -507,7 +507,7 @@ def dnc_national_matches(x: Exporter) -> None:
     ).fetchone()[0]
     sql = (
         "SELECT n.phone FROM dnc_national n WHERE EXISTS (SELECT 1 FROM attempts a INDEXED BY "
-        f"attempts_phone_time WHERE a.phone = n.phone AND {in_period}{where}) ORDER BY 1"
+        f"attempts_phone WHERE a.phone = n.phone AND {in_period}{where}) ORDER BY 1"
         if listed < attempted
         else "SELECT DISTINCT a.phone FROM attempts a JOIN dnc_national n ON n.phone = a.phone "
         f"WHERE {in_period}{where} ORDER BY 1"

@@ -231,7 +231,7 @@ def test_checks_use_indexes_and_stay_fast_on_a_busy_database(store: Store) -> No
             "EXPLAIN QUERY PLAN SELECT started_at FROM attempts WHERE phone = ? AND campaign = ?", ("+1", "r")
         )
     )
-    assert "USING INDEX attempts_phone_time" in plan
+    assert "USING INDEX attempts_phone " in plan
     start = time.perf_counter()
     for cid in ids * 3:
         check_dial(store.conn, campaign, cid, NOON_NY)
