@@ -14,65 +14,69 @@ Run from source, the core does the same work, more slowly (tests compare both). 
 
 from __future__ import annotations
 
-import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
+from importlib.machinery import EXTENSION_SUFFIXES
+
+TYPE_CHECKING = False  # typing itself costs every process 2 MB
+if TYPE_CHECKING:  # at run time this module imports only what the check needs: every process loads it
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from pathlib import Path
+    from types import ModuleType
 
 COMPILED = ("timeutil", "compliance", "dialgate", "clock", "mocktrunk", "pacer", "dialengine")
 GROUP = "cctool_core"  # the shared library: cctool_core__mypyc.<suffix>, at the top of the repository
-PACKAGE = Path(__file__).resolve().parent
-_SUFFIXES = importlib.machinery.EXTENSION_SUFFIXES
-EXTENSION_SUFFIX = _SUFFIXES[0]  # what a build for this interpreter is named by
+PACKAGE = os.path.dirname(os.path.abspath(__file__))
+EXTENSION_SUFFIX = EXTENSION_SUFFIXES[0]  # what a build for this interpreter is named by
 
 _reason: str | None = None  # why the build is not used; None: used (or there is none)
 
 
 def built_files(root: Path) -> list[Path]:
     """The files `make compile` wrote under `root` (the repository)."""
-    found = [root / "cctool" / f"{name}{suffix}" for name in COMPILED for suffix in _SUFFIXES]
-    found += [root / f"{GROUP}__mypyc{suffix}" for suffix in _SUFFIXES]
+    found = [root / "cctool" / f"{name}{suffix}" for name in COMPILED for suffix in EXTENSION_SUFFIXES]
+    found += [root / f"{GROUP}__mypyc{suffix}" for suffix in EXTENSION_SUFFIXES]
     return [path for path in found if path.exists()]
 
 
-def _extension(package: Path, name: str) -> Path | None:
-    for suffix in _SUFFIXES:
-        path = package / f"{name}{suffix}"
-        if path.exists():
-            return path
-    return None
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
 
 
-def stale(package: Path = PACKAGE, names: tuple[str, ...] = COMPILED) -> str | None:
+def stale(package: str | os.PathLike[str] = PACKAGE, names: tuple[str, ...] = COMPILED) -> str | None:
     """What is wrong with the build ('no build', a module missing or older than its source), or None."""
-    built = {name: _extension(package, name) for name in names}
-    if not any(built.values()):
+    built: dict[str, float | None] = {}
+    for name in names:
+        found = (_mtime(os.path.join(package, f"{name}{suffix}")) for suffix in EXTENSION_SUFFIXES)
+        built[name] = next((mtime for mtime in found if mtime is not None), None)
+    if not any(mtime is not None for mtime in built.values()):
         return "no build"
-    missing = [name for name, path in built.items() if path is None]
+    missing = [name for name, mtime in built.items() if mtime is None]
     if missing:
         return f"cctool/{missing[0]}.py has no compiled module"
-    oldest = min(path.stat().st_mtime for path in built.values() if path is not None)
+    oldest = min(mtime for mtime in built.values() if mtime is not None)
     for name in names:
-        if (package / f"{name}.py").stat().st_mtime > oldest:
+        if (_mtime(os.path.join(package, f"{name}.py")) or 0.0) > oldest:
             return f"cctool/{name}.py changed since `make compile`"
     return None
 
 
-class _Sources(importlib.abc.MetaPathFinder):
-    """Imports the compiled modules from their `.py` files."""
+class _Sources:
+    """Imports the compiled modules from their `.py` files (a finder on `sys.meta_path`)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
+    ) -> ModuleSpec | None:
         package, _, name = fullname.rpartition(".")
         if package != __package__ or name not in COMPILED:
             return None
-        return importlib.util.spec_from_file_location(fullname, PACKAGE / f"{name}.py")
+        from importlib.util import spec_from_file_location
+
+        return spec_from_file_location(fullname, os.path.join(PACKAGE, f"{name}.py"))
 
 
 def guard() -> None:
@@ -88,5 +92,7 @@ def status() -> str:
     """'compiled', or 'source (<why>)': no build, a stale one, or CCTOOL_PURE."""
     if _reason is not None:
         return f"source ({_reason})"
-    module = sys.modules.get(f"{__package__}.pacer") or importlib.import_module(f"{__package__}.pacer")
+    from importlib import import_module
+
+    module = sys.modules.get(f"{__package__}.pacer") or import_module(f"{__package__}.pacer")
     return "source (not imported from the build)" if (module.__file__ or "").endswith(".py") else "compiled"
