@@ -163,3 +163,11 @@ def test_without_a_c_compiler_the_build_fails_in_one_line_and_leaves_nothing_hal
             "make compile: the dialer core could not be compiled (/bin/false failed); it needs gcc"
         )
         assert native.built_files(tmp_path) == []
+
+
+def test_the_guard_every_process_runs_imports_nothing_heavy() -> None:
+    """`import cctool` runs the guard in every process, the audit export's helper processes included (their
+    memory counts against the export's 200 MB): it imported importlib.abc and typing, 4 MB, at first."""
+    probe = "import sys, cctool; print(sorted(m for m in ('typing', 'importlib.abc', 'pathlib') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
