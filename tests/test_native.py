@@ -73,7 +73,7 @@ def test_the_compiled_core_dials_exactly_as_its_sources(tmp_path: Path) -> None:
     compiled, source = shifts(tmp_path / "compiled", pure=False), shifts(tmp_path / "source", pure=True)
     assert compiled["core"] == "compiled"
     assert source["core"] == "source (CCTOOL_PURE is set)"
-    assert compiled["attempts"] > 500 and compiled["outcomes"].get("abandoned", 0) >= 0
+    assert compiled["attempts"] > 500
     assert {"answered", "busy", "no_answer"} <= set(compiled["outcomes"])
     assert compiled["summaries"] == source["summaries"]
     assert compiled["digest"] == source["digest"]
