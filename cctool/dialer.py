@@ -679,20 +679,24 @@ class DbRun:
             self._next_callback_poll = now_s  # and callbacks now due taken
         if time.monotonic() - self._last_flush_wall >= FLUSH_WALL_S:
             self.flush()
-        if self.engine is not None:
-            day = self.at(now_s).date()
-            if day != self._day:  # a new UTC day: new windows begin (see `pacing_prior`)
-                self._day = day
-                self.flush()
-                self.engine.pacer.reset_window(
-                    *pacing_prior(self.conn, self.campaign.name, self._window, self._cap, self.at(now_s))
-                )
+        if now_s >= self._next_day_s and self.engine is not None:  # a new UTC day: new windows begin
+            self._next_day_s = self._midnight_after(now_s)
+            self.flush()
+            self.engine.pacer.reset_window(
+                *pacing_prior(self.conn, self.campaign.name, self._window, self._cap, self.at(now_s))
+            )
+
+    def _midnight_after(self, now_s: float) -> float:
+        """Clock seconds of the first UTC midnight after `now_s` (`pacing_prior`'s windows turn there)."""
+        moment = self.at(now_s).astimezone(UTC)
+        midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        return now_s + (midnight - moment).total_seconds()
 
     _window = "30d"
     _cap = 0.03
     _autocheckpoint = 1000
     _cache_size = -2000
-    _day: Any = None
+    _next_day_s = float("inf")
     _next_reclaim = 300.0
     _due_later_s: float | None = None  # when the database has a contact due next (`_next_due`)
 
@@ -707,7 +711,7 @@ class DbRun:
         dialing = self.definition.get("dialing") or {}
         self._cap = cap = float(self.campaign.abandon_cap or dialing.get("max_abandon_rate") or 0.03)
         self._window = self.campaign.abandon_window or "30d"
-        self._day = start.date()
+        self._next_day_s = self._midnight_after(0.0)
         live, abandoned = pacing_prior(self.conn, self.campaign.name, self._window, cap, start)
         self.dial_gate.start()
         pacer = Pacer(
