@@ -65,6 +65,13 @@ def test_a_run_records_every_attempt_with_its_decision_and_outcome(store: Store,
         assert abandoned == harbour == (outcome == "abandoned")
         if outcome == "answered":
             assert agent and talk > 0 and disp
+    # what a call that reached no one leaves empty is NULL (`IS NULL` in a report), not a stand-in value
+    empty = store.conn.execute(
+        "SELECT count(*), count(disposition), count(talk_s), count(wrap_s), count(agent), count(connect_delay_s),"
+        " count(callback_id), count(sip_code), count(call_id), min(ring_s) FROM attempts WHERE outcome != 'answered'"
+        " AND outcome != 'abandoned'"
+    ).fetchone()
+    assert empty[0] > 0 and empty[1:9] == (0,) * 8 and empty[9] > 0
     consistent(store, "survey")
     states = dict(store.conn.execute("SELECT state, count(*) FROM dial_contacts GROUP BY state").fetchall())
     assert set(states) <= {"pending", "done", "exhausted", "suppressed"} and states.get("done")
