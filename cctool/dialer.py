@@ -47,7 +47,7 @@ from .trunk import TrunkFatal
 
 LEASE_S = 120.0  # wall seconds a claim lasts without renewal
 CLAIM_CHUNK = 500
-BATCH = 2000  # attempts per transaction at most
+BATCH = 5000  # attempts per transaction at most
 FLUSH_WALL_S = 1.0  # and at least this often in wall time
 RUN_CHECKPOINT_PAGES = 10000  # WAL pages between checkpoints during a run (SQLite's default: 1000)
 RUN_CACHE_SIZE = -65536  # page cache during a run: 64 MiB at most (SQLite's default: 2 MiB)
