@@ -440,7 +440,7 @@ class Engine:
         self.state[agent] = TALK
         self.talking[agent] = now
         self.stats.connects += 1
-        self.pacer.observe_live(False)
+        self.pacer.observe_live(False, call.dialed_s)
         talk = self.rng.lognormvariate(self._talk_mu, self._talk_sigma)
         self.clock.schedule(talk, self._talk_end, call)
 
@@ -459,7 +459,7 @@ class Engine:
             return
         call.abandoned = call.safe_harbour = True
         self.stats.abandoned += 1
-        self.pacer.observe_live(True)
+        self.pacer.observe_live(True, call.dialed_s)
         self.trunk.hangup(call.no, safe_harbour=True)
 
     def on_end(self, call_no: int, result: CallResult) -> None:

@@ -687,11 +687,13 @@ class DbRun:
         if time.monotonic() - self._last_flush_wall >= FLUSH_WALL_S:
             self.flush()
         if now_s >= self._next_day_s and self.engine is not None:  # a new UTC day: new windows begin
-            self._next_day_s = self._midnight_after(now_s)
+            midnight_s, self._next_day_s = self._next_day_s, self._midnight_after(now_s)
             self.flush()
-            self.engine.pacer.reset_window(
-                *pacing_prior(self.conn, self.campaign.name, self._window, self._cap, self.at(now_s))
+            live, abandoned = pacing_prior(
+                self.conn, self.campaign.name, self._window, self._cap, self.at(now_s)
             )
+            # the calls still in flight were dialed the day before: their outcomes count there, not here
+            self.engine.pacer.reset_window(live, abandoned, midnight_s)
 
     def _midnight_after(self, now_s: float) -> float:
         """Clock seconds of the first UTC midnight after `now_s` (`pacing_prior`'s windows turn there)."""

@@ -133,6 +133,7 @@ class Pacer:
         self.cap = cap
         self.live = prior_live  # live answers in the window
         self.abandoned = prior_abandoned
+        self.window_from_s = -math.inf  # calls dialed before this count in an earlier window, not this one
         # the highest `abandoned - cap x live` reached at any instant since (the hard limit keeps it <= 0)
         self.worst_excess = -math.inf
         # the budget: log(beta) = integral term + kp x (allowance left in the window), see beta()
@@ -208,8 +209,11 @@ class Pacer:
             self.other_end[b] += 1.0
         self.measured_calls += 1
 
-    def observe_live(self, abandoned: bool) -> None:
-        """A live answer was connected to an agent, or abandoned; moves the budget."""
+    def observe_live(self, abandoned: bool, dialed_s: float = math.inf) -> None:
+        """A live answer was connected to an agent, or abandoned; moves the budget. A call dialed before
+        the window began (`reset_window`) counts in the window it was dialed in: not in this one."""
+        if dialed_s < self.window_from_s:
+            return
         self.live += 1
         self.target_rate = max(self.cap - self.margin() / self.live, self.cap * 0.5)
         if abandoned:
@@ -252,9 +256,10 @@ class Pacer:
         if wrap_s > self.wrap_max:
             self.wrap_max = wrap_s
 
-    def reset_window(self, live: int = 0, abandoned: int = 0) -> None:
-        """A new abandonment window (a new day under a `day` policy)."""
-        self.live, self.abandoned = live, abandoned
+    def reset_window(self, live: int = 0, abandoned: int = 0, from_s: float = -math.inf) -> None:
+        """A new abandonment window, holding `live` and `abandoned` already, for the calls dialed from
+        `from_s` on (a new UTC day: the calls still in flight were dialed the day before)."""
+        self.live, self.abandoned, self.window_from_s = live, abandoned, from_s
 
     # --- derived tables -----------------------------------------------------------------------------
     def _refresh(self) -> None:
@@ -686,7 +691,7 @@ class FixedRatioPacer:
     def observe_ring_end(self, live: bool, ring_s: float) -> None:
         pass
 
-    def observe_live(self, abandoned: bool) -> None:
+    def observe_live(self, abandoned: bool, dialed_s: float = math.inf) -> None:
         pass
 
     def observe_talk(self, talk_s: float) -> None:
@@ -695,5 +700,5 @@ class FixedRatioPacer:
     def observe_wrap(self, wrap_s: float) -> None:
         pass
 
-    def reset_window(self, live: int = 0, abandoned: int = 0) -> None:
+    def reset_window(self, live: int = 0, abandoned: int = 0, from_s: float = -math.inf) -> None:
         pass

@@ -118,6 +118,21 @@ def test_each_abandoned_call_tightens_the_budget(outcomes: list[bool]) -> None:
         assert (pacer.beta() < before) if abandoned else (pacer.beta() >= before)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 200), st.booleans()), max_size=60), st.floats(0, 200))
+def test_a_new_window_counts_only_the_calls_dialed_in_it(
+    calls: list[tuple[float, bool]], start: float
+) -> None:
+    """After `reset_window(..., from_s)` an outcome counts in the window only if its call was dialed from
+    `from_s` on: a call dialed the day before counts in that day's window."""
+    pacer = Pacer(20, 0.03, prior_live=500, prior_abandoned=5)
+    pacer.reset_window(7, 1, start)
+    for dialed_s, abandoned in calls:
+        pacer.observe_live(abandoned, dialed_s)
+    counted = [abandoned for dialed_s, abandoned in calls if dialed_s >= start]
+    assert (pacer.live, pacer.abandoned) == (7 + len(counted), 1 + sum(counted))
+
+
 class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple] = []
