@@ -138,7 +138,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--contacts", type=int, default=20000)
-    parser.add_argument("--repeat", type=int, default=1, help="run each row this often, keep the fastest")
+    parser.add_argument("--repeat", type=int, default=3, help="run each row this often, keep the fastest")
     parser.add_argument("--full-run-only", action="store_true", help=argparse.SUPPRESS)  # for from_source
     args = parser.parse_args(argv)
     if args.full_run_only:
