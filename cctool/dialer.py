@@ -38,6 +38,7 @@ from . import campaign_store, dialgate, segment, tickets
 from .campaign_store import StoredCampaign
 from .clock import VirtualClock, WallClock
 from .dialengine import Call, Engine, Lead, Stats
+from .dialwriter import Batch, Writer, WriterFailed, claim_block, tune_for_run, write_batch
 from .errors import UserError
 from .mocktrunk import CallModel, MockTrunk
 from .pacer import Pacer
@@ -46,11 +47,10 @@ from .timeutil import IsoText, from_iso, micros, to_iso, utcnow
 from .trunk import TrunkFatal
 
 LEASE_S = 120.0  # wall seconds a claim lasts without renewal
-CLAIM_CHUNK = 500
+CLAIM_CHUNK = 500  # contacts a claim leases at once
+WRITER_CLAIM_CHUNK = 4000  # with a writer process, whose each claim waits for the batch in flight
 BATCH = 5000  # attempts per transaction at most
 FLUSH_WALL_S = 1.0  # and at least this often in wall time
-RUN_CHECKPOINT_PAGES = 10000  # WAL pages between checkpoints during a run (SQLite's default: 1000)
-RUN_CACHE_SIZE = -65536  # page cache during a run: 64 MiB at most (SQLite's default: 2 MiB)
 DEFAULT_MAX_ATTEMPTS = 6  # when the campaign sets no total cap
 DRAIN_S = 3 * 3600.0  # at most this long after a run's end, its calls in flight finish (the engine's)
 CAMPAIGN_WIDE = frozenset({"campaign_paused", "no_caller_id", "registry_stale"})
@@ -65,22 +65,6 @@ DEFAULT_RETRY_S = {
     "failed": 600,
     "callback": 86400,
 }
-
-ATTEMPT_COLUMNS = (
-    "run_id", "campaign", "campaign_version", "contact_id", "phone", "started_at", "ended_at", "local_time",
-    "zone", "zone_source", "zones", "caller_id", "registry_version", "rules_checked", "trunk", "outcome",
-    "disposition", "ring_s", "talk_s", "wrap_s", "agent", "connect_delay_s", "abandoned", "safe_harbour",
-    "callback_id", "callback_requested", "sip_code", "call_id", "script", "script_version",
-)  # fmt: skip
-# The columns most attempts leave empty (no person reached) are bound as a stand-in of their type that no
-# real value takes and turned back into NULL by `nullif`: Python's sqlite3 passes every None through its
-# adapter registry (a tuple, a dict lookup and two attribute lookups, about 250 ns), seven a row.
-_ABSENT = {"disposition": "''", "talk_s": "-1", "wrap_s": "-1", "agent": "''", "connect_delay_s": "-1",
-           "callback_id": "0", "sip_code": "0", "call_id": "''"}  # fmt: skip
-_INSERT_ATTEMPT = (
-    f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) VALUES "
-    f"({', '.join(f'nullif(?, {_ABSENT[c]})' if c in _ABSENT else '?' for c in ATTEMPT_COLUMNS)})"
-)
 
 
 _NO_CHECK = (None, None, None, None, "", "")  # the attempt row's decision fields when no gate ran
@@ -244,14 +228,7 @@ class DbRun:
     # --- start and end ------------------------------------------------------------------------------
     def begin(self, start: datetime) -> None:
         recover_stale_runs(self.store)
-        # Checkpoint the WAL less often while dialing: each checkpoint copies the pages every batch touches
-        # again (the attempt indexes, the contacts' states) and syncs the file. `finish` puts it back.
-        self._autocheckpoint = self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        self.conn.execute(f"PRAGMA wal_autocheckpoint = {RUN_CHECKPOINT_PAGES}")
-        # A page cache that holds the run's working set (the contacts' states, the attempt indexes): with
-        # SQLite's 2 MiB, every batch reads back pages the one before pushed out.
-        self._cache_size = self.conn.execute("PRAGMA cache_size").fetchone()[0]
-        self.conn.execute(f"PRAGMA cache_size = {RUN_CACHE_SIZE}")
+        self._autocheckpoint, self._cache_size = tune_for_run(self.conn)  # `finish` puts them back
         c, opts = self.campaign, self.opts
         where, params = segment.compile_where(self.definition.get("segment"))
         with self.store.write() as conn:
@@ -278,6 +255,7 @@ class DbRun:
 
     def finish(self, stats: Stats, status: str) -> None:
         self.flush(final=True)
+        self._stop_writer()
         end_s = self.clock.seconds
         if status != "interrupted" and self.engine is not None:
             # The span the agents were logged in for ends when the run stopped dialing: at the end of --for,
@@ -350,12 +328,22 @@ class DbRun:
     def claim_more(self) -> None:
         """Claim the next block of due contacts, in a transaction of its own: the attempts buffered go
         with their own batch (a claim every few hundred dials would otherwise cut every batch short)."""
-        before = self.conn.total_changes
-        with self.store.write() as conn:
-            claimed = self._claim(conn, self.engine_now())
-            if claimed:
-                self.store.audit("dial_run", self.run_id, "claim", {"claimed": claimed})
-        self.dial_gate.mine(before)  # leases only: nothing the decision reads
+        self._use_writer()
+        now_s, wall = self.engine_now(), iso_s(utcnow())
+        params = {"owner": self.owner, "until": iso_s(utcnow() + timedelta(seconds=LEASE_S)),
+                  "c": self.campaign.name, "now": iso_s(self.at(now_s)), "wall": wall, "n": WRITER_CLAIM_CHUNK if self._writer is not None else CLAIM_CHUNK}  # fmt: skip
+        if self._writer is not None:
+            rows = self._writer.call("claim_block", self.run_id, params)
+        else:
+            before = self.conn.total_changes
+            with self.store.write() as conn:
+                rows = claim_block(self.store, conn, self.run_id, params)
+            self.dial_gate.mine(before)  # leases only: nothing the decision reads
+        if not rows:
+            self._db_empty = True
+            self._due_later_s = self._next_due(self.conn, now_s, wall)
+            return
+        self._take(rows)
 
     def _lead(self, held: Held, callback_id: int | None = None, requested: bool = False) -> Lead:
         return Lead(held.contact_id, held.phone, callback_id, requested, held)
@@ -369,21 +357,9 @@ class DbRun:
             return False  # a contact (or callback) of an earlier run comes due before this run's end
         return not self.retries or self.retries[0][0] >= end
 
-    def _claim(self, conn: sqlite3.Connection, now_s: float) -> int:
-        wall = iso_s(utcnow())
-        rows = conn.execute(
-            "UPDATE dial_contacts SET lease_owner = :owner, lease_until = :until "
-            "WHERE campaign = :c AND contact_id IN (SELECT contact_id FROM dial_contacts WHERE campaign = :c "
-            "AND state = 'pending' AND (next_at IS NULL OR next_at <= :now) "
-            "AND (lease_owner IS NULL OR lease_until < :wall) "
-            "ORDER BY next_at, contact_id LIMIT :n) RETURNING contact_id, attempts",  # NULLs first: the index order
-            {"owner": self.owner, "until": iso_s(utcnow() + timedelta(seconds=LEASE_S)), "c": self.campaign.name,
-             "now": iso_s(self.at(now_s)), "wall": wall, "n": CLAIM_CHUNK},
-        ).fetchall()  # fmt: skip
-        if not rows:
-            self._db_empty = True
-            self._due_later_s = self._next_due(conn, now_s, wall)
-            return 0
+    def _take(self, rows: list[tuple]) -> None:
+        """The contacts just claimed: their numbers, their records for the gate, last claimed first out."""
+        conn = self.conn
         attempts = dict(rows)
         marks = ",".join("?" * len(attempts))
         phones = conn.execute(
@@ -396,7 +372,6 @@ class DbRun:
         self.dial_gate.load([held.contact_id for held in claimed])
         for held in claimed:
             self.held[held.contact_id] = held
-        return len(claimed)
 
     def _next_due(self, conn: sqlite3.Connection, now_s: float, wall: str) -> float | None:
         """When (run clock seconds) the first contact no run holds, or callback, comes due after now: the
@@ -425,6 +400,7 @@ class DbRun:
         if not rows:
             return
         self.flush()
+        self._caught_up()
         before = self.conn.total_changes
         with self.store.write() as conn:
             taken = []
@@ -572,74 +548,44 @@ class DbRun:
             self.flush()
 
     def flush(self, final: bool = False) -> None:
-        """Write the buffered attempts, refusals and contact states in one transaction with one audit row."""
+        """Write the buffered attempts, refusals and contact states in one transaction with one audit row:
+        handed to the writer process when the run has one (and no callback is to be closed: those link the
+        attempts by id, and are written here once the writer has caught up)."""
         if not (self.attempt_rows or self.blocked_rows or self.contact_rows or self.held):
             return
-        n_attempts, n_blocked = len(self.attempt_rows), len(self.blocked_rows)
-        first_id = 0
-        before = self.conn.total_changes
-        with self.store.write() as conn:
-            if self.attempt_rows:
-                conn.executemany(_INSERT_ATTEMPT, self.attempt_rows)
-                # one writer, one transaction: the batch's ids are consecutive up to the last one
-                first_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0] - n_attempts + 1
-            if self.blocked_rows:
-                conn.executemany(
-                    "INSERT INTO blocked_dials (run_id, campaign, campaign_version, contact_id, phone, at, "
-                    "reasons, next_allowed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    self.blocked_rows,
-                )
-            if self.contact_rows:
-                conn.executemany(
-                    "UPDATE dial_contacts SET state = ?, attempts = ?, "
-                    "last_attempt_at = coalesce(?, last_attempt_at), next_at = ?, "
-                    "last_outcome = coalesce(?, last_outcome), last_disposition = coalesce(?, last_disposition) "
-                    "WHERE campaign = ? AND contact_id = ?",
-                    list(self.contact_rows.values()),
-                )
-            for phone, source, requested, effective, actor, contact_id in self.optout_rows:
-                cur = conn.execute(
-                    "INSERT INTO optouts (phone, channel, source, requested_at, effective_at, actor) "
-                    "VALUES (?, 'call', ?, ?, ?, ?)",
-                    (phone, source, requested, effective, actor),
-                )
-                self.dial_gate.forget(phone)
-                self.store.audit(
-                    "optout",
-                    cur.lastrowid,
-                    "add",
-                    {"channel": "call", "campaign": self.campaign.name, "run_id": self.run_id,
-                     "contact_id": contact_id, "effective_at": effective, "via": "dnc_request disposition"},
-                )  # fmt: skip
-            for callback_id, reached, outcome, ended, next_at, index in self.callback_rows:
-                attempt_id = None if index is None else first_id + index  # None: refused, not dialed
-                self._close_callback(conn, callback_id, reached, outcome, ended, next_at, attempt_id)
-            if time.monotonic() >= self._renew_at:  # renewing touches every held row: not every batch
-                self._renew_at = time.monotonic() + LEASE_S / 4
-                conn.execute(
-                    "UPDATE dial_contacts SET lease_until = ? WHERE campaign = ? AND lease_owner = ?",
-                    (iso_s(utcnow() + timedelta(seconds=LEASE_S)), self.campaign.name, self.owner),
-                )
-            if n_attempts or n_blocked:
-                self.store.audit(
-                    "dial_run",
-                    self.run_id,
-                    "batch",
-                    {"attempts": n_attempts, "blocked": n_blocked,
-                     "outcomes": dict(sorted(self.batch_counts.items()))},
-                )  # fmt: skip
+        self._use_writer()
+        renew = None
+        if time.monotonic() >= self._renew_at:
+            self._renew_at = time.monotonic() + LEASE_S / 4
+            renew = (iso_s(utcnow() + timedelta(seconds=LEASE_S)), self.campaign.name, self.owner)
+        batch = Batch(
+            self.run_id, self.campaign.name, self.attempt_rows, self.blocked_rows, list(self.contact_rows.values()),
+            self.optout_rows, self.batch_counts, renew,
+        )  # fmt: skip
+        for phone, *_ in self.optout_rows:
+            self.dial_gate.forget(phone)  # read again at its next dial, once written
+        if self._writer is not None and not self.callback_rows:
+            self._writer.submit("write_batch", batch)
+        else:
+            if self._writer is not None:
+                self._writer.acked(True)
+            before = self.conn.total_changes
+            with self.store.write() as conn:
+                first_id = write_batch(self.store, conn, batch)
+                for callback_id, reached, outcome, ended, next_at, index in self.callback_rows:
+                    attempt_id = None if index is None else first_id + index  # None: refused, not dialed
+                    self._close_callback(conn, callback_id, reached, outcome, ended, next_at, attempt_id)
+            self.dial_gate.mine(before)  # attempts and opt-outs were reported to the gate as they were noted
         for contact_id, row in self.contact_rows.items():
-            held = self.held.get(contact_id)
-            if held is not None and row[0] != "pending":
+            if row[0] != "pending":
                 self.held.pop(contact_id, None)
-        self.totals["attempts"] += n_attempts
-        self.totals["batches"] += 1 if (n_attempts or n_blocked) else 0
-        self.totals["optouts"] += len(self.optout_rows)
+        self.totals["attempts"] += len(batch.attempts)
+        self.totals["batches"] += 1 if (batch.attempts or batch.blocked) else 0
+        self.totals["optouts"] += len(batch.optouts)
         self.attempt_rows, self.blocked_rows, self.callback_rows, self.optout_rows = [], [], [], []
         self.contact_rows, self.batch_counts = {}, {}
         self.dial_gate.written()
         self._last_flush_wall = time.monotonic()
-        self.dial_gate.mine(before)  # attempts and opt-outs were reported to the gate as they were written
 
     def _close_callback(
         self, conn: sqlite3.Connection, callback_id: int, reached: bool, outcome: str, ended: str,
@@ -689,6 +635,7 @@ class DbRun:
         if now_s >= self._next_day_s and self.engine is not None:  # a new UTC day: new windows begin
             midnight_s, self._next_day_s = self._next_day_s, self._midnight_after(now_s)
             self.flush()
+            self._caught_up()
             live, abandoned = pacing_prior(
                 self.conn, self.campaign.name, self._window, self._cap, self.at(now_s)
             )
@@ -701,6 +648,55 @@ class DbRun:
         midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
         return now_s + (midnight - moment).total_seconds()
 
+    def _caught_up(self) -> None:
+        """The writer process has committed everything handed to it (before the run reads or writes the
+        database itself)."""
+        if self._writer is not None:
+            self._writer.acked(True)
+
+    def _start_writer(self, clock: Any) -> None:
+        """A simulated run hands its batches and claims to a writer process (`dialwriter`): SQLite's work
+        on the other core while this one dials. Not for a real trunk (a few calls a second, for hours),
+        nor where the gate cannot count commits (no WAL), nor with `CCTOOL_DIAL_WRITER=0`."""
+        if (
+            not isinstance(clock, VirtualClock)
+            or os.environ.get("CCTOOL_DIAL_WRITER", "1") == "0"
+            or not self.dial_gate.sees_commits
+            or str(self.store.path) == ":memory:"
+        ):
+            return
+        self._starting = Writer(self.store.path, self.store.actor, self.store.command)
+
+    def _use_writer(self) -> None:
+        """Hand the writes to the writer once it has started (until then, about 0.15 s, the run writes
+        by itself: its first claim does not wait)."""
+        starting = self._starting
+        if starting is not None and starting.ready():
+            self._starting = None
+            self._writer = starting
+            self.dial_gate.attach_writer(starting.acked)
+
+    def _stop_writer(self, failed: bool = False) -> None:
+        """The writer's last batch committed (unless `failed`: then it is stopped as it is, and what was
+        not handed to it yet is dropped with it, so that every contact's state matches its attempts)."""
+        writer, self._writer = self._writer, None
+        if self._starting is not None:
+            self._starting.kill(graceful=True)
+            self._starting = None
+        if writer is None:
+            return
+        self.dial_gate.attach_writer(None)
+        if not failed:
+            writer.close()
+            return
+        writer.kill()
+        # callbacks those attempts served go back in the queue with the ones not dialed yet (`finish`)
+        self.callbacks.extend((None, row[0], False) for row in self.callback_rows)  # type: ignore[misc]
+        self.attempt_rows, self.blocked_rows, self.callback_rows, self.optout_rows = [], [], [], []
+        self.contact_rows, self.batch_counts = {}, {}
+
+    _writer: Writer | None = None
+    _starting: Writer | None = None
     _window = "30d"
     _cap = 0.03
     _autocheckpoint = 1000
@@ -716,6 +712,7 @@ class DbRun:
         self._epoch_us = int(epoch.timestamp()) * 1_000_000 + epoch.microsecond
         self._iso_text = IsoText()
         self._agent_names = [f"agent-{agent + 1:02d}" for agent in range(self.opts.agents)]
+        self._start_writer(clock)  # first: it starts while the run begins
         start = clock.at_seconds(0) if isinstance(clock, VirtualClock) else clock.now()
         self.begin(start)
         dialing = self.definition.get("dialing") or {}
@@ -764,7 +761,7 @@ class DbRun:
             with contextlib.suppress(Exception):
                 trunk.close()  # cancel ringing calls, hang up answered ones; finished ones are recorded
             stats, status = engine.stats, "interrupted"
-            self.finish(stats, status)
+            self._finish(stats, status)
             summary = self.summary(stats)
             with contextlib.suppress(
                 Exception
@@ -782,7 +779,7 @@ class DbRun:
         finally:
             if collecting:
                 gc.enable()
-        self.finish(stats, status)
+        self._finish(stats, status)
         return self.summary_with_window(stats)
 
     def summary_with_window(self, stats: Stats) -> dict[str, Any]:
@@ -797,7 +794,21 @@ class DbRun:
         }  # fmt: skip
         return summary
 
+    def _finish(self, stats: Stats, status: str) -> None:
+        """`finish`; if the writer process fails meanwhile, the run ends as failed, written from here."""
+        try:
+            self.finish(stats, status)
+        except WriterFailed:
+            self._safe_fail(stats)
+            raise
+
     def _safe_fail(self, stats: Stats) -> None:
+        writer, healthy = self._writer, True
+        if writer is not None:
+            with contextlib.suppress(WriterFailed):
+                writer.acked(True)  # its batch in flight
+            healthy = not writer.failed
+        self._stop_writer(failed=not healthy)  # a failed writer's batch is lost: so is what followed it
         with contextlib.suppress(Exception):  # the original error is the one to report
             self.finish(stats, "failed")
 

@@ -14,6 +14,7 @@ import mmap
 import os
 import re
 import sqlite3
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -426,14 +427,80 @@ class Gate:
         self.reloads = 0  # times another connection's commit made the loaded records stale
         self._wal_view = wal_index_view(conn)
         self._wal_head = b""
+        # a writer process committing this run's batches (`attach_writer`): acked(wait) -> its commits
+        self._writer: Callable[[bool], int] | None = None
+        self._writer_mark = (0, 0)  # (WAL-index commit counter, writer commits acknowledged) at the last sync
 
     # --- keeping the records current ------------------------------------------------------------------
+    @property
+    def sees_commits(self) -> bool:
+        """The WAL-index header is in view (WAL mode): commits can be counted (`attach_writer`)."""
+        return self._wal_view is not None
+
+    def attach_writer(self, acked: Callable[[bool], int] | None) -> None:
+        """The run's batches and claims are committed by a writer process (`dialwriter`) from now on:
+        `acked(wait)` is how many transactions it has committed and acknowledged (`wait`: after the
+        acknowledgement of the one in flight, if any). Its commits are not another process's: the records
+        stay loaded across them, as long as the WAL-index commit counter moved exactly as often. None: the
+        run writes by itself again."""
+        self._writer = acked
+        if acked is not None:
+            self._sync()  # the count starts from the header in view now
+
+    def _writer_only(self, head: bytes) -> bytes | None:
+        """`head` (or the header read again) when every commit since the last sync is the writer's: the
+        WAL-index header, both copies alike (not caught mid-write), counts as many commits as the writer
+        acknowledged. Every acknowledged commit is in a header read after its acknowledgement, so any other
+        commit (anyone else's, or this connection's) makes the count differ; None then. One commit ahead,
+        the writer's may be in with its acknowledgement on the way: that is waited for, and the header
+        read again (the commit counted may have been someone else's, the writer's coming after it)."""
+        acked, view = self._writer, self._wal_view
+        if acked is None or view is None or self.conn.total_changes != self._changes:
+            return None
+        counter, acks = self._writer_mark
+        done = acked(False) - acks
+        moved = (int.from_bytes(head[8:12], sys.byteorder) - counter) & 0xFFFFFFFF
+        if head[:48] == head[48:] and moved == done:
+            return head
+        if moved != done + 1:
+            return None
+        done = acked(True) - acks
+        head = view[:_WAL_HEADERS]
+        moved = (int.from_bytes(head[8:12], sys.byteorder) - counter) & 0xFFFFFFFF
+        return head if head[:48] == head[48:] and moved == done else None
+
+    def _drain(self) -> None:
+        """Reading the database: the writer's batch in flight committed first (its attempts are no longer
+        among those noted, `written()`, but must be in what is read)."""
+        if self._writer is not None:
+            self._writer(True)
+
     def _current(self) -> None:
         view = self._wal_view
         if view is not None:
             head = view[:_WAL_HEADERS]
             if head == self._wal_head and self.conn.total_changes == self._changes:
                 return  # no commit by anyone since the last full check, no write of ours since
+            if self._writer is not None and self._version is not None:
+                accepted = self._writer_only(head)
+                if accepted is not None:
+                    self._wal_head = accepted
+                    return
+        self._sync()
+
+    def _sync(self) -> None:
+        """Ask SQLite whether anyone else committed (`PRAGMA data_version`); if so, or if this connection
+        wrote something not reported, every loaded record is read again (lazily, at its next dial)."""
+        view = self._wal_view
+        head = b""
+        if view is not None:
+            head = view[:_WAL_HEADERS]
+        if self._writer is not None and view is not None:
+            self._writer(True)
+            head = view[:_WAL_HEADERS]
+            while head[:48] != head[48:]:  # caught while a commit rewrites it: read it again
+                head = view[:_WAL_HEADERS]
+            self._writer_mark = (int.from_bytes(head[8:12], sys.byteorder), self._writer(False))
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         changes = self.conn.total_changes
         if view is not None:
@@ -467,6 +534,7 @@ class Gate:
                         self._by_phone.pop(facts.phone, None)
 
     def _load(self, ids: list[int]) -> None:
+        self._drain()
         conn, marks = self.conn, ",".join("?" * len(ids))
         loaded: dict[str, _Facts] = {}
         for cid, phone, timezone, number_zones, erased_at in conn.execute(
@@ -521,6 +589,7 @@ class Gate:
             facts.settle(marketing)
 
     def _load_shared(self) -> None:
+        self._drain()
         row = self.conn.execute(
             "SELECT paused FROM campaigns WHERE name = ?", (self.campaign.name,)
         ).fetchone()
@@ -620,6 +689,7 @@ class Gate:
         except (ValueError, TypeError):  # a stored time SQLite reads and Python does not: ask SQL itself
             if self._pending and self._flush is not None:
                 self._flush()  # check_dial reads the attempts from the database: write the noted ones
+            self._drain()
             return check_dial(
                 self.conn, self.campaign, contact_id, now, callback_requested=callback_requested
             )

@@ -8,6 +8,7 @@ that same transaction.
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import os
 import re
@@ -15,15 +16,16 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any
 
 from . import audit
 from .errors import UserError
 from .resources import data_dir
 from .timeutil import to_iso, utcnow
+
+if TYPE_CHECKING:  # imported when used: a dial run's writer process opens a Store without it
+    import sqlite_utils
+    from sqlite_utils.migrations import Migrations
 
 BUSY_TIMEOUT_S = float(os.environ.get("CCTOOL_BUSY_TIMEOUT", "60"))
 MIGRATION_SET = "cctool"
@@ -65,6 +67,8 @@ def _statements(sql: str) -> Iterator[str]:
 
 
 def _migrations() -> Migrations:
+    from sqlite_utils.migrations import Migrations
+
     migrations = Migrations(MIGRATION_SET)
     for path in migration_files():
         sql = path.read_text(encoding="utf-8")
@@ -86,13 +90,16 @@ class Store:
     """One open database, the actor and the command on whose behalf it changes."""
 
     path: Path
-    db: sqlite_utils.Database
+    conn: sqlite3.Connection
     actor: str = field(default_factory=default_actor)
     command: str = "python"
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self.db.conn
+    @functools.cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils' view of the connection (migrations, nested transactions)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -192,7 +199,7 @@ def open_store(
     """Open (creating if needed) and migrate the database at `path`."""
     resolved = Path(path) if path is not None else default_db_path()
     conn = connect(resolved)
-    store = Store(resolved, sqlite_utils.Database(conn), actor or default_actor(), command)
+    store = Store(resolved, conn, actor or default_actor(), command)
     if migrate:
         try:
             store.migrate()

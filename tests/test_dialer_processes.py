@@ -41,8 +41,14 @@ def test_a_run_killed_mid_way_resumes_with_no_attempt_lost_or_repeated(db_path: 
             if opened.conn.execute("SELECT count(*) FROM attempts").fetchone()[0] > 20:
                 break
             time.sleep(0.1)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert children  # its writer process (`cctool.dialwriter`)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        deadline = time.monotonic() + 10  # the kernel kills the writer with the run: no orphan writes on
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+            time.sleep(0.05)
+        assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
         before = opened.conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
         assert before > 20
         consistent(opened, "survey")
@@ -64,7 +70,7 @@ def test_a_run_killed_mid_way_resumes_with_no_attempt_lost_or_repeated(db_path: 
 
 
 def test_two_overlapping_runs_never_dial_the_same_contact_at_once(db_path: Path, tmp_path: Path) -> None:
-    prepared(db_path, tmp_path, 1200)  # more than one claim of 500
+    prepared(db_path, tmp_path, 5000)  # more than one claim (4,000 contacts with a writer process)
     first = dial(db_path, "--speed", "1800", "--seed", "1")
     watcher = open_store(db_path, actor="t", command="t")
     try:  # the second run starts while the first is surely dialing and holding its claim
