@@ -707,12 +707,18 @@ class DbRun:
 
     # --- the run --------------------------------------------------------------------------------------
     def run(self, trunk: Any, clock: Any, model: CallModel) -> dict[str, Any]:
+        self._start_writer(clock)  # first: it starts while the run begins
+        try:
+            return self._run(trunk, clock, model)
+        finally:
+            self._stop_writer(failed=True)  # stopped already, unless the run failed before dialing
+
+    def _run(self, trunk: Any, clock: Any, model: CallModel) -> dict[str, Any]:
         self.clock = clock
         epoch = clock.at_seconds(0)
         self._epoch_us = int(epoch.timestamp()) * 1_000_000 + epoch.microsecond
         self._iso_text = IsoText()
         self._agent_names = [f"agent-{agent + 1:02d}" for agent in range(self.opts.agents)]
-        self._start_writer(clock)  # first: it starts while the run begins
         start = clock.at_seconds(0) if isinstance(clock, VirtualClock) else clock.now()
         self.begin(start)
         dialing = self.definition.get("dialing") or {}
