@@ -665,7 +665,10 @@ class DbRun:
             or str(self.store.path) == ":memory:"
         ):
             return
-        self._starting = Writer(self.store.path, self.store.actor, self.store.command)
+        try:
+            self._starting = Writer(self.store.path, self.store.actor, self.store.command)
+        except OSError:  # no interpreter to start (an embedded Python): the run writes by itself
+            self._starting = None
 
     def _use_writer(self) -> None:
         """Hand the writes to the writer once it has started (until then, about 0.15 s, the run writes

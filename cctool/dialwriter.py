@@ -18,6 +18,7 @@ transaction left it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -209,16 +210,20 @@ class Writer:
             self.kill(graceful=True)
 
     def kill(self, graceful: bool = False) -> None:
+        """End the process: at the end of its input when `graceful` (it returns), else at once."""
         if self.proc.poll() is None:
+            ended = False
             if graceful:
-                try:
+                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                     self._to.close()  # end of input: the process returns
                     self.proc.wait(timeout=30)
-                    return
-                except (OSError, subprocess.TimeoutExpired):
-                    pass
-            self.proc.kill()
-            self.proc.wait()
+                    ended = True
+            if not ended:
+                self.proc.kill()
+                self.proc.wait()
+        for pipe in (self._to, self._from):
+            with contextlib.suppress(OSError):
+                pipe.close()
 
     def _reply(self, counts: bool = True) -> Any:
         self._in_flight = False
