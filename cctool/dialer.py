@@ -12,7 +12,9 @@ The core loop (`cctool.dialengine`) is fed by three things built here:
 * `DbSink`: attempts (each written once, with its outcome), refused dials and the contact's new state
   go to the database in batches, one transaction and one audit row per batch. A `kill -9` loses only
   the unflushed batch, and with it the contacts' state changes, so a new run dials those contacts again:
-  nothing is recorded twice and every recorded attempt matches its contact's state.
+  nothing is recorded twice and every recorded attempt matches its contact's state. On the virtual
+  clock the batches and claims are committed by a writer process (`cctool.dialwriter`), one at a time,
+  while the run goes on dialing.
 
 A `dnc_request` disposition is written at once, in its own transaction: the opt-out is in force for
 every campaign from that instant.
