@@ -16,9 +16,8 @@ The core loop (`cctool.dialengine`) is fed by three things built here:
   clock the batches and claims are committed by a writer process (`cctool.dialwriter`), one at a time,
   while the run goes on dialing.
 
-A `dnc_request` disposition opts the number out for every campaign from that instant: the run's gate
-refuses it at once, and the opt-out is written at once on the wall clock, with its batch on the virtual
-clock (`DbRun.opt_out`).
+A `dnc_request` disposition opts the number out for every campaign: the opt-out is written at once on
+the wall clock, with its batch on the virtual clock (`DbRun.opt_out`).
 """
 
 from __future__ import annotations
