@@ -183,6 +183,8 @@ def main(argv: list[str]) -> int:
     for name, (a, b) in (("database side (row 3 - row 2)", (1, 2)), ("decision (row 4 - row 3)", (2, 3))):
         cpu = rows[b][3] - rows[a][3]
         print(f"{name:<42} {'':>9} {'':>8} {'':>10} {cpu / max(n, 1) * 1e6:>10.1f} {cpu:>7.3f}")
+    print("CPU s: the run's own process; the database rows' writer process (cctool.dialwriter), on the other")
+    print("core, is not counted (CCTOOL_DIAL_WRITER=0 writes from the run's process)")
     return 0
 
 
