@@ -126,6 +126,19 @@ def test_a_dnc_request_opts_the_number_out_at_once(store: Store, tmp_path: Path)
     assert suppressed >= len(requests)
 
 
+def not_dialed_after(store: Store, phone: str, opted_out: datetime) -> list[tuple[str, str]]:
+    """The number was dialed before `opted_out` and not from then on: every later try was refused as
+    opted out. Returns the refusals (reasons, at)."""
+    started = [
+        from_iso(r[0])
+        for r in store.conn.execute("SELECT started_at FROM attempts WHERE phone = ?", (phone,))
+    ]
+    assert started and all(t < opted_out for t in started)
+    refused = store.conn.execute("SELECT reasons, at FROM blocked_dials WHERE phone = ?", (phone,)).fetchall()
+    assert all("opted_out" in reasons and from_iso(at) >= opted_out for reasons, at in refused)
+    return refused
+
+
 def test_a_number_opted_out_during_the_run_is_not_dialed_after_that_instant(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,19 +165,11 @@ def test_a_number_opted_out_during_the_run_is_not_dialed_after_that_instant(
     monkeypatch.setattr(DbRun, "on_tick", tick)
     run(store, seed=2, agents=2)
     assert done
-    started = [
-        from_iso(r[0])
-        for r in store.conn.execute("SELECT started_at FROM attempts WHERE phone = ?", (target,))
-    ]
-    assert started and all(t < done[0] for t in started)
-    refused = store.conn.execute(
-        "SELECT reasons, at FROM blocked_dials WHERE phone = ?", (target,)
-    ).fetchall()
+    refused = not_dialed_after(store, target, done[0])
     state = store.conn.execute("SELECT state FROM dial_contacts WHERE contact_id = ?", (ids[0],)).fetchone()[
         0
     ]
     # either its retry came up and was refused, or it had ended before the opt-out
-    assert all("opted_out" in reasons and from_iso(at) >= done[0] for reasons, at in refused)
     assert state in ("suppressed", "done", "exhausted") or not refused
 
 

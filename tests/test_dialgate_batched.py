@@ -309,13 +309,19 @@ def _opt_out(db_path: Path, at: datetime) -> None:
     other.close()
 
 
-def test_the_writer_processs_commits_keep_the_records_loaded(store: Store, db_path: Path) -> None:
+def _gate_with_writer(store: Store, db_path: Path) -> tuple[Gate, int, FakeWriter]:
+    """A gate with one contact loaded (allowed at noon in New York), and a stand-in writer attached."""
     add_campaign(store, kind="survey")
     cid = add_contact(store)
-    writer = FakeWriter(db_path)
+    writer = FakeWriter(db_path)  # its table is made first: not a commit the gate should notice
     gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
     gate.load([cid])
     gate.attach_writer(writer.acked)
+    return gate, cid, writer
+
+
+def test_the_writer_processs_commits_keep_the_records_loaded(store: Store, db_path: Path) -> None:
+    gate, cid, writer = _gate_with_writer(store, db_path)
     for second in range(1, 4):
         writer.commit()
         writer.in_flight = True  # and one more on its way, acknowledged when waited for
@@ -326,12 +332,7 @@ def test_the_writer_processs_commits_keep_the_records_loaded(store: Store, db_pa
 def test_another_processs_commit_between_the_writers_is_seen_at_the_next_dial(
     store: Store, db_path: Path
 ) -> None:
-    add_campaign(store, kind="survey")
-    cid = add_contact(store)
-    writer = FakeWriter(db_path)
-    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
-    gate.load([cid])
-    gate.attach_writer(writer.acked)
+    gate, cid, writer = _gate_with_writer(store, db_path)
     writer.commit()
     assert gate.check(cid, NOON_NY + timedelta(seconds=1)).allowed
     writer.commit()
@@ -346,12 +347,7 @@ def test_another_processs_commit_before_the_writers_batch_in_flight_is_not_taken
     """The header counts one commit more than the writer acknowledged, and the writer has a batch in
     flight: that commit is someone else's if the writer's comes after it. Taking the header read before
     waiting as the writer's would let one dial through on the records from before the opt-out."""
-    add_campaign(store, kind="survey")
-    cid = add_contact(store)
-    writer = FakeWriter(db_path)
-    gate = Gate(store.conn, campaign_store.get(store.conn, "renewal"))
-    gate.load([cid])
-    gate.attach_writer(writer.acked)
+    gate, cid, writer = _gate_with_writer(store, db_path)
     writer.in_flight = True
     _opt_out(db_path, NOON_NY + timedelta(seconds=1))
     assert gate.check(cid, NOON_NY + timedelta(seconds=2)).reasons == ("opted_out",)

@@ -14,9 +14,9 @@ import pytest
 from cctool.dialer import DbRun, RunOptions, run_campaign
 from cctool.dialwriter import Writer, WriterFailed
 from cctool.store import open_store
-from cctool.timeutil import from_iso, to_iso
+from cctool.timeutil import to_iso
 from tests.dialer_support import START, add_contacts, load_campaign
-from tests.test_dialer_run import consistent
+from tests.test_dialer_run import consistent, not_dialed_after
 
 
 @pytest.fixture
@@ -109,15 +109,7 @@ def test_another_process_opting_a_number_out_mid_run_is_refused_at_its_next_dial
     run_campaign(store, RunOptions("survey", agents=2, for_s=4 * 3600, start=START, seed=2))
     assert done and writer_at_once
     assert writer_at_once[0].dial_gate.reloads > reloads[0]  # the gate read the records again
-    started = [
-        from_iso(r[0])
-        for r in store.conn.execute("SELECT started_at FROM attempts WHERE phone = ?", (target,))
-    ]
-    assert started and all(t < done[0] for t in started)
-    refused = store.conn.execute(
-        "SELECT reasons, at FROM blocked_dials WHERE phone = ?", (target,)
-    ).fetchall()
-    assert all("opted_out" in reasons and from_iso(at) >= done[0] for reasons, at in refused)
+    not_dialed_after(store, target, done[0])
     consistent(store, "survey")
 
 
