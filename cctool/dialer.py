@@ -332,8 +332,9 @@ class DbRun:
         with their own batch (a claim every few hundred dials would otherwise cut every batch short)."""
         self._use_writer()
         now_s, wall = self.engine_now(), iso_s(utcnow())
+        chunk = WRITER_CLAIM_CHUNK if self._writer is not None else CLAIM_CHUNK
         params = {"owner": self.owner, "until": iso_s(utcnow() + timedelta(seconds=LEASE_S)),
-                  "c": self.campaign.name, "now": iso_s(self.at(now_s)), "wall": wall, "n": WRITER_CLAIM_CHUNK if self._writer is not None else CLAIM_CHUNK}  # fmt: skip
+                  "c": self.campaign.name, "now": iso_s(self.at(now_s)), "wall": wall, "n": chunk}  # fmt: skip
         if self._writer is not None:
             rows = self._writer.call("claim_block", self.run_id, params)
         else:
@@ -569,8 +570,7 @@ class DbRun:
         if self._writer is not None and not self.callback_rows:
             self._writer.submit("write_batch", batch)
         else:
-            if self._writer is not None:
-                self._writer.acked(True)
+            self._caught_up()
             before = self.conn.total_changes
             with self.store.write() as conn:
                 first_id = write_batch(self.store, conn, batch)

@@ -491,16 +491,15 @@ class Gate:
     def _sync(self) -> None:
         """Ask SQLite whether anyone else committed (`PRAGMA data_version`); if so, or if this connection
         wrote something not reported, every loaded record is read again (lazily, at its next dial)."""
-        view = self._wal_view
-        head = b""
+        view, head = self._wal_view, b""
         if view is not None:
+            if self._writer is not None:
+                self._writer(True)  # its batch in flight committed: the count starts after it
             head = view[:_WAL_HEADERS]
-        if self._writer is not None and view is not None:
-            self._writer(True)
-            head = view[:_WAL_HEADERS]
-            while head[:48] != head[48:]:  # caught while a commit rewrites it: read it again
-                head = view[:_WAL_HEADERS]
-            self._writer_mark = (int.from_bytes(head[8:12], sys.byteorder), self._writer(False))
+            if self._writer is not None:
+                while head[:48] != head[48:]:  # caught while a commit rewrites it: read it again
+                    head = view[:_WAL_HEADERS]
+                self._writer_mark = (int.from_bytes(head[8:12], sys.byteorder), self._writer(False))
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         changes = self.conn.total_changes
         if view is not None:

@@ -147,7 +147,7 @@ def claim_block(store: Store, conn: sqlite3.Connection, run_id: int, params: dic
     ).fetchall()
     if rows:
         store.audit("dial_run", run_id, "claim", {"claimed": len(rows)})
-    return [tuple(row) for row in rows]
+    return rows
 
 
 WRITER_JOBS = frozenset({"write_batch", "claim_block"})  # what `dialwriter` may be asked to run
@@ -233,7 +233,8 @@ class Writer:
             raise self._failed("") from None
         if status != "ok":
             raise self._failed(str(value))
-        self.commits += counts
+        if counts:  # the "ready" message is not a commit
+            self.commits += 1
         return value
 
     def _failed(self, why: str) -> WriterFailed:
