@@ -1,0 +1,73 @@
+"""The command line loads only the command it runs (cron starts `cctool` every few minutes; `audit export`
+runs near its memory budget), and its help still lists every command, always in the same order."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from .conftest import run_process
+
+HEAVY = ("cctool.dialer", "cctool.sip.oneshot", "cctool.contacts_import", "asyncio")
+
+
+def command_names(help_text: str) -> list[str]:
+    commands = help_text.split("Commands", 1)[1]
+    return re.findall(r"^[│ ]\s*([a-z]+)\s{2,}", commands, flags=re.MULTILINE)
+
+
+def test_a_command_does_not_load_the_dialer_or_the_sip_stack(tmp_path) -> None:
+    db = tmp_path / "cc.db"
+    assert run_process("--db", str(db), "init").code == 0
+    probe = (
+        "import sys\nfrom cctool.cli import main\n"
+        f"code = main(['--db', {str(db)!r}, 'callback', 'due', '--json'])\n"
+        f"print(code, [m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "0 []"
+
+
+def test_the_dialer_is_loaded_when_a_run_asks_for_it(tmp_path) -> None:
+    db = tmp_path / "cc.db"
+    assert run_process("--db", str(db), "init").code == 0
+    probe = (
+        "import sys\nfrom cctool.cli import main\n"
+        f"code = main(['--db', {str(db)!r}, 'dial', 'status', 'no-such-campaign'])\n"
+        "print(code, 'cctool.dialer' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.splitlines()[-1] == "1 True"
+    assert "no-such-campaign" in proc.stderr
+
+
+def test_help_lists_every_command_in_one_order_whatever_ran_before(cli) -> None:
+    fresh = run_process("--help")
+    assert fresh.code == 0
+    expected = command_names(fresh.stdout)
+    assert {
+        "init",
+        "contacts",
+        "dnc",
+        "optout",
+        "campaign",
+        "dial",
+        "report",
+        "ticket",
+        "callback",
+        "audit",
+    } <= set(expected)
+    assert cli("init").code == 0
+    assert cli("audit", "verify").code == 0
+    assert cli("dial", "status", "nothing").code == 1
+    shown = cli("--help")
+    assert shown.code == 0
+    assert command_names(shown.stdout) == expected
+
+
+def test_an_unknown_command_is_a_usage_error_naming_it(cli) -> None:
+    shown = cli("dail", "run", "x")
+    assert shown.code == 2
+    assert "dail" in shown.stderr
