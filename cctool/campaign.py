@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,15 @@ def _plain(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, doc: _Doc) -> 
     if isinstance(node, yaml.SequenceNode):
         return [_plain(loader, item, path + (i,), doc) for i, item in enumerate(node.value)]
     doc.raw[path] = node.value
-    return loader.construct_object(node, deep=True)
+    try:
+        value = loader.construct_object(node, deep=True)
+    except (
+        ValueError
+    ):  # YAML took it for a date that does not exist (`2026-13-01`): the field's check says so
+        return node.value
+    # a date or time (`imported_before: 2026-06-01`) is kept as written: the definition is stored as JSON,
+    # and the fields that take one read it from text
+    return node.value if isinstance(value, date) else value
 
 
 def parse(text: str, file: str) -> _Doc:

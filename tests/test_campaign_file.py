@@ -386,3 +386,27 @@ def test_a_campaign_file_saved_in_gb18030_or_a_folder_is_one_plain_line(cli, fol
     )
     result = cli("campaign", "load", folder)
     assert result.stderr.strip() == f"cctool: campaign file {folder} is a folder: give the .yaml file"
+
+
+def test_an_unquoted_date_in_the_segment_is_loaded_as_written(cli, folder: Path) -> None:
+    """YAML makes `imported_before: 2026-06-01` a date object: storing the definition as JSON crashed
+    `campaign validate` and `load` with a traceback, though the docs give dates unquoted."""
+    text = SURVEY.replace(
+        "  tags_any: [customer]\n", "  tags_any: [customer]\n  imported_before: 2026-06-01\n"
+    )
+    path = write(folder, text)
+    assert cli("campaign", "validate", path).code == 0
+    assert cli("campaign", "load", path).code == 0
+    shown = cli("campaign", "show", "care-call", "--json").json
+    assert shown["definition"]["segment"]["imported_before"] == "2026-06-01"
+
+
+def test_a_date_that_does_not_exist_is_one_error_with_its_line(cli, folder: Path, db_path: Path) -> None:
+    text = SURVEY.replace(
+        "  tags_any: [customer]\n", "  tags_any: [customer]\n  imported_after: 2026-13-01\n"
+    )
+    result = cli("campaign", "load", write(folder, text))
+    assert result.code == 1
+    assert ":7: imported_after '2026-13-01' is not a date: use YYYY-MM-DD" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 2
+    assert not db_path.exists()  # a first load that fails leaves no database behind
