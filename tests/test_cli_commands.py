@@ -71,3 +71,10 @@ def test_an_unknown_command_is_a_usage_error_naming_it(cli) -> None:
     shown = cli("dail", "run", "x")
     assert shown.code == 2
     assert "dail" in shown.stderr
+
+
+def test_version_on_its_own_prints_the_version() -> None:
+    from cctool import __version__
+
+    shown = run_process("--version")
+    assert (shown.code, shown.stdout, shown.stderr) == (0, f"cctool {__version__}\n", "")

@@ -27,6 +27,13 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    """`cctool --version` on its own: printed while the line is parsed, before a command is asked for."""
+    if value:
+        typer.echo(f"cctool {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -36,11 +43,10 @@ def root(
     actor: str | None = typer.Option(
         None, "--as", help="Who is acting (else $CCTOOL_ACTOR, else the OS user)."
     ),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+    ),
 ) -> None:
-    if version:
-        typer.echo(f"cctool {__version__}")
-        raise typer.Exit(0)
     opts = options(ctx)
     opts.db = db or opts.db
     opts.json = json_out or opts.json
