@@ -295,6 +295,8 @@ def mark_done(
     score = tickets.parse_score(satisfaction) if satisfaction is not None else None
     with store.write() as conn:
         row = _row(conn, callback_id)
+        if attempt_id is not None:  # the attempt goes into the audit row and onto the ticket: it must exist
+            tickets.check_attempt(conn, attempt_id)
         if row["status"] == "scheduled":
             if not _take(store, callback_id, at):
                 raise UserError(_refusal(conn, callback_id, store.actor, at))
@@ -331,6 +333,8 @@ def release(
     at = at or clock_now()
     with store.write() as conn:
         row = _row(conn, callback_id)
+        if attempt_id is not None:
+            tickets.check_attempt(conn, attempt_id)
         if row["status"] != "claimed" or row["claimed_by"] != store.actor:
             raise UserError(
                 f"callback {callback_id} is {row['status']}"

@@ -227,7 +227,7 @@ def create(
         if campaign:
             append_event(store, ticket_id, "link", at, ref={"campaign": campaign})
         if attempt is not None:
-            _check_attempt(conn, attempt)
+            check_attempt(conn, attempt)
             append_event(store, ticket_id, "link", at, ref={"attempt": attempt})
         return _public(get(conn, ticket_id), at)
 
@@ -237,7 +237,7 @@ def _check_campaign(conn: sqlite3.Connection, campaign: str | None) -> None:
         raise UserError(f"unknown campaign {campaign!r}: load it with `cctool campaign load FILE.yaml`")
 
 
-def _check_attempt(conn: sqlite3.Connection, attempt: int) -> None:
+def check_attempt(conn: sqlite3.Connection, attempt: int) -> None:
     if conn.execute("SELECT 1 FROM attempts WHERE id = ?", (attempt,)).fetchone() is None:
         raise UserError(f"no call attempt {attempt}: give an attempt id from `cctool dial status`")
 
@@ -410,7 +410,7 @@ def link(
     with store.write() as conn:
         get(conn, ticket_id)
         if attempt is not None:
-            _check_attempt(conn, attempt)
+            check_attempt(conn, attempt)
             append_event(store, ticket_id, "link", at, note=note, ref={"attempt": attempt})
         if campaign:
             _check_campaign(conn, campaign)

@@ -304,3 +304,23 @@ def test_a_blank_owner_or_assignee_means_anyone_not_an_agent_called_spaces(cli) 
     )
     assert ticket.json["assignee"] is None
     assert cli("--as", "wang", "--json", "callback", "claim", "1").json["claimed_by"] == "wang"
+
+
+def test_done_or_release_naming_a_call_attempt_that_does_not_exist_is_refused(
+    cli, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attempt goes into the audit log and onto the ticket as evidence of the call: a mistyped id
+    was recorded as it was (`ticket link --attempt` already refused one)."""
+    cli("ticket", "new", "--phone", CN, "--kind", "complaint", "--subject", "Outage")
+    schedule(cli, "--at", "2026-12-01T11:00", "--ticket", "1")
+    monkeypatch.setenv("CCTOOL_NOW", "2026-12-01T03:05:00Z")
+    assert cli("callback", "claim", "1", "--as", "li").code == 0
+    before = sqlite3.connect(db_path).execute("SELECT count(*) FROM audit_log").fetchone()
+    for command in ("done", "release"):
+        refused = cli("callback", command, "1", "--outcome", "reached", "--attempt", "1234", "--as", "li")
+        assert refused.code == 1
+        assert (
+            refused.stderr == "cctool: no call attempt 1234: give an attempt id from `cctool dial status`\n"
+        )
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM audit_log").fetchone() == before
+    assert [c["status"] for c in cli("callback", "list", "--json").json] == ["claimed"]
