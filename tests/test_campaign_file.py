@@ -410,3 +410,12 @@ def test_a_date_that_does_not_exist_is_one_error_with_its_line(cli, folder: Path
     assert ":7: imported_after '2026-13-01' is not a date: use YYYY-MM-DD" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 2
     assert not db_path.exists()  # a first load that fails leaves no database behind
+
+
+def test_the_campaign_file_shown_in_the_docs_is_valid(cli, tmp_path: Path) -> None:
+    """docs/campaigns.md's example is what users copy: it carried two errors (a survey-only key on a
+    marketing campaign, an override that loosened nothing)."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "campaigns.md"
+    example = docs.read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
+    result = cli("campaign", "validate", write(tmp_path, example))
+    assert result.code == 0, result.stderr
