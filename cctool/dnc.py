@@ -72,10 +72,12 @@ def import_registry(
     parsed = registry_file.parse(registry_file.decode(data, path), region, column)
     if not parsed.accepted:
         hint = f" (e.g. {parsed.invalid_examples[0]!r})" if parsed.invalid_examples else ""
-        raise UserError(
-            f"registry file {path} has no valid numbers{hint}: nothing loaded; "
-            "national numbers need --region, e.g. --region US"
+        advice = (
+            "check the file's phone column (--column NAME)"
+            if region
+            else "national numbers need --region, e.g. --region US"
         )
+        raise UserError(f"registry file {path} has no valid numbers{hint}: nothing loaded; {advice}")
     with store.write() as conn:
         # Asked again under the write lock: another load may have finished while this file was parsed.
         current = _known_copy(store, list_name, version, digest)

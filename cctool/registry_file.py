@@ -66,7 +66,7 @@ _PHONE_HEADERS = {
     "号码",
     "电话号码",
 }
-_AREA_HEADERS = {"areacode", "area_code", "area code", "npa"}
+_AREA_HEADERS = {"area", "areacode", "area_code", "area code", "area-code", "npa", "区号"}
 _PUNCTUATION = str.maketrans("", "", " \t()-./\u00a0")  # what people put between digits
 _SAMPLE_LINES = 2000  # lines read to decide which country codes the fast path covers
 _MAX_CODES = 20  # a pattern for six big codes builds in about 0.1 s

@@ -72,6 +72,22 @@ def test_an_ftc_style_area_code_and_number_file_is_joined(cli, tmp_path: Path) -
     assert cli("dnc", "check", "+12125550199", "--json").json["suppressed"] is True
 
 
+@pytest.mark.parametrize("header", ["area,number", "Area Code,Phone", "NPA,Number", "区号,号码"])
+def test_an_area_code_column_with_a_header_is_joined_too(cli, tmp_path: Path, header: str) -> None:
+    path = registry(tmp_path, header, "212,5550123", "212,5550199", name="ftc.csv")
+    result = cli("dnc", "import", path, "--list", "national", "--version", "v1", "--region", "US", "--json")
+    assert result.code == 0, result.stderr
+    assert result.json["count"] == 2
+    assert cli("dnc", "check", "+12125550199", "--json").json["suppressed"] is True
+
+
+def test_a_file_of_no_valid_numbers_with_region_given_does_not_ask_for_region(cli, tmp_path: Path) -> None:
+    path = registry(tmp_path, "phone", "12", "34", name="odd.csv")
+    result = cli("dnc", "import", path, "--list", "national", "--version", "v1", "--region", "US")
+    assert result.code == 1 and result.stderr.count("\n") == 1  # no "loading FILE ..." off a terminal
+    assert "--region" not in result.stderr and "--column" in result.stderr
+
+
 def test_a_new_copy_replaces_the_snapshot_and_the_history_keeps_both(cli, tmp_path: Path, db_path) -> None:
     first = registry(tmp_path, "+12125550123", "+12125550142", name="a.txt")
     second = registry(tmp_path, "+12125550187", name="b.txt")

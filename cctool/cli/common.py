@@ -158,7 +158,8 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Table
 
 
 def note(ctx: typer.Context, message: str) -> None:
-    """A progress or informational line on stderr (silent under --quiet or --json)."""
+    """A progress line on stderr, on a terminal only (silent under --quiet or --json): cron mails whatever
+    a job prints, and a line on every run would bury the one that matters."""
     opts = options(ctx)
-    if not opts.quiet and not opts.json:
+    if not opts.quiet and not opts.json and stderr.is_terminal:
         stderr.print(message, highlight=False)
