@@ -91,9 +91,11 @@ def call(
     def human(out: Console) -> None:
         code = f" ({result.sip_code})" if result.sip_code else ""
         detail = f": {result.detail}" if result.detail else ""
-        out.print(
-            f"{number}: {result.outcome}{code} after {result.ring_s:.1f} s ringing{detail}", highlight=False
-        )
+        rang = any(
+            event == "ringing" for event, _ in report.order
+        )  # a trunk that never answered did not ring
+        waited = f"{result.ring_s:.1f} s ringing" if rang else f"{result.ring_s:.1f} s without ringing"
+        out.print(f"{number}: {result.outcome}{code} after {waited}{detail}", highlight=False)
 
     emit(ctx, doc, human)
     if report.fatal:
