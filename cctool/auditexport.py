@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from . import __version__, audit, auditjson, manifest, recheck
 from .auditjson import AUDIT_HEAD_SQL
-from .errors import UserError
+from .errors import UsageError, UserError
 from .masking import PhoneRef, mask_name, mask_phone
 from .store import BUSY_TIMEOUT_S, Store
 from .timeutil import to_iso, utcnow
@@ -542,9 +542,9 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
     """Write the auditor's folder; return its summary (also in summary.json)."""
     unknown = request.formats - FORMATS
     if unknown:
-        raise UserError(f"unknown export format {', '.join(sorted(unknown))}: choose from csv, json, html")
+        raise UsageError(f"unknown export format {', '.join(sorted(unknown))}: choose from csv, json, html")
     if request.end < request.start:
-        raise UserError(f"--to {request.end} is before --from {request.start}: swap them")
+        raise UsageError(f"--to {request.end} is before --from {request.start}: swap them")
     if request.campaign is not None and not _known_campaign(store, request.campaign):
         raise UserError(f"unknown campaign {request.campaign!r}: see `cctool campaign list` for the names")
     prepare_folder(request.out)

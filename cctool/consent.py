@@ -30,7 +30,9 @@ def record(
     if action not in ACTIONS:
         raise UserError(f"consent action {action!r} is not one of {', '.join(ACTIONS)}", exit_code=2)
     if not (source or "").strip():
-        raise UserError("consent needs a --source saying where it came from (e.g. web-form, call, file name)")
+        raise UserError(
+            "consent needs a --source saying where it came from (e.g. web-form, call, file name)", exit_code=2
+        )
     now = utcnow()
     given = at or now
     if given > now + _CLOCK_SLACK:

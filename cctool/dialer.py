@@ -41,7 +41,7 @@ from .campaign_store import StoredCampaign
 from .clock import VirtualClock, WallClock
 from .dialengine import Call, Engine, Lead, Stats
 from .dialwriter import Batch, Writer, WriterFailed, claim_block, tune_for_run, write_batch
-from .errors import UserError
+from .errors import UsageError, UserError
 from .mocktrunk import CallModel, MockTrunk
 from .pacer import Pacer
 from .store import Store
@@ -925,13 +925,13 @@ def make_trunk(value: str, model: CallModel, seed: int | None) -> tuple[Any, Any
 def run_campaign(store: Store, opts: RunOptions) -> dict[str, Any]:
     """`dial run`: check the inputs, then run the campaign on the chosen trunk and clock."""
     if opts.agents < 1:
-        raise UserError(f"--agents must be at least 1 (got {opts.agents})")
+        raise UsageError(f"--agents must be at least 1 (got {opts.agents})")
     if opts.for_s <= 0:
-        raise UserError("--for must be a positive duration such as 8h")
+        raise UsageError("--for must be a positive duration such as 8h")
     if opts.break_every_s is not None and not 0 < opts.break_s < opts.break_every_s:
-        raise UserError("--breaks EVERY:LENGTH needs 0 < LENGTH < EVERY, e.g. 2h:15m")
+        raise UsageError("--breaks EVERY:LENGTH needs 0 < LENGTH < EVERY, e.g. 2h:15m")
     if opts.mode is not None and opts.mode not in ("predictive", "progressive", "preview"):
-        raise UserError(f"--mode {opts.mode!r}: use predictive, progressive or preview")
+        raise UsageError(f"--mode {opts.mode!r}: use predictive, progressive or preview")
     campaign = campaign_store.get(store.conn, opts.campaign)
     if campaign.paused:
         raise UserError(f"campaign {campaign.name!r} is paused: resume it before dialing")
@@ -949,7 +949,7 @@ def run_campaign(store: Store, opts: RunOptions) -> dict[str, Any]:
             ) from None
         clock = VirtualClock(start)
     elif opts.start is not None:
-        raise UserError("--start is for the mock trunk; a SIP trunk runs on the wall clock")
+        raise UsageError("--start is for the mock trunk; a SIP trunk runs on the wall clock")
     run = DbRun(store, campaign, opts)
     run.trunk_name = opts.trunk if opts.trunk == "mock" else Path(opts.trunk).name
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
-from .errors import UserError
+from .errors import UsageError, UserError
 from .store import Store
 from .timeutil import parse_duration
 
@@ -61,20 +61,20 @@ def validate(key: str, value: str) -> str:
     """The value to store, or a one-line UserError naming the key and what it takes."""
     if key not in DEFAULTS:
         known = ", ".join(k for k in sorted(DEFAULTS) if not k.startswith("tickets.sla."))
-        raise UserError(f"unknown setting {key!r}: use one of {known} or tickets.sla.KIND.PRIORITY")
+        raise UsageError(f"unknown setting {key!r}: use one of {known} or tickets.sla.KIND.PRIORITY")
     value = value.strip()
     if key in DURATION_KEYS:
         try:
             if parse_duration(value) <= timedelta(0):
                 raise ValueError("not positive")
         except ValueError:
-            raise UserError(f"{key} {value!r} is not a positive duration: use e.g. 30m, 4h, 2d") from None
+            raise UsageError(f"{key} {value!r} is not a positive duration: use e.g. 30m, 4h, 2d") from None
     if (
         key == "tickets.service_to_marketing_threshold"
         and value
         and not (value.isdigit() and int(value) <= 100)
     ):
-        raise UserError(f"{key} {value!r} must be a whole number 0-100 (or empty for none)")
+        raise UsageError(f"{key} {value!r} must be a whole number 0-100 (or empty for none)")
     return value
 
 
@@ -119,9 +119,9 @@ def put_many(store: Store, values: dict[str, str]) -> list[dict[str, str]]:
 
 def sla_key(kind: str, priority: str) -> str:
     if kind not in KINDS:
-        raise UserError(f"ticket kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise UsageError(f"ticket kind {kind!r} is not one of {', '.join(KINDS)}")
     if priority not in PRIORITIES:
-        raise UserError(f"priority {priority!r} is not one of {', '.join(PRIORITIES)}")
+        raise UsageError(f"priority {priority!r} is not one of {', '.join(PRIORITIES)}")
     return f"tickets.sla.{kind}.{priority}"
 
 

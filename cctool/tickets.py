@@ -55,7 +55,7 @@ COLUMNS = (
 def check_transition(old: str, new: str) -> None:
     """Refuse a move the lifecycle does not allow, naming the moves that are allowed."""
     if new not in STATUSES:
-        raise UserError(f"status {new!r} is not one of {', '.join(STATUSES)}")
+        raise UsageError(f"status {new!r} is not one of {', '.join(STATUSES)}")
     if new not in TRANSITIONS[old]:
         allowed = " or ".join(TRANSITIONS[old])
         raise UserError(f"a {old} ticket cannot become {new}: from {old} it can only become {allowed}")
@@ -183,7 +183,7 @@ def create(
     at = at or clock_now()
     subject = one_line(subject)
     if not subject:
-        raise UserError("a ticket needs a --subject saying what the customer called about")
+        raise UsageError("a ticket needs a --subject saying what the customer called about")
     assignee = (assignee or "").strip() or None  # a blank name would be an agent nobody is
     ticket_settings.sla_key(kind, priority)
     try:
@@ -246,11 +246,11 @@ def _parse_field(field: str, value: str) -> Any:
     """A --set value checked and converted; empty text clears an optional field."""
     value = one_line(value) if field == "subject" else value.strip()
     if field == "subject" and not value:
-        raise UserError("a ticket's subject cannot be empty")
+        raise UsageError("a ticket's subject cannot be empty")
     if field == "priority" and value not in PRIORITIES:
-        raise UserError(f"priority {value!r} is not one of {', '.join(PRIORITIES)}")
+        raise UsageError(f"priority {value!r} is not one of {', '.join(PRIORITIES)}")
     if field == "kind" and value not in KINDS:
-        raise UserError(f"ticket kind {value!r} is not one of {', '.join(KINDS)}")
+        raise UsageError(f"ticket kind {value!r} is not one of {', '.join(KINDS)}")
     if field == "sla_due_at":
         return to_iso(parse_time(value, "sla_due_at")) if value else None
     if field == "satisfaction":
@@ -261,7 +261,7 @@ def _parse_field(field: str, value: str) -> Any:
 def parse_score(value: str | int) -> int:
     text = str(value).strip()
     if not text.isdigit() or not 0 <= int(text) <= 100:
-        raise UserError(f"satisfaction {value!r} must be a whole number from 0 to 100")
+        raise UsageError(f"satisfaction {value!r} must be a whole number from 0 to 100")
     return int(text)
 
 
@@ -501,9 +501,9 @@ def list_tickets(
     """Tickets matching every filter given, oldest first."""
     at = at or clock_now()
     if status is not None and status not in STATUSES:
-        raise UserError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        raise UsageError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     if kind is not None and kind not in KINDS:
-        raise UserError(f"ticket kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise UsageError(f"ticket kind {kind!r} is not one of {', '.join(KINDS)}")
     where, params = [], []
     for column, value in (("status", status), ("kind", kind), ("phone", phone), ("assignee", assignee)):
         if value is not None:

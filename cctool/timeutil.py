@@ -8,7 +8,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import UserError
+from .errors import UsageError, UserError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -29,12 +29,21 @@ def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
+def _malformed(what: str) -> type[UserError]:
+    """A command-line option's value that is not what it names is a usage error; any other input's, bad input."""
+    return UsageError if what.startswith("--") else UserError
+
+
 def parse_time(text: str, what: str = "time", tz: str | None = None) -> datetime:
-    """A user-given time: ISO date or date-time; naive values are in `tz` (default UTC)."""
+    """A user-given time: ISO date or date-time; naive values are in `tz` (default UTC).
+
+    `what` names the input; one that is a command-line option (`--at`) and not a time at all is a usage
+    error (exit 2), as the options Click checks itself are. A time that does not exist is a refusal.
+    """
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise UserError(
+        raise _malformed(what)(
             f"{what} {text!r} is not a time: use ISO format like 2026-11-23T09:30 or 2026-11-23"
         ) from None
     if value.tzinfo is None:
@@ -64,10 +73,11 @@ def _local(naive: datetime, where: ZoneInfo, name: str, what: str, text: str) ->
 
 
 def parse_date(text: str, what: str = "date") -> date:
+    """A user-given date; `what` as for `parse_time`."""
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(f"{what} {text!r} is not a date: use YYYY-MM-DD") from None
+        raise _malformed(what)(f"{what} {text!r} is not a date: use YYYY-MM-DD") from None
 
 
 def parse_duration(text: str | int | float) -> timedelta:

@@ -58,7 +58,7 @@ def test_the_manifest_carries_the_audit_chain_head(cli, tmp_path: Path) -> None:
 def test_bad_requests_are_refused_in_one_line_and_write_nothing(cli, tmp_path: Path, args, message) -> None:
     out = tmp_path / "never"
     result = cli("audit", "export", *args, "--out", str(out))
-    assert result.code == 1 and message in result.stderr
+    assert result.code == 2 and message in result.stderr  # a command line that does not make sense
     assert not out.exists()
 
 

@@ -180,7 +180,7 @@ def test_a_callback_not_done_within_the_missed_grace_is_marked_missed(cli, monke
 def test_grace_periods_are_checked(cli) -> None:
     refused = cli("callback", "grace", "--owner", "2d")
     assert refused.code == 1 and "must be longer than callbacks.owner_grace" in refused.stderr
-    assert cli("callback", "grace", "--missed", "later").code == 1
+    assert cli("callback", "grace", "--missed", "later").code == 2
 
 
 def test_cancel_and_list_by_status(cli) -> None:

@@ -57,18 +57,18 @@ def test_bad_inputs_are_one_line_errors_and_change_nothing(cli, store: Store, tm
     add_contacts(store, 5)
     bad_model = tmp_path / "bad.yaml"
     bad_model.write_text("live_rat: 0.3\n", encoding="utf-8")
-    cases = [
-        (["dial", "run", "nope"], "no campaign named 'nope'"),
-        (["dial", "run", "survey", "--for", "soon"], "--for"),
-        (["dial", "run", "survey", "--agents", "0"], "--agents"),
-        (["dial", "run", "survey", "--model", str(bad_model)], "unknown setting 'live_rat'"),
-        (["dial", "run", "survey", "--trunk", str(tmp_path / "none.yaml")], "trunk file"),
-        (["dial", "status", "nope"], "no campaign named"),
-        (["report", "campaign", "survey", "--from", "2026-13-01"], "--from"),
+    cases = [  # an option's value that is not what it names is a usage error (2); the rest, 1
+        (["dial", "run", "nope"], "no campaign named 'nope'", 1),
+        (["dial", "run", "survey", "--for", "soon"], "--for", 2),
+        (["dial", "run", "survey", "--agents", "0"], "--agents", 2),
+        (["dial", "run", "survey", "--model", str(bad_model)], "unknown setting 'live_rat'", 1),
+        (["dial", "run", "survey", "--trunk", str(tmp_path / "none.yaml")], "trunk file", 1),
+        (["dial", "status", "nope"], "no campaign named", 1),
+        (["report", "campaign", "survey", "--from", "2026-13-01"], "--from", 2),
     ]
-    for args, message in cases:
+    for args, message, code in cases:
         result = cli(*args)
-        assert result.code == 1, (args, result.stderr)
+        assert result.code == code, (args, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
@@ -99,7 +99,7 @@ def test_agents_take_staggered_breaks(cli, store: Store, tmp_path: Path) -> None
     assert with_breaks["attempts"] < without["attempts"] * 0.9
     assert with_breaks["occupancy"] > 0.5
     bad = cli("dial", "run", "survey", "--breaks", "15m:1h")
-    assert bad.code == 1 and "--breaks" in bad.stderr
+    assert bad.code == 2 and "--breaks" in bad.stderr
 
 
 def test_the_report_counts_agents_on_break_as_away_like_the_run(cli, store: Store, tmp_path: Path) -> None:
@@ -154,14 +154,14 @@ def test_out_of_range_numbers_and_times_are_one_line_errors(cli, store: Store, t
     load_campaign(store, tmp_path)
     add_contacts(store, 5)
     cases = [
-        (["dial", "run", "survey", "--speed", "nan"], "--speed"),
-        (["dial", "run", "survey", "--start", "9999-12-31T20:00", "--for", "8h"], "after the year 9999"),
-        (["dial", "run", "survey", "--for", "99999999999999999999h"], "--for: duration"),
-        (["dial", "run", "survey", "--breaks", "99999999999999999999h:1m"], "--breaks"),
+        (["dial", "run", "survey", "--speed", "nan"], "--speed", 2),
+        (["dial", "run", "survey", "--start", "9999-12-31T20:00", "--for", "8h"], "after the year 9999", 1),
+        (["dial", "run", "survey", "--for", "99999999999999999999h"], "--for: duration", 2),
+        (["dial", "run", "survey", "--breaks", "99999999999999999999h:1m"], "--breaks", 2),
     ]
-    for args, message in cases:
+    for args, message, code in cases:
         result = cli(*args)
-        assert result.code == 1 and message in result.stderr, (args, result.stderr)
+        assert result.code == code and message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
     assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
     result = cli("report", "campaign", "survey", "--from", "0001-01-01", "--to", "9999-12-31", "--json")

@@ -214,7 +214,7 @@ def test_a_registry_date_in_the_future_or_malformed_is_refused(cli, tmp_path: Pa
     future = cli("dnc", "import", path, "--list", "national", "--version", "v1", "--date", "2999-01-01")
     assert future.code == 1 and "in the future" in future.stderr
     bad = cli("dnc", "import", path, "--list", "national", "--version", "v1", "--date", "yesterday")
-    assert bad.code == 1 and "not a date" in bad.stderr
+    assert bad.code == 2 and "not a date" in bad.stderr
 
 
 def test_import_needs_the_national_list_and_a_known_region(cli, tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_preview_human_output_and_bad_time(cli, store: Store) -> None:
     result = cli("campaign", "preview", "broadband-renewal-2026q4", "--at", NOON_NY)
     assert result.code == 0 and "2 of 3 dialable" in result.stdout and "opted_out" in result.stdout
     bad = cli("campaign", "preview", "broadband-renewal-2026q4", "--at", "tomorrow-ish")
-    assert bad.code == 1 and bad.stderr.startswith("cctool: --at 'tomorrow-ish' is not a time")
+    assert bad.code == 2 and bad.stderr.startswith("cctool: --at 'tomorrow-ish' is not a time")
 
 
 def test_demo_step_loads_every_example_and_previews_it(store: Store, tmp_path) -> None:

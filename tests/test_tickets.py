@@ -67,16 +67,18 @@ def test_a_known_number_reuses_its_contact(cli, db_path: Path) -> None:
 
 def test_bad_input_is_one_line_and_changes_nothing(cli, db_path: Path) -> None:
     new(cli)
-    for args in (
-        ["ticket", "new", "--phone", "12345", "--kind", "inquiry", "--subject", "x"],
-        ["ticket", "new", "--phone", CN, "--kind", "praise", "--subject", "x"],
-        ["ticket", "new", "--phone", CN, "--kind", "inquiry", "--subject", "x", "--priority", "asap"],
-        ["ticket", "update", "99", "--note", "x"],
-        ["ticket", "update", "1", "--set", "status=closed"],
-        ["ticket", "update", "1", "--set", "priority=asap"],
+    for args, code in (  # 2: a value not of its option's kind; 1: well-formed, refused
+        (["ticket", "new", "--phone", "12345", "--kind", "inquiry", "--subject", "x"], 1),
+        (["ticket", "new", "--phone", CN, "--kind", "praise", "--subject", "x"], 2),
+        (["ticket", "new", "--phone", CN, "--kind", "inquiry", "--subject", "x", "--priority", "asap"], 2),
+        (["ticket", "new", "--phone", CN, "--kind", "inquiry", "--subject", " "], 2),
+        (["ticket", "update", "99", "--note", "x"], 1),
+        (["ticket", "update", "1", "--set", "status=closed"], 1),
+        (["ticket", "update", "1", "--set", "priority=asap"], 2),
+        (["ticket", "update", "1", "--set", "subject="], 2),
     ):
         result = cli(*args)
-        assert result.code == 1, args
+        assert result.code == code, args
         assert result.stderr.startswith("cctool: ") and result.stderr.count("\n") == 1, result.stderr
         assert "Traceback" not in result.stderr
     conn = sqlite3.connect(db_path)
@@ -165,7 +167,7 @@ def test_sla_comes_from_kind_and_priority_and_can_be_set(cli) -> None:
     assert new(cli, kind="return")["sla_due_at"] == "2026-12-01T08:00:00Z"
     assert cli("ticket", "sla", "show", "--json").json["return"]["normal"] == "6h"
     refused = cli("ticket", "sla", "set", "return", "normal", "soon")
-    assert refused.code == 1 and "not a positive duration" in refused.stderr
+    assert refused.code == 2 and "not a positive duration" in refused.stderr
 
 
 def test_overdue_lists_only_active_tickets_past_their_sla(cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,7 +191,7 @@ def test_list_filters_by_status_kind_phone_and_assignee(cli) -> None:
         t["id"] for t in cli("ticket", "list", "--phone", "(415) 555-0100", "--region", "US", "--json").json
     ] == [2]
     assert [t["id"] for t in cli("ticket", "list", "--assignee", "li", "--json").json] == [1]
-    assert cli("ticket", "list", "--status", "done").code == 1
+    assert cli("ticket", "list", "--status", "done").code == 2
 
 
 def test_resolving_a_complaint_schedules_its_follow_up_inside_calling_hours(cli, monkeypatch) -> None:
@@ -223,7 +225,7 @@ def test_the_follow_up_delay_is_a_setting(cli) -> None:
     cli("ticket", "update", "1", "--status", "open")
     cli("ticket", "update", "1", "--status", "resolved")
     assert cli("callback", "list", "--json").json[0]["due_at"] == "2026-12-04T02:00:00Z"
-    assert cli("ticket", "config", "set", "tickets.nope", "1").code == 1
+    assert cli("ticket", "config", "set", "tickets.nope", "1").code == 2
     unknown = cli("ticket", "config", "set", "tickets.followup_campaign", "care")
     assert unknown.code == 1 and "unknown campaign 'care'" in unknown.stderr
 
@@ -241,7 +243,7 @@ def test_the_follow_up_is_dialed_in_the_follow_up_campaign_when_one_is_set(cli, 
 
 def test_a_follow_up_records_satisfaction_on_the_ticket(cli) -> None:
     new(cli, kind="complaint")
-    assert cli("ticket", "satisfaction", "1", "101").code == 1
+    assert cli("ticket", "satisfaction", "1", "101").code == 2
     shown = cli("ticket", "satisfaction", "1", "88", "--json").json
     assert shown["satisfaction"] == 88
     cli("ticket", "satisfaction", "1", "92")

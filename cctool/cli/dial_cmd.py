@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from .. import dialer
-from ..errors import UserError
+from ..errors import UsageError, UserError
 from ..timeutil import parse_duration, parse_time
 from .common import emit, options, store, table
 
@@ -50,7 +50,7 @@ def run(
     try:
         for_s = parse_duration(for_).total_seconds()
     except ValueError as exc:
-        raise UserError(f"--for: {exc}") from None
+        raise UsageError(f"--for: {exc}") from None
     break_every = break_length = None
     if breaks is not None:
         every_text, _, length_text = breaks.partition(":")
@@ -58,9 +58,9 @@ def run(
             break_every = parse_duration(every_text).total_seconds()
             break_length = parse_duration(length_text).total_seconds()
         except ValueError:
-            raise UserError(f"--breaks {breaks!r}: use EVERY:LENGTH such as 2h:15m") from None
+            raise UsageError(f"--breaks {breaks!r}: use EVERY:LENGTH such as 2h:15m") from None
     if speed is not None and not speed > 0:  # NaN too
-        raise UserError("--speed must be a positive number of simulated seconds per second")
+        raise UsageError("--speed must be a positive number of simulated seconds per second")
     opts = dialer.RunOptions(
         campaign=campaign,
         trunk=trunk,
