@@ -196,8 +196,34 @@ def open_contact_file(path: Path | str, maps: dict[str, str] | None = None) -> C
     contact_file = ContactFile(
         path, encoding, delimiter, header, hashlib.sha256(data).hexdigest(), body, header_line=header_line
     )
+    if body.count('"') % 2:  # cheap: an even count cannot leave a quote open at the end
+        first_line = header_line + sum(cell.count("\n") for cell in header) + 1
+        opened = unclosed_quote_line(body, delimiter, first_line)
+        if opened is not None:
+            raise UserError(
+                f"{path}: line {opened} opens a quoted field that never closes, so every line after it "
+                'would be read into that one field: close or remove its " and import again'
+            )
     _map_columns(contact_file, maps or {})
     return contact_file
+
+
+def unclosed_quote_line(body: str, delimiter: str, first_line: int = 1) -> int | None:
+    """The line of the record whose quote runs to the end of the text (a stray `"Bob`), or None.
+
+    Python's csv reader, lenient, would read the rest of the file into that field and say nothing.
+    """
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter, strict=True)
+    start = 0  # lines read before the record being read
+    while True:
+        try:
+            next(reader)
+        except StopIteration:
+            return None
+        except csv.Error as exc:  # other strict complaints ('"a"b') the lenient reader copes with
+            if "unexpected end of data" in str(exc):
+                return first_line + start
+        start = reader.line_num
 
 
 def _map_columns(contact_file: ContactFile, maps: dict[str, str]) -> None:

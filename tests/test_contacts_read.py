@@ -92,6 +92,20 @@ def test_a_quoted_field_may_hold_the_delimiter_and_a_newline(cli, tmp_path: Path
     assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()[1].startswith("4,invalid_phone")
 
 
+def test_quotes_inside_a_field_and_text_after_a_closing_quote_are_read_as_before(cli, tmp_path: Path) -> None:
+    """Only a quote left open to the end of the file is refused: an inch mark inside an unquoted field, a
+    doubled quote and a quoted newline are ordinary CSV (the file has an odd count of quotes)."""
+    path = write(
+        tmp_path / "q.csv",
+        'phone,name,notes\n+442079460123,Al 5" tall,x\n+442079460124,"Bo ""B"" Li","a\nb"\n',
+    )
+    result = cli("contacts", "import", path, "--json")
+    assert result.code == 0, result.stderr
+    assert result.json["imported"] == 2
+    assert cli("contacts", "show", "+442079460123", "--json").json["name"] == 'Al 5" tall'
+    assert cli("contacts", "show", "+442079460124", "--json").json["name"] == 'Bo "B" Li'
+
+
 def test_map_names_a_column_the_aliases_do_not_know(cli, tmp_path: Path) -> None:
     path = write(tmp_path / "m.csv", "Cell Number,Who,phone\n+447911123456,Ann,ignored\n")
     result = cli("contacts", "import", path, "--map", "Cell Number=phone", "--map", "Who=name", "--json")
@@ -114,6 +128,9 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 10)
     (tmp_path / "sheet.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     write(tmp_path / "nophone.csv", "name,email\nAnn,a@example.com\n")
+    rows = [f"+1415555{2000 + i},C{i}" for i in range(50)]
+    rows[1] = '+14155552001,"Bob'  # a stray quote: the lenient reader put the 48 rows after it in Bob's name
+    write(tmp_path / "stray.csv", "phone,name\n" + "\n".join(rows) + "\n")
     (tmp_path / "folder").mkdir()
     return {
         "missing": (tmp_path / "missing.csv", "no such file"),
@@ -123,6 +140,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "xlsx": (tmp_path / "sheet.xlsx", "save it as CSV"),
         "no phone column": (tmp_path / "nophone.csv", "no phone column"),
         "folder": (tmp_path / "folder", "is a folder"),
+        "stray quote": (tmp_path / "stray.csv", "line 3 opens a quoted field that never closes"),
     }
 
 
