@@ -34,7 +34,7 @@ from . import __version__, audit, auditjson, manifest, recheck
 from .auditjson import AUDIT_HEAD_SQL
 from .errors import UsageError, UserError
 from .masking import PhoneRef, mask_name, mask_phone
-from .store import BUSY_TIMEOUT_S, Store
+from .store import Store, busy_timeout_s
 from .timeutil import to_iso, utcnow
 
 FORMATS = {"csv", "json", "html"}
@@ -186,7 +186,7 @@ class Exporter:
             # its imports done first: the lock is then held for milliseconds
             if _line_from(writer.stdout, JSON_WRITER_START_S) != b"loaded\n":
                 return False
-            lock = sqlite3.connect(str(self.store.path), isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            lock = sqlite3.connect(str(self.store.path), isolation_level=None, timeout=busy_timeout_s())
             try:
                 lock.execute("BEGIN IMMEDIATE")
                 seq = self.store.conn.execute(AUDIT_HEAD_SQL).fetchone()[0]

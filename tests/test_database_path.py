@@ -7,11 +7,15 @@ do-not-call entry went into a new, empty database while the real one kept dialin
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from cctool.cli import main
+
+from .conftest import run_process
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -121,3 +125,94 @@ def test_a_dry_run_of_a_first_import_leaves_no_database_behind(
     assert main(["--db", str(db), "--json", "contacts", "import", str(contacts), "--dry-run"]) == 0
     assert '"rejected": 1' in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["contacts.csv"]
+
+
+@pytest.mark.parametrize("args", NEEDS_A_DATABASE, ids=" ".join)
+def test_an_empty_file_is_not_made_a_database_by_a_command_that_needs_one(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`touch cctool.db` (or a file emptied by mistake) was quietly given the whole schema by an opt-out."""
+    monkeypatch.chdir(tmp_path)
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    assert main(["--db", str(empty), *args]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"cctool: database {empty} is empty (no cctool tables): check --db (or $CCTOOL_DB), "
+        "or create it with `cctool init`"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"] and empty.read_bytes() == b""
+
+
+@pytest.mark.parametrize("args", [["init"], ["optout", "+12025550143"], ["contacts", "list"]], ids=" ".join)
+def test_another_applications_database_is_left_as_it_was(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "crm.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, phone TEXT)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    assert main(["--db", str(other), *args]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"cctool: database {other} holds another application's tables (customers), not cctool's: "
+        "point --db at a cctool database, or at a new file"
+    ]
+    assert other.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["crm.sqlite"]
+
+
+def test_a_damaged_database_is_named_as_the_users_own_not_another_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "cc.db"
+    assert main(["--db", str(db), "init"]) == 0
+    data = bytearray(db.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)  # every page after the first overwritten
+    db.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["--db", str(db), "optout", "+12025550143"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"cctool: database {db} is damaged (")
+    assert "restore it from a backup" in err[0]
+
+
+@pytest.mark.parametrize("value", ["60s", "2m", "5", "0.5"])
+def test_the_busy_timeout_takes_seconds_or_a_duration(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CCTOOL_BUSY_TIMEOUT", value)
+    assert main(["--db", str(tmp_path / "cc.db"), "init"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["abc", "1e309", "-5", "99999999"])
+def test_a_bad_busy_timeout_is_one_line_naming_the_variable(value: str, tmp_path: Path) -> None:
+    """`CCTOOL_BUSY_TIMEOUT=abc` was a traceback in every command, `--version` included (read at import)."""
+    env = {**os.environ, "CCTOOL_BUSY_TIMEOUT": value}
+    assert run_process("--version", env=env).code == 0
+    result = run_process("--db", str(tmp_path / "cc.db"), "init", env=env)
+    assert result.code == 1
+    assert result.stderr.splitlines() == [
+        f"cctool: CCTOOL_BUSY_TIMEOUT={value!r}: give seconds from 0 to 86400, or a duration such as 90s or 2m"
+    ]
+
+
+def test_reading_commands_are_not_kept_waiting_by_another_processs_write(tmp_path: Path) -> None:
+    """Every command took the write lock to check the schema: a report or `audit verify` waited out the
+    busy timeout behind any writer, though SQLite's WAL lets them read."""
+    db = tmp_path / "cc.db"
+    assert run_process("--db", str(db), "init").code == 0
+    env = {**os.environ, "CCTOOL_BUSY_TIMEOUT": "1"}
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        for args in (["audit", "verify"], ["contacts", "list"], ["campaign", "list"]):
+            result = run_process("--db", str(db), *args, env=env)
+            assert result.code == 0, (args, result.stderr)
+        write = run_process("--db", str(db), "optout", "+12025550143", env=env)
+        assert write.code == 1
+        assert write.stderr == (
+            f"cctool: database {db} is busy (database is locked): try again when the other run has finished\n"
+        )
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -35,18 +36,37 @@ def test_db_status_reports_every_applied_migration(cli) -> None:
     assert status["schema_version"] == int(files[-1][:4])
 
 
+def first_migration_only(db_path: Path) -> list[str]:
+    """A database as an older cctool left it: only the first migration applied. Returns the others."""
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+    first, *rest = store_mod.migration_files()
+    migrations = Migrations(store_mod.MIGRATION_SET)
+
+    @migrations(name=first.stem)
+    def run(db: Database) -> None:
+        for statement in store_mod._statements(first.read_text(encoding="utf-8")):
+            db.conn.execute(statement)
+
+    migrations.apply(Database(db_path))
+    return [p.stem for p in rest]
+
+
 def test_db_status_shows_pending_migrations_without_applying_them(cli, db_path: Path) -> None:
-    sqlite3.connect(db_path).close()
+    later = first_migration_only(db_path)
     status = cli("db", "status", "--json").json
-    assert status["applied"] == []
-    assert status["pending"] == [p.stem for p in store_mod.migration_files()]
+    assert status["applied"] == [store_mod.migration_files()[0].stem]
+    assert status["pending"] == later
+    assert cli("db", "status", "--json").json["pending"] == later
 
 
 def test_any_command_applies_pending_migrations_first(cli, db_path: Path) -> None:
-    sqlite3.connect(db_path).close()  # a database file no migration has run on yet
+    later = first_migration_only(db_path)
     result = cli("audit", "log", "--json")
     assert result.code == 0
     assert cli("db", "status", "--json").json["pending"] == []
+    assert json.loads(cli("audit", "log", "--json").json[-1]["payload"]) == {"applied": later}
 
 
 def test_a_database_newer_than_the_code_is_refused(cli, db_path: Path) -> None:

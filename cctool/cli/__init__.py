@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from .. import __version__
 from ..errors import UsageError, UserError
+from ..store import default_db_path
 from .common import Options, options
 
 app = typer.Typer(
@@ -142,6 +143,28 @@ def hoist_globals(args: list[str]) -> list[str]:
     return front + rest
 
 
+# What SQLite says of the database file itself (not of a statement), and what to do about it.
+_DATABASE_TROUBLE = (
+    (("locked", "busy"), "is busy ({exc}): try again when the other run has finished"),
+    (("readonly",), "cannot be written ({exc}): check the permissions of the file and its -wal and -shm"),
+    (
+        ("malformed", "not a database", "disk i/o error"),
+        "is damaged or unreadable ({exc}): nothing was changed; restore it from a backup "
+        "(`PRAGMA integrity_check` in sqlite3 shows what is wrong)",
+    ),
+    (("database or disk is full",), "cannot grow ({exc}): free some disk space and try again"),
+)
+
+
+def database_trouble(exc: sqlite3.DatabaseError) -> str | None:
+    """The one line for an error SQLite reports about the database file, or None for any other."""
+    text = str(exc).lower()
+    for words, reason in _DATABASE_TROUBLE:
+        if any(word in text for word in words):
+            return reason.format(exc=exc)
+    return None
+
+
 INTERRUPTED = 130
 INTERRUPTED_MESSAGE = "cctool: interrupted; nothing half-written was kept"
 
@@ -152,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     load_commands(args)
     command = typer.main.get_command(app)
     code = 0
+    opts = Options()
     try:
-        result = command.main(args=args, prog_name="cctool", standalone_mode=False, obj=Options())
+        result = command.main(args=args, prog_name="cctool", standalone_mode=False, obj=opts)
         code = result if isinstance(result, int) else 0
         if code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130) itself, after the rollback
             typer.echo(INTERRUPTED_MESSAGE, err=True)
@@ -169,12 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         typer.echo(f"cctool: {exc}", err=True)
         code = exc.exit_code
-    except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):
+    except sqlite3.DatabaseError as exc:
+        reason = database_trouble(exc)
+        if reason is None:  # an error in cctool's own SQL: a bug, with its traceback
             raise
-        typer.echo(
-            f"cctool: the database is busy ({exc}); try again when the other run has finished", err=True
-        )
+        typer.echo(f"cctool: database {opts.db or default_db_path()} {reason}", err=True)
         code = 1
     except KeyboardInterrupt:
         typer.echo(INTERRUPTED_MESSAGE, err=True)

@@ -63,6 +63,7 @@ def store(
         actor=opts.actor or default_actor(),
         command=command_name(ctx),
         migrate=migrate,
+        create=create,
     )
     try:
         yield opened
