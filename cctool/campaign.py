@@ -22,6 +22,7 @@ from .compliance import KINDS, WEEKDAYS
 from .errors import UserError
 from .phones import InvalidNumber, normalize
 from .policy import PRESETS, Policy
+from .timeutil import MAX_DURATION_S
 
 TOP_KEYS = (
     "name", "kind", "policy", "seller", "purpose", "caller_id", "segment", "hours", "caps", "retry", "dialing",
@@ -151,7 +152,11 @@ def _duration_s(doc: _Doc, path: Path_, value: Any) -> int | None:
         doc.error(path, f"bad duration {doc.raw.get(path, value)!r} for {'.'.join(map(str, path))}: use a number and "
                   "a unit s, m, h or d (e.g. 30s, 10m, 2h, 1d)")  # fmt: skip
         return None
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_DURATION_S:  # a time built from it would leave the calendar: a traceback at preview
+        doc.error(path, f"{'.'.join(map(str, path))} {doc.raw.get(path, value)!r} is too long: at most 3650d")
+        return None
+    return seconds
 
 
 def _clock(doc: _Doc, path: Path_) -> time | None:
@@ -175,11 +180,16 @@ def _known(doc: _Doc, value: Any, path: Path_, keys: tuple[str, ...], what: str)
     return value
 
 
+MAX_COUNT = 1_000_000  # a cap beyond this caps nothing (and past 2**63 SQLite cannot store it)
+
+
 def _count(doc: _Doc, value: Any, path: Path_) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        doc.error(path, f"{'.'.join(map(str, path))} must be a whole number of at least 1 (or null)")
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
+        doc.error(
+            path, f"{'.'.join(map(str, path))} must be a whole number from 1 to {MAX_COUNT:,} (or null)"
+        )
         return None
     return value
 

@@ -68,7 +68,9 @@ def validate(key: str, value: str) -> str:
             if parse_duration(value) <= timedelta(0):
                 raise ValueError("not positive")
         except ValueError:
-            raise UsageError(f"{key} {value!r} is not a positive duration: use e.g. 30m, 4h, 2d") from None
+            raise UsageError(
+                f"{key} {value!r} is not a positive duration of at most 3650d: use e.g. 30m, 4h, 2d"
+            ) from None
     if (
         key == "tickets.service_to_marketing_threshold"
         and value

@@ -80,17 +80,22 @@ def parse_date(text: str, what: str = "date") -> date:
         raise _malformed(what)(f"{what} {text!r} is not a date: use YYYY-MM-DD") from None
 
 
+MAX_DURATION_S = 3650 * 86400.0  # ten years: any longer, and times built from it leave the calendar (9999)
+
+
 def parse_duration(text: str | int | float) -> timedelta:
-    """'90s', '10m', '4h', '1d', '2w' or a number of seconds. Raises ValueError when malformed."""
+    """'90s', '10m', '4h', '1d', '2w' or a number of seconds, up to ten years. Raises ValueError when
+    malformed or longer (a 9999999d SLA was stored, then every ticket's due time overflowed)."""
     if isinstance(text, int | float) and not isinstance(text, bool):
-        return timedelta(seconds=float(text))
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"bad duration {text!r}: use a number and a unit s, m, h, d or w (e.g. 10m)")
-    try:
-        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    except OverflowError:
-        raise ValueError(f"duration {text!r} is too long") from None
+        seconds = float(text)
+    else:
+        match = _DURATION.match(str(text))
+        if not match:
+            raise ValueError(f"bad duration {text!r}: use a number and a unit s, m, h, d or w (e.g. 10m)")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not seconds <= MAX_DURATION_S:  # NaN too
+        raise ValueError(f"duration {text!r} is too long: at most 3650d (ten years)")
+    return timedelta(seconds=seconds)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -181,6 +181,9 @@ def test_grace_periods_are_checked(cli) -> None:
     refused = cli("callback", "grace", "--owner", "2d")
     assert refused.code == 1 and "must be longer than callbacks.owner_grace" in refused.stderr
     assert cli("callback", "grace", "--missed", "later").code == 2
+    too_long = cli("callback", "grace", "--missed", "9999999d")  # then every `callback due` overflowed
+    assert too_long.code == 2 and "at most 3650d" in too_long.stderr
+    assert cli("callback", "due", "--json").code == 0
 
 
 def test_cancel_and_list_by_status(cli) -> None:

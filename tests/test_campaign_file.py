@@ -419,3 +419,19 @@ def test_the_campaign_file_shown_in_the_docs_is_valid(cli, tmp_path: Path) -> No
     example = docs.read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
     result = cli("campaign", "validate", write(tmp_path, example))
     assert result.code == 0, result.stderr
+
+
+def test_figures_too_large_to_use_are_errors_with_their_lines(cli, folder: Path, db_path: Path) -> None:
+    """`min_gap: 3000000d` was valid, then preview and dial run crashed computing a time past 9999; a
+    per-day cap past 2**63 crashed the load."""
+    text = SURVEY.replace(
+        "caps: {per_day: 1, min_gap: 4h}", "caps: {per_day: 99999999999999999999999, min_gap: 3000000d}"
+    )
+    result = cli("campaign", "load", write(folder, text))
+    assert result.code == 1
+    assert ":8: caps.per_day must be a whole number from 1 to 1,000,000 (or null)" in result.stderr
+    assert ":8: caps.min_gap '3000000d' is too long: at most 3650d" in result.stderr
+    assert "Traceback" not in result.stderr and not db_path.exists()
+    assert (
+        cli("campaign", "validate", write(folder, SURVEY.replace("min_gap: 4h", "min_gap: 3650d"))).code == 0
+    )
