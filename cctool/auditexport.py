@@ -14,6 +14,7 @@ figures and chart series in `auditsummary.py`. The user's guide is docs/audit.md
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -21,6 +22,7 @@ import os
 import re
 import secrets
 import select
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -547,8 +549,9 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
         raise UsageError(f"--to {request.end} is before --from {request.start}: swap them")
     if request.campaign is not None and not _known_campaign(store, request.campaign):
         raise UserError(f"unknown campaign {request.campaign!r}: see `cctool campaign list` for the names")
+    created = not request.out.exists()
     prepare_folder(request.out)
-    with store.write():
+    with store.write():  # logged before a row is read: an unmasked export is on record even if it fails
         store.audit(
             "audit_export",
             str(request.out),
@@ -560,6 +563,29 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
                 "masked": not request.unmask,
             },
         )
+    try:
+        return _write_export(store, request)
+    except BaseException as exc:
+        # no half folder for an auditor to mistake for the export, and the log says it did not happen
+        _discard(request.out, created)
+        with contextlib.suppress(Exception), store.write():
+            store.audit("audit_export", str(request.out), "export_failed", {"error": type(exc).__name__})
+        raise
+
+
+def _discard(out: Path, created: bool) -> None:
+    """Remove what a failed export wrote (the folder too, if the export created it)."""
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for child in list(out.iterdir()) if out.is_dir() else []:
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _write_export(store: Store, request: ExportRequest) -> dict[str, Any]:
     exporter = Exporter(store, request)
     conn = store.conn
     conn.execute("BEGIN")  # one read snapshot for every file

@@ -46,6 +46,7 @@ def parse_time(text: str, what: str = "time", tz: str | None = None) -> datetime
         raise _malformed(what)(
             f"{what} {text!r} is not a time: use ISO format like 2026-11-23T09:30 or 2026-11-23"
         ) from None
+    _in_years(value.date(), what, text)
     if value.tzinfo is None:
         if tz:
             return _local(value, zone(tz), tz, what, text)
@@ -75,9 +76,22 @@ def _local(naive: datetime, where: ZoneInfo, name: str, what: str, text: str) ->
 def parse_date(text: str, what: str = "date") -> date:
     """A user-given date; `what` as for `parse_time`."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise _malformed(what)(f"{what} {text!r} is not a date: use YYYY-MM-DD") from None
+    _in_years(day, what, text)
+    return day
+
+
+FIRST_YEAR, LAST_YEAR = 1970, 2999  # what a call center's records can hold; windows and offsets stay in range
+
+
+def _in_years(day: date, what: str, text: str) -> None:
+    """`--at 0001-01-01` or `--to 9999-12-31` made a window or an offset leave the calendar (a traceback)."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise _malformed(what)(
+            f"{what} {text!r} is out of range: give a date from {FIRST_YEAR} to {LAST_YEAR}"
+        )
 
 
 MAX_DURATION_S = 3650 * 86400.0  # ten years: any longer, and times built from it leave the calendar (9999)

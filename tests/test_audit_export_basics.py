@@ -83,3 +83,26 @@ def test_verify_export_given_a_file_says_it_is_a_file(cli, tmp_path) -> None:
 def test_export_formats_are_read_in_any_case(cli, tmp_path: Path) -> None:
     assert _export(cli, tmp_path / "a", "--format", "CSV, HTML").code == 0
     assert (tmp_path / "a" / "report.html").exists() and not (tmp_path / "a" / "operations.jsonl").exists()
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_an_export_that_fails_leaves_no_folder_and_the_log_says_it_failed(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existed: bool
+) -> None:
+    """Interrupted half way, the folder held some files and no manifest, and the log showed an export
+    that never finished."""
+    from cctool import auditexport
+
+    def interrupted(exporter) -> None:
+        (exporter.request.out / "attempts.csv").write_text("half\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(auditexport, "_sections", lambda store: [interrupted])
+    out = tmp_path / "audit"
+    if existed:
+        out.mkdir()
+    assert _export(cli, out).code == 130
+    assert (out.exists(), list(out.iterdir()) if out.exists() else []) == (existed, [])
+    log = cli("audit", "log", "--json").json
+    assert [row["action"] for row in log[-2:]] == ["export", "export_failed"]
+    assert json.loads(log[-1]["payload"]) == {"error": "KeyboardInterrupt"}

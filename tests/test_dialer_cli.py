@@ -155,7 +155,11 @@ def test_out_of_range_numbers_and_times_are_one_line_errors(cli, store: Store, t
     add_contacts(store, 5)
     cases = [
         (["dial", "run", "survey", "--speed", "nan"], "--speed", 2),
-        (["dial", "run", "survey", "--start", "9999-12-31T20:00", "--for", "8h"], "after the year 9999", 1),
+        (
+            ["dial", "run", "survey", "--start", "9999-12-31T20:00", "--for", "8h"],
+            "give a date from 1970 to 2999",
+            2,
+        ),
         (["dial", "run", "survey", "--for", "99999999999999999999h"], "--for: duration", 2),
         (["dial", "run", "survey", "--breaks", "99999999999999999999h:1m"], "--breaks", 2),
     ]
@@ -164,8 +168,13 @@ def test_out_of_range_numbers_and_times_are_one_line_errors(cli, store: Store, t
         assert result.code == code and message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
     assert store.conn.execute("SELECT count(*) FROM dial_runs").fetchone()[0] == 0
-    result = cli("report", "campaign", "survey", "--from", "0001-01-01", "--to", "9999-12-31", "--json")
+    result = cli("report", "campaign", "survey", "--from", "1970-01-01", "--to", "2999-12-31", "--json")
     assert result.code == 0 and result.json["attempts"] == 0
+    beyond = cli("report", "campaign", "survey", "--from", "0001-01-01", "--to", "9999-12-31")
+    assert (beyond.code, beyond.stderr) == (
+        2,
+        "cctool: --from '0001-01-01' is out of range: give a date from 1970 to 2999\n",
+    )
 
 
 def test_a_database_that_cannot_be_written_is_not_called_foreign(
