@@ -86,6 +86,7 @@ class _Doc:
     lines: dict[Path_, int] = field(default_factory=dict)
     raw: dict[Path_, str] = field(default_factory=dict)  # scalars as written ('10:30', not 630)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    nodes: int = 0  # read so far (see _plain)
 
     def line(self, path: Path_) -> int:
         while path and path not in self.lines:
@@ -96,9 +97,22 @@ class _Doc:
         self.errors.append((self.line(path), message))
 
 
-def _plain(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, doc: _Doc) -> Any:
+_MAX_NODES = 100_000  # a campaign file has a few hundred; aliases of aliases can make billions
+
+
+def _plain(
+    loader: yaml.SafeLoader, node: yaml.Node, path: Path_, doc: _Doc, inside: frozenset[int] = frozenset()
+) -> Any:
+    """The node as plain values, noting each key's line. `inside`: the nodes being read around this one
+    (an alias to one of them, `a: &a [*a]`, would never end)."""
+    doc.nodes += 1
+    if id(node) in inside or doc.nodes > _MAX_NODES:
+        if not doc.errors or doc.errors[-1][1] != _ALIAS_LOOP:
+            doc.errors.append((node.start_mark.line + 1, _ALIAS_LOOP))
+        return None
     doc.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        inside = inside | {id(node)}
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -108,20 +122,22 @@ def _plain(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, doc: _Doc) -> 
             doc.lines[path + (key,)] = key_node.start_mark.line + 1
             if key in out:
                 doc.errors.append((key_node.start_mark.line + 1, f"key {key!r} given twice"))
-            out[key] = _plain(loader, value_node, path + (key,), doc)
+            out[key] = _plain(loader, value_node, path + (key,), doc, inside)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(loader, item, path + (i,), doc) for i, item in enumerate(node.value)]
+        inside = inside | {id(node)}
+        return [_plain(loader, item, path + (i,), doc, inside) for i, item in enumerate(node.value)]
     doc.raw[path] = node.value
     try:
         value = loader.construct_object(node, deep=True)
-    except (
-        ValueError
-    ):  # YAML took it for a date that does not exist (`2026-13-01`): the field's check says so
+    except ValueError:  # a date that does not exist (`2026-13-01`): the field's own check says so
         return node.value
     # a date or time (`imported_before: 2026-06-01`) is kept as written: the definition is stored as JSON,
     # and the fields that take one read it from text
     return node.value if isinstance(value, date) else value
+
+
+_ALIAS_LOOP = "YAML aliases here refer to themselves or expand without end: write the values out"
 
 
 def parse(text: str, file: str) -> _Doc:

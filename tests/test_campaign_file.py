@@ -267,6 +267,14 @@ def test_a_survey_script_may_not_carry_the_marketing_block(cli, folder: Path) ->
         ("- a\n- b\n", "1: a campaign file must be a mapping"),
         ("\ufeffname: x\n", "1: missing kind: give one of marketing, survey, followup"),
         ("name: [unclosed\n", "2: YAML syntax error"),
+        # an alias inside itself was a RecursionError (3,000 lines of traceback); aliases of aliases
+        # expand to 10**9 values
+        ("a: &a [*a]\n", "1: YAML aliases here refer to themselves or expand without end"),
+        (
+            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10)),
+            "1: YAML aliases here refer to themselves or expand without end",
+        ),
     ],
 )
 def test_odd_files_get_a_line_and_no_traceback(cli, folder: Path, content: str, expected: str) -> None:
