@@ -33,8 +33,32 @@ DISCLOSURE_MARKERS = ("[disclosure]", "【明确告知营销意图】")
 OPTOUT_MARKERS = ("[opt-out]", "【一键退订】")
 OFFER_MARKERS = ("[offer]", "【营销推荐】")
 
+_MAX_TEXT = 100_000  # characters (or items) one `*` may build: a script is read aloud, not a book
+_MAX_EXPONENT = 64
+
+
+class _ScriptSandbox(SandboxedEnvironment):
+    """The sandbox, also refusing arithmetic that would build a huge value (`{{ name * 1000000000 }}`
+    filled 16 GB before anything stopped it; `range` is already capped by the sandbox)."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > _MAX_TEXT
+                ):
+                    raise jinja2.exceptions.SecurityError(f"a repeat of {times:,} would be too long")
+        if operator == "**" and isinstance(right, int | float) and abs(right) > _MAX_EXPONENT:
+            raise jinja2.exceptions.SecurityError(f"an exponent of {right} is too large")
+        return super().call_binop(context, operator, left, right)
+
+
 # An empty loader: `{% include %}`, `{% import %}` and `{% extends %}` find nothing to read.
-_ENV = SandboxedEnvironment(
+_ENV = _ScriptSandbox(
     loader=jinja2.DictLoader({}),
     undefined=jinja2.StrictUndefined,
     autoescape=False,
@@ -178,6 +202,12 @@ def render(text: str, context: dict[str, Any], name: str | None = None) -> str:
         raise UserError(f"script tried something the sandbox forbids: {exc}") from None
     except jinja2.TemplateError as exc:
         raise UserError(f"script cannot be rendered: {exc}") from None
+    except (ArithmeticError, ValueError, TypeError, LookupError) as exc:  # `{{ 1/0 }}`, `{{ "a" + 1 }}`
+        line = _template_line(exc)
+        where = f"script {name or ''}{f' line {line}' if line else ''}".replace("  ", " ")
+        raise UserError(
+            f"{where} cannot be rendered: {type(exc).__name__}: {exc}; fix the template"
+        ) from None
 
 
 @dataclass(frozen=True)

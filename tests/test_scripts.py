@@ -131,3 +131,26 @@ def test_a_field_missing_at_render_names_the_script_and_its_line() -> None:
         )
     assert str(raised.value).startswith("script x.j2 line 3 needs a field the contact or campaign lacks: ")
     assert "is defined" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("Hi\n{{ 1 / 0 }}", "script s line 2 cannot be rendered: ZeroDivisionError"),
+        ("{{ 'x' + 1 }}", "script s line 1 cannot be rendered: TypeError"),
+        ("{% for i in range(10**9) %}{% endfor %}", "OverflowError: Range too big"),
+        ("{{ (contact.name or 'x') * 1000000000 }}", "a repeat of 1,000,000,000 would be too long"),
+        ("{{ 10 ** 100000 }}", "an exponent of 100000 is too large"),
+    ],
+)
+def test_a_script_that_fails_to_render_is_one_line_not_a_traceback_or_a_runaway(
+    template: str, message: str
+) -> None:
+    """These loaded, then `script render` raised ZeroDivisionError or OverflowError, or grew to 16 GB."""
+    with pytest.raises(UserError) as refused:
+        scripts.render(template, {"contact": {"name": "Ann"}}, "s")
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+    assert (
+        scripts.render("{{ contact.name * 3 }} {{ 2 ** 10 }}", {"contact": {"name": "Ann"}})
+        == "AnnAnnAnn 1024"
+    )
