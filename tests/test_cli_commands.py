@@ -78,3 +78,17 @@ def test_version_on_its_own_prints_the_version() -> None:
 
     shown = run_process("--version")
     assert (shown.code, shown.stdout, shown.stderr) == (0, f"cctool {__version__}\n", "")
+
+
+def test_numbers_too_large_for_the_database_are_usage_errors(cli) -> None:
+    """An id of 23 digits or a --limit past 2**63 was an OverflowError or ValueError traceback."""
+    assert cli("init").code == 0
+    for args in (
+        ["ticket", "show", "99999999999999999999999"],
+        ["callback", "claim", "99999999999999999999999"],
+    ):
+        shown = cli(*args)
+        assert shown.code == 2 and shown.stderr.startswith("cctool: a number given is too large"), args
+        assert shown.stderr.count("\n") == 1
+    assert cli("contacts", "list", "--limit", "9223372036854775808").code == 2
+    assert cli("audit", "log", "--limit", "9223372036854775808").code == 2

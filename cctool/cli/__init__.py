@@ -199,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"cctool: database {opts.db or default_db_path()} {reason}", err=True)
         code = 1
+    except OverflowError as exc:  # `--limit 9223372036854775808`, an id of 30 digits: SQLite stops at 2**63
+        typer.echo(
+            f"cctool: a number given is too large ({exc}): give one below 9223372036854775808", err=True
+        )
+        code = 2
     except KeyboardInterrupt:
         typer.echo(INTERRUPTED_MESSAGE, err=True)
         code = INTERRUPTED

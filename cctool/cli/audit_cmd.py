@@ -10,7 +10,7 @@ from rich.console import Console
 from .. import audit, auditexport, manifest
 from ..errors import UserError
 from ..timeutil import parse_date, parse_time, to_iso
-from .common import HUMAN_ROWS, emit, short_time, shown, store
+from .common import HUMAN_ROWS, MAX_LIMIT, emit, short_time, shown, store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -51,6 +51,7 @@ def log(
         None,
         "--limit",
         min=0,
+        max=MAX_LIMIT,
         help=f"Only the last N rows (0: all). Default: the last {HUMAN_ROWS} on a terminal, all with --json.",
     ),
 ) -> None:

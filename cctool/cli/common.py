@@ -101,11 +101,15 @@ def emit(ctx: typer.Context, document: Any, human: Callable[[Console], None] | N
 HUMAN_ROWS = 100  # rows a listing prints on a terminal unless --limit says otherwise
 
 
+MAX_LIMIT = 2**31  # more rows than any listing holds; past sys.maxsize `islice` raises
+
+
 def limit_option(what: str) -> Any:
     return typer.Option(
         None,
         "--limit",
         min=0,
+        max=MAX_LIMIT,
         help=f"Show at most N {what} (0: all). Default: {HUMAN_ROWS} on a terminal, all with --json.",
     )
 
