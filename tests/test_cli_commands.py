@@ -92,3 +92,18 @@ def test_numbers_too_large_for_the_database_are_usage_errors(cli) -> None:
         assert shown.stderr.count("\n") == 1
     assert cli("contacts", "list", "--limit", "9223372036854775808").code == 2
     assert cli("audit", "log", "--limit", "9223372036854775808").code == 2
+
+
+def test_click_usage_errors_are_one_line_too(cli) -> None:
+    """Click's own block (Usage:, Try ..., a blank line, Error:) took four lines on stderr."""
+    for args, words in (
+        (["dial", "run"], "Missing argument 'campaign' (see `cctool dial run --help`)"),
+        (["dial", "run", "x", "--agents", "abc"], "Invalid value for '--agents'"),
+        (["contacts", "list", "--bogus"], "No such option: --bogus (see `cctool contacts list --help`)"),
+        (["dail"], "No such command 'dail'. Did you mean 'dial'?"),
+    ):
+        shown = cli(*args)
+        assert shown.code == 2 and shown.stderr.count("\n") == 1, (args, shown.stderr)
+        assert shown.stderr.startswith("cctool: ") and words in shown.stderr, (args, shown.stderr)
+    bare = run_process("dial")  # a group alone prints its help, as before
+    assert bare.code == 2 and "run" in bare.stdout and bare.stderr == ""

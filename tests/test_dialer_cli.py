@@ -61,6 +61,8 @@ def test_bad_inputs_are_one_line_errors_and_change_nothing(cli, store: Store, tm
         (["dial", "run", "nope"], "no campaign named 'nope'", 1),
         (["dial", "run", "survey", "--for", "soon"], "--for", 2),
         (["dial", "run", "survey", "--agents", "0"], "--agents", 2),
+        (["dial", "run", "survey", "--agents", "99999999"], "--agents must be from 1 to 5,000", 2),
+        (["dial", "run", "survey", "--seed", "99999999999999999999999"], "--seed", 2),
         (["dial", "run", "survey", "--model", str(bad_model)], "unknown setting 'live_rat'", 1),
         (["dial", "run", "survey", "--trunk", str(tmp_path / "none.yaml")], "trunk file", 1),
         (["dial", "status", "nope"], "no campaign named", 1),

@@ -181,8 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         code = result if isinstance(result, int) else 0
         if code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130) itself, after the rollback
             typer.echo(INTERRUPTED_MESSAGE, err=True)
-    except clickx.UsageError as exc:
-        exc.show()
+    except clickx.UsageError as exc:  # one line, as every other error (Click's own block takes four)
+        where = exc.ctx.command_path if exc.ctx is not None else "cctool"
+        message = exc.format_message().rstrip(".")
+        if message:  # none when a bare group printed its help (`cctool dial`)
+            typer.echo(f"cctool: {message} (see `{where} --help`)", err=True)
         code = 2
     except typer.Abort:
         typer.echo(INTERRUPTED_MESSAGE, err=True)

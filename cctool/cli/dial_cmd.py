@@ -35,7 +35,7 @@ def run(
     agents: int = typer.Option(10, "--agents", help="Agents logged in for the run."),
     for_: str = typer.Option("8h", "--for", help="How long to dial (e.g. 8h, 90m)."),
     start: str | None = typer.Option(None, "--start", help="Mock trunk: the simulated start time (UTC)."),
-    seed: int = typer.Option(0, "--seed", help="Mock trunk: same seed, same run."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**63 - 1, help="Mock trunk: same seed, same run."),
     speed: float | None = typer.Option(
         None, "--speed", help="Mock trunk: simulated seconds per wall second (default: as fast as possible)."
     ),
