@@ -191,7 +191,7 @@ def create(
     except phones.InvalidNumber:
         raise UserError(f"phone number {phone!r} is not a valid number (use +country format)") from None
     with store.write() as conn:
-        _check_campaign(conn, campaign)
+        check_campaign(conn, campaign)
         contact_id = ensure_contact(store, number, at)
         stamp = to_iso(at)
         due = to_iso(sla_due(conn, kind, priority, at))
@@ -232,7 +232,7 @@ def create(
         return _public(get(conn, ticket_id), at)
 
 
-def _check_campaign(conn: sqlite3.Connection, campaign: str | None) -> None:
+def check_campaign(conn: sqlite3.Connection, campaign: str | None) -> None:
     if campaign and conn.execute("SELECT 1 FROM campaigns WHERE name = ?", (campaign,)).fetchone() is None:
         raise UserError(f"unknown campaign {campaign!r}: load it with `cctool campaign load FILE.yaml`")
 
@@ -413,7 +413,7 @@ def link(
             check_attempt(conn, attempt)
             append_event(store, ticket_id, "link", at, note=note, ref={"attempt": attempt})
         if campaign:
-            _check_campaign(conn, campaign)
+            check_campaign(conn, campaign)
             append_event(store, ticket_id, "link", at, note=note, ref={"campaign": campaign})
         conn.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (to_iso(at), ticket_id))
         return _public(get(conn, ticket_id), at)

@@ -327,3 +327,12 @@ def test_done_or_release_naming_a_call_attempt_that_does_not_exist_is_refused(
         )
     assert sqlite3.connect(db_path).execute("SELECT count(*) FROM audit_log").fetchone() == before
     assert [c["status"] for c in cli("callback", "list", "--json").json] == ["claimed"]
+
+
+def test_due_for_an_unknown_campaign_is_refused_not_an_empty_list(cli) -> None:
+    """A typo in cron's `callback due --campaign` listed nothing, with exit 0, every five minutes."""
+    refused = cli("callback", "due", "--campaign", "nope", "--json")
+    assert refused.code == 1 and refused.stdout == ""
+    assert (
+        refused.stderr == "cctool: unknown campaign 'nope': load it with `cctool campaign load FILE.yaml`\n"
+    )

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from .. import callbacks, ticket_settings
+from .. import callbacks, ticket_settings, tickets
 from ..now import now as clock_now
 from ..phones import e164
 from ..timeutil import parse_time
@@ -79,6 +79,7 @@ def due(
     """What is due now, oldest first; marks overdue ones missed. Safe to repeat and to overlap (cron)."""
     moment = parse_time(at, "--at").replace(microsecond=0) if at else clock_now()
     with store(ctx) as opened:  # cron on a mistyped $CCTOOL_DB: say so, every time
+        tickets.check_campaign(opened.conn, campaign)  # and on a mistyped --campaign (it listed nothing)
         callbacks.sweep_missed(opened)
         found = callbacks.due_callbacks(opened.conn, moment, campaign=campaign, owner=owner)
 
