@@ -101,9 +101,33 @@ def decode(path: Path, data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("gb18030"), "gb18030"
+        text = data.decode("gb18030")
     except UnicodeDecodeError:
         raise UserError(f"{path} is neither UTF-8 nor GB18030/GBK text: re-save it as UTF-8 CSV") from None
+    if looks_latin(text):
+        raise UserError(
+            f"{path} looks like Latin-1/Windows-1252 text (accented letters), not GB18030/GBK: "
+            "re-save it as UTF-8 CSV"
+        )
+    return text, "gb18030"
+
+
+def looks_latin(text: str, sample: int = 200_000) -> bool:
+    """True when GB18030 read Latin-1 text: 'Renée' decodes to 'Ren閑' without an error.
+
+    An accented Latin letter is one byte, nearly always followed by a plain letter; GB18030 takes the pair
+    for a rare character whose second byte is that letter. Chinese text has such characters too (about
+    one in five of the traditional ones), but most of its characters' second bytes are 0xA1 or above.
+    """
+    pairs = letters = 0
+    for char in text[:sample]:
+        if char < "\x80":
+            continue
+        encoded = char.encode("gb18030")
+        if len(encoded) == 2:
+            pairs += 1
+            letters += chr(encoded[1]).isascii() and chr(encoded[1]).isalpha()
+    return pairs >= 1 and letters >= 0.6 * pairs
 
 
 def _skip_blank_lines(text: str, line: int) -> tuple[int, str]:

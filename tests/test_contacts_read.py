@@ -181,3 +181,27 @@ def test_blank_lines_and_empty_spreadsheet_rows_are_not_counted(cli, tmp_path: P
         "duplicates_in_file": 0,
         "rejected": 0,
     }
+
+
+def test_a_latin1_file_is_refused_not_read_as_chinese(cli, tmp_path: Path, db_path: Path) -> None:
+    """GB18030 decodes most Latin-1 bytes without an error: 'Renée Élise' was stored as 'Ren閑 蒷ise'."""
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("Phone,Name\n+14155550181,Renée Élise\n+14155550182,Jérôme\n".encode("cp1252"))
+    result = cli("contacts", "import", latin)
+    assert result.code == 1 and not db_path.exists()
+    assert result.stderr == (
+        f"cctool: {latin} looks like Latin-1/Windows-1252 text (accented letters), not GB18030/GBK: "
+        "re-save it as UTF-8 CSV\n"
+    )
+
+
+def test_gbk_names_in_traditional_characters_are_still_read_as_chinese(cli, tmp_path: Path) -> None:
+    """About one traditional character in five has a second byte that is a Latin letter."""
+    names = ["陳大文", "張偉", "黃美玲", "劉嘉豪", "謝淑惠", "鄭誌傑", "王芳", "李娜"]
+    rows = "".join(f"+86138001380{i:02d},{name}\n" for i, name in enumerate(names))
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(("电话,姓名\n" + rows).encode("gb18030"))
+    result = cli("contacts", "import", path, "--json")
+    assert result.code == 0, result.stderr
+    assert result.json["imported"] == len(names)
+    assert cli("contacts", "show", "+8613800138002", "--json").json["name"] == "黃美玲"
