@@ -91,7 +91,7 @@ def decode(path: Path, data: bytes) -> tuple[str, str]:
     if b"\x00" in data[:65536]:
         utf16 = _utf16_without_bom(data)
         if utf16 is None:
-            raise UserError(f"{path} looks binary, not a CSV text file")
+            raise UserError(f"{path} looks binary, not a CSV text file: export or save it as CSV (UTF-8)")
         try:
             return data.decode(utf16), utf16
         except UnicodeDecodeError:
@@ -192,9 +192,9 @@ def open_contact_file(path: Path | str, maps: dict[str, str] | None = None) -> C
     """Read, decode and map a contact file; every unreadable case is a one-line UserError."""
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{path}: no such file")
+        raise UserError(f"{path}: no such file: check the path")
     if path.is_dir():
-        raise UserError(f"{path} is a folder, not a CSV file")
+        raise UserError(f"{path} is a folder, not a CSV file: give the file inside it")
     try:
         data = path.read_bytes()
     except OSError as exc:

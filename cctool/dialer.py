@@ -920,6 +920,8 @@ def make_trunk(value: str, model: CallModel, seed: int | None) -> tuple[Any, Any
         raise UserError(
             f"--trunk {value}: this cctool has no SIP trunk support (cctool.sip); use --trunk mock"
         ) from None
+    if Path(value).is_dir():
+        raise UserError(f"trunk file {value} is a folder: give a SIP trunk YAML file or 'mock'")
     if not Path(value).is_file():
         raise UserError(f"trunk file {value} does not exist: give a SIP trunk YAML file or 'mock'")
     return SipTrunk.from_file(value), WallClock()

@@ -93,5 +93,9 @@ def e164(text: str, region: str | None = None) -> str:
     try:
         return normalize(text, region).e164
     except InvalidNumber:
-        hint = "" if (text or "").strip().startswith("+") else " (use +country format or give --region)"
+        hint = (
+            ": check it for a typo"
+            if (text or "").strip().startswith("+")
+            else " (use +country format or give --region)"
+        )
         raise UserError(f"phone number {text!r} is not a valid number{hint}") from None
