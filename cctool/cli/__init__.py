@@ -75,7 +75,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "trunk": ("trunk_cmd", "app", "Check a SIP trunk or place one call through it."),
     "ticket": ("ticket_cmd", "app", "Tickets: inquiries, complaints, orders, returns."),
     "callback": ("callback_cmd", "app", "Callbacks: schedule, due (for cron), claim, done."),
-    "audit": ("audit_cmd", "app", "The hash-chained operations log."),
+    "audit": ("audit_cmd", "app", "The hash-chained operations log; the auditor's export and its check."),
     "db": ("db_cmd", "app", "Schema status."),
     "demo": ("demo_cmd", "demo", "Run an end-to-end demo on a fresh database."),
 }

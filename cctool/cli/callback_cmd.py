@@ -46,7 +46,9 @@ def schedule(
     phone: str = typer.Argument(..., metavar="PHONE"),
     at: str = typer.Option(..., "--at", help="When (ISO); without an offset it is read in --tz."),
     tz: str | None = typer.Option(None, "--tz", help="Zone of --at (else the contact's zone, else UTC)."),
-    campaign: str | None = typer.Option(None, "--campaign"),
+    campaign: str | None = typer.Option(
+        None, "--campaign", help="The campaign the callback belongs to (its calling hours apply)."
+    ),
     ticket: int | None = typer.Option(None, "--ticket", help="The ticket this callback follows up."),
     owner: str | None = typer.Option(None, "--owner", help="AGENT, or anyone (the default)."),
     note: str | None = typer.Option(None, "--note"),
@@ -74,7 +76,7 @@ def due(
         None, "--at", help="As of this time (ISO; UTC unless it has an offset; else now / $CCTOOL_NOW)."
     ),
     owner: str | None = typer.Option(None, "--owner", help="Only what this agent may claim."),
-    campaign: str | None = typer.Option(None, "--campaign"),
+    campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign's callbacks."),
 ) -> None:
     """What is due now, oldest first; marks overdue ones missed. Safe to repeat and to overlap (cron)."""
     moment = parse_time(at, "--at").replace(microsecond=0) if at else clock_now()

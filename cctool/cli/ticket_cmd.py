@@ -132,10 +132,12 @@ def show(ctx: typer.Context, ticket_id: int = typer.Argument(..., metavar="ID"))
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    status: str | None = typer.Option(None, "--status"),
-    kind: str | None = typer.Option(None, "--kind"),
-    phone: str | None = typer.Option(None, "--phone"),
-    assignee: str | None = typer.Option(None, "--assignee"),
+    status: str | None = typer.Option(
+        None, "--status", help=f"Only tickets in this status: {', '.join(tickets.STATUSES)}."
+    ),
+    kind: str | None = typer.Option(None, "--kind", help=f"Only this kind: {', '.join(tickets.KINDS)}."),
+    phone: str | None = typer.Option(None, "--phone", help="Only the tickets of this number."),
+    assignee: str | None = typer.Option(None, "--assignee", help="Only the tickets assigned to this agent."),
     overdue: bool = typer.Option(False, "--overdue", help="Only active tickets past their SLA due time."),
     region: str | None = region_option("a --phone"),
     limit: int | None = limit_option("tickets"),
