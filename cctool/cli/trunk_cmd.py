@@ -91,9 +91,8 @@ def call(
     def human(out: Console) -> None:
         code = f" ({result.sip_code})" if result.sip_code else ""
         detail = f": {result.detail}" if result.detail else ""
-        rang = any(
-            event == "ringing" for event, _ in report.order
-        )  # a trunk that never answered did not ring
+        # a trunk that never answered (timer B) did not ring: it was not "32.0 s ringing"
+        rang = any(event == "ringing" for event, _ in report.order)
         waited = f"{result.ring_s:.1f} s ringing" if rang else f"{result.ring_s:.1f} s without ringing"
         out.print(f"{number}: {result.outcome}{code} after {waited}{detail}", highlight=False)
 
