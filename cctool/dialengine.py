@@ -227,15 +227,18 @@ class Engine:
                 self._run_clock(self._stop_at + 3600.0 * 3, speed, stop=lambda: not self.calls)
         except KeyboardInterrupt:
             self.shutdown()
+            self._log_out(start, min(self._stop_at, clock.seconds))
             raise
         self.trunk.close()
         if self.fatal is not None:
             raise self.fatal
-        # agents are logged in until the run stops dialing (early when nothing is left to dial)
-        self.stats.logged_in_s += self.n_agents * (min(self._stop_at, start + for_s) - start) - sum(
-            self._break_taken.values()
-        )
+        self._log_out(start, min(self._stop_at, start + for_s))
         return self.stats
+
+    def _log_out(self, start: float, end: float) -> None:
+        """Agents are logged in until the run stops dialing (early when nothing is left to dial, or when
+        it is interrupted: its summary's occupancy is then over the time it ran, not 0)."""
+        self.stats.logged_in_s += self.n_agents * (end - start) - sum(self._break_taken.values())
 
     @property
     def stop_at(self) -> float:
@@ -243,9 +246,12 @@ class Engine:
         return self._stop_at
 
     def shutdown(self) -> None:
-        """Interrupted: dial nothing more, cancel ringing calls, hang up answered ones, record them all."""
+        """Interrupted: dial nothing more, cancel ringing calls, hang up answered ones, record them all,
+        and the calls in wrap-up too (their wrap-up timer will not run: the clock stops here)."""
         self._dialing, self._done, self._closing = False, True, True
         self.trunk.close()
+        for call in [c for c in self.calls.values() if c.talk_s is not None and c.agent in self.wrapping]:
+            self._wrap_end(call, call.agent)  # type: ignore[arg-type]
 
     def stop(self) -> None:
         """Dial nothing more; calls in flight finish."""

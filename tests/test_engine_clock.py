@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from cctool.clock import VirtualClock
 from cctool.dialengine import Call, Engine, Lead
 from cctool.mocktrunk import CallModel, MockTrunk
-from cctool.pacer import FixedRatioPacer
+from cctool.pacer import FixedRatioPacer, Pacer
 from cctool.trunk import CallResult
 
 START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
@@ -184,3 +186,30 @@ def test_an_hour_of_the_issue_model_gives_the_same_figures_as_before_the_event_l
         547, 139, 0, 139, 26629.594, 2085.0,
         {"answered": 139, "busy": 46, "no_answer": 296, "voicemail": 66},
     )  # fmt: skip
+
+
+def test_an_interrupted_run_records_the_calls_in_wrap_up_and_counts_its_time() -> None:
+    """Ctrl-C or SIGTERM while an agent was in wrap-up: that call's wrap-up timer never ran, so a person
+    called and talked to had no attempt row (and a `dnc_request` no opt-out); and the summary's
+    occupancy was 0, the logged-in time being counted only when a run ends normally."""
+    clock, sink = VirtualClock(START), Sink()
+    model = CallModel()
+    engine = Engine(
+        clock, MockTrunk(model, 7), model, agents=5, source=Leads(), sink=sink, pacer=Pacer(5, 0.03), seed=7
+    )
+
+    def interrupt_in_wrap_up(_: object) -> None:
+        if engine.wrapping and clock.seconds > 1800:
+            raise KeyboardInterrupt
+        clock.schedule(1.0, interrupt_in_wrap_up, None)
+
+    clock.schedule(1.0, interrupt_in_wrap_up, None)
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(8 * 3600.0)
+    assert engine.calls == {}  # every call dialed ended and was recorded
+    connected = [c for c in sink.calls if c.agent is not None]
+    assert len(connected) == engine.stats.connects > 0
+    cut = [c for c in connected if c.wrap_s is not None and c.wrap_s < model.wrap_s]
+    assert cut and all(c.disposition is not None for c in connected)  # the wrap-up cut short, recorded
+    assert 1800 * 5 * 0.99 < engine.stats.logged_in_s <= clock.seconds * 5
+    assert 0 < engine.stats.occupancy <= 1
