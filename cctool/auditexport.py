@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import os
-import re
 import secrets
 import select
 import shutil
@@ -35,7 +34,7 @@ from typing import IO, Any
 from . import __version__, audit, auditjson, manifest, recheck
 from .auditjson import AUDIT_HEAD_SQL
 from .errors import UsageError, UserError
-from .masking import PhoneRef, mask_name, mask_phone
+from .masking import PhoneRef, mask_name, mask_numbers_in_payload, mask_numbers_in_text, mask_phone
 from .store import Store, busy_timeout_s
 from .timeutil import to_iso, utcnow
 
@@ -45,7 +44,6 @@ JSON_PROCESS = True
 JSON_WRITER_START_S = 30.0  # its start (Python and a few modules)
 JSON_WRITER_READY_S = 5.0  # its read transaction's start, while the write lock is held
 _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
-_E164 = re.compile(r"\+\d{7,15}")
 
 
 @dataclass
@@ -289,10 +287,16 @@ class Exporter:
         return (name or "") if self.request.unmask else mask_name(name)
 
     def text(self, value: str | None) -> str:
-        """Free text (payloads, notes) with any E.164 number in it masked."""
+        """Free text (notes, subjects, reasons) with every number in it masked, however it is written."""
         if value is None or self.request.unmask:
             return value or ""
-        return _E164.sub(lambda m: mask_phone(m.group(0)), value)
+        return mask_numbers_in_text(value)
+
+    def payload(self, value: str | None) -> str:
+        """An audit row's JSON payload with the numbers in its texts masked (not its counts and ids)."""
+        if value is None or self.request.unmask:
+            return value or ""
+        return mask_numbers_in_payload(value)
 
     def table(self, name: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> int:
         sink = Sink(self.request.out, name, columns, "json" in self.request.formats, self.hashed)
@@ -490,7 +494,7 @@ def operations(x: Exporter) -> None:
                 r["entity"],
                 x.text(r["entity_id"]),
                 r["action"],
-                x.text(r["payload"]),
+                x.payload(r["payload"]),
                 r["prev_hash"],
                 r["hash"],
                 int(not x.request.unmask),

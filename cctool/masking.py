@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
+from typing import Any
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
@@ -63,3 +66,49 @@ class PhoneRef:
             return ""
         # BLAKE2b in its keyed mode is a MAC (RFC 7693), and several times faster than HMAC-SHA256.
         return hashlib.blake2b(e164.encode(), key=self._key, digest_size=10).hexdigest()
+
+
+# A number inside free text, as people write one: `+1 (646) 555 0100`, `718 675 1303`, `(718) 555-0142`,
+# `+8613800138000`, `tel:13800138000`: digits with spaces, dots, dashes or brackets between them. Not a
+# date (`2026-12-02`), nor part of a time or a word (`05:36:17.936876`, `form-4711`, hex).
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w.+\-])(?<!\d:)\+?\(?\d[\d \u00a0().\-]*\d(?![\w])")
+_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """Free text with every phone number in it masked: an E.164 one as `mask_phone` does, any other
+    written form of 7 to 15 digits down to its last four (`718 675 1303` -> `******1303`)."""
+    return _NUMBER_IN_TEXT.sub(_mask_match, text)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    found = match.group(0)
+    digits = "".join(ch for ch in found if ch.isdigit())
+    if not 7 <= len(digits) <= 15 or _DATE_START.match(found):
+        return found
+    if found.startswith("+"):
+        return mask_phone("+" + digits)
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def mask_numbers_in_payload(payload: str) -> str:
+    """An audit row's JSON payload with the numbers in its texts masked; its JSON numbers (counts, ids,
+    rates) are not phone numbers and stay as they are. Unchanged payloads keep their exact text."""
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return mask_numbers_in_text(payload)
+    masked = _mask_strings(document)
+    if masked == document:
+        return payload
+    return json.dumps(masked, ensure_ascii=False, separators=(",", ":"))
+
+
+def _mask_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_numbers_in_text(value)
+    if isinstance(value, list):
+        return [_mask_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_strings(v) for k, v in value.items()}
+    return value

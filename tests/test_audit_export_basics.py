@@ -106,3 +106,39 @@ def test_an_export_that_fails_leaves_no_folder_and_the_log_says_it_failed(
     log = cli("audit", "log", "--json").json
     assert [row["action"] for row in log[-2:]] == ["export", "export_failed"]
     assert json.loads(log[-1]["payload"]) == {"error": "KeyboardInterrupt"}
+
+
+def test_numbers_written_any_way_in_free_text_are_masked(cli, tmp_path: Path, monkeypatch) -> None:
+    """Only an unbroken +digits was masked: `718 675 1303`, `(718) 555-0142`, `+1 (646) 555 0100` in a
+    note or a subject, and a registry file's invalid examples in an audit payload, went out in clear."""
+    monkeypatch.setenv("CCTOOL_NOW", "2026-12-01T15:00:00Z")
+    assert cli("optout", "+12125550123").code == 0
+    ticket = cli("ticket", "new", "--phone", "+12125550123", "--kind", "complaint",
+                 "--subject", "call +1 (646) 555 0100 or +44 7911 123456",
+                 "--body", "home 718 675 1303, work (718) 555-0142, tel:13800138000")  # fmt: skip
+    assert ticket.code == 0, ticket.stderr
+    registry = tmp_path / "dnc.txt"
+    registry.write_text("+12125550111\n(212) 555-0199 x\n")
+    assert cli("dnc", "import", registry, "--list", "national", "--version", "v1", "--region", "US").code == 0
+    out = tmp_path / "audit"
+    assert _export(cli, out).code == 0
+    text = "".join(p.read_text(encoding="utf-8") for p in out.iterdir())
+    for clear in ("646) 555 0100", "7911 123456", "718 675 1303", "555-0142", "13800138000", "555-0199"):
+        assert clear not in text, clear
+    assert "******1303" in text and "+1 646***0100" in text
+    assert "2026-12-01T15:00:00" in text  # times are not numbers to mask
+    assert cli("audit", "verify", "--export", str(out)).code == 0
+
+
+def test_dates_times_counts_and_hashes_in_text_are_left_as_they_are() -> None:
+    from cctool.masking import mask_numbers_in_payload, mask_numbers_in_text
+
+    for text in (
+        "2026-12-02T05:36:17.936876Z",
+        "on 2026-12-02 16:00",
+        "form-4711, order 12345",
+        "9f3e81234567a",
+    ):
+        assert mask_numbers_in_text(text) == text
+    payload = '{"count": 1234567, "rate": 0.0254321, "sha256": "3f1234567890ab"}'
+    assert mask_numbers_in_payload(payload) == payload  # untouched, byte for byte
