@@ -827,12 +827,17 @@ class DbRun:
             self.finish(stats, "failed")
 
 
+def window_start(window: str, at: datetime) -> datetime:
+    """Where the abandonment window ending at `at` begins: whole UTC days, as the audit counts them
+    (`auditsections.abandonment`): `at`'s day for `day`, and the 29 days before it too for `30d`."""
+    today = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today if window == "day" else today - timedelta(days=29)
+
+
 def window_counts(conn: sqlite3.Connection, campaign: str, window: str, at: datetime) -> tuple[int, int]:
-    """(live answers, abandoned) of the campaign in the abandonment window ending at `at`."""
-    if window == "day":
-        since = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    else:
-        since = at - timedelta(days=30)
+    """(live answers, abandoned) of the campaign in the abandonment window ending at `at` (before, a
+    rolling 30 x 24 hours: `dial status` showed a rate the audit does not judge)."""
+    since = window_start(window, at)
     row = conn.execute(
         "SELECT count(*), coalesce(sum(abandoned), 0) FROM attempts WHERE campaign = ? "
         "AND outcome IN ('answered', 'abandoned') AND started_at >= ? AND started_at <= ?",
@@ -1025,6 +1030,7 @@ def status(conn: sqlite3.Connection, name: str, now: datetime | None = None) -> 
         "blocked": dict(sorted(blocked.items())),
         "abandonment": {
             "window": campaign.abandon_window,
+            "from": to_iso(window_start(campaign.abandon_window, at)),
             "until": to_iso(at),
             "live_answers": live,
             "abandoned": abandoned,

@@ -124,3 +124,23 @@ def test_at_midnight_the_calls_still_in_flight_count_in_the_day_they_were_dialed
         ((START + DAY).strftime("%Y-%m-%dT00:00:00Z"),),
     ).fetchone()
     assert live > 100 and (pacers[0].live, pacers[0].abandoned) == (live, abandoned)
+
+
+def test_the_window_dial_status_shows_is_the_audits_whole_utc_days(store: Store, tmp_path: Path) -> None:
+    """`dial status` counted a rolling 30 x 24 hours: at 15:00 it held the evening of 30 days ago, which
+    the audit's window ending today (the 30 whole UTC days to today) does not, and it showed a breach the
+    auditor would not see (or hid one)."""
+    from cctool.dialer import status as campaign_status
+    from cctool.dialer import window_counts
+
+    load_campaign(store, tmp_path)
+    past(store, NOW - 30 * DAY + timedelta(hours=3), live=100, abandoned=50)  # 30 days ago, 18:00
+    past(store, NOW - 29 * DAY - timedelta(hours=15), live=100, abandoned=2)  # 29 days ago, 00:00
+    past(store, NOW - timedelta(hours=1), live=100, abandoned=1)
+    assert window_counts(store.conn, "survey", "30d", NOW) == (200, 3)
+    status = campaign_status(store.conn, "survey", NOW)["abandonment"]
+    assert (status["from"], status["until"], status["live_answers"]) == (
+        "2026-11-11T00:00:00Z",
+        "2026-12-10T15:00:00Z",
+        200,
+    )

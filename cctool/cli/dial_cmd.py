@@ -146,7 +146,8 @@ def status(ctx: typer.Context, campaign: str = typer.Argument(..., help="Campaig
                 table("refused at dial time", ["reasons", "n"], [list(i) for i in doc["blocked"].items()])
             )
         out.print(
-            f"abandonment ({ab['window']} window to {ab['until']}): {ab['abandoned']} / {ab['live_answers']} "
+            f"abandonment ({ab['window']} window, {ab['from']} to {ab['until']}): "
+            f"{ab['abandoned']} / {ab['live_answers']} "
             f"live answers = {_pct(ab['rate'])} (cap {_pct(ab['cap'])})"
         )
 
