@@ -14,6 +14,7 @@ run is the same transaction rolled back.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from . import csvread
+from .children import die_with_parent
 from .csvread import ContactFile, open_contact_file, parse_maps
 from .errors import UsageError
 from .outfile import atomic_text, check_writable
@@ -117,6 +119,8 @@ _CLASSIFY: Classifier | None = None
 def _init_worker(spec: Spec) -> None:
     global _SPEC, _CLASSIFY
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool's own terminate(), not the command's handler
+    die_with_parent()
     # The writer is the import's critical path (one writer, and it works alone on the last block):
     # when the cores are short, it goes first.
     os.nice(5)
@@ -379,7 +383,8 @@ def import_contacts(
     counts = dict.fromkeys(COUNT_KEYS, 0)
     reject_rows: list[tuple[int, str, list[str]]] = []
     import_id = None
-    staging = tempfile.mkdtemp(prefix="cctool-import-")
+    _remove_dead_staging()
+    staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-")  # mode 0700: personal data
     try:
         with store.write():
             erased = frozenset(
@@ -440,6 +445,31 @@ def _detach_all(conn: sqlite3.Connection) -> None:
     for _, name, _ in conn.execute("PRAGMA database_list").fetchall():
         if name.startswith("stage"):
             conn.execute(f"DETACH DATABASE {name}")
+
+
+STAGING_PREFIX = "cctool-import-"
+
+
+def _remove_dead_staging() -> None:
+    """Staging folders of imports whose process is gone (`kill -9`: no cleanup ran); each holds up to a
+    few blocks of someone's contacts. A folder is named after its process: a live one is left alone."""
+    root = tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(root):
+            pid = name[len(STAGING_PREFIX) :].split("-", 1)[0]
+            if not (name.startswith(STAGING_PREFIX) and pid.isdigit()) or _alive(int(pid)):
+                continue
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: alive, and not ours to remove
+        return True
+    return True
 
 
 def _header_newlines(contact_file: ContactFile) -> int:

@@ -19,7 +19,6 @@ transaction left it.
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
 import select
 import signal
@@ -30,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from .children import die_with_parent
 from .errors import UserError
 
 if TYPE_CHECKING:
     from .store import Store
 
-PR_SET_PDEATHSIG = 1
 RUN_CHECKPOINT_PAGES = 10000  # WAL pages between checkpoints during a run (SQLite's default: 1000)
 RUN_CACHE_SIZE = -65536  # page cache during a run: 64 MiB at most (SQLite's default: 2 MiB)
 
@@ -246,21 +245,8 @@ class Writer:
         )
 
 
-def _die_with_parent() -> None:
-    """Ask the kernel to kill this process when its parent dies (Linux); exit if it already has."""
-    parent = os.getppid()
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # elsewhere the closed pipe ends it at its next read
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 def main(argv: list[str]) -> int:
-    _die_with_parent()
+    die_with_parent()
     # Ctrl-C (the whole process group) and SIGTERM are the run's to handle: it writes what it has through
     # this process, then closes its input
     signal.signal(signal.SIGINT, signal.SIG_IGN)

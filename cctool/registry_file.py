@@ -34,6 +34,7 @@ from pathlib import Path
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
+from .children import die_with_parent
 from .errors import UserError
 from .phones import InvalidNumber, normalize
 
@@ -152,7 +153,7 @@ def parse_in_two(text: str, region: str | None) -> ParsedRegistry:
         return _merge([parse_lines(text[:middle], region, codes), parse_lines(text[middle:], region, codes)])
     _SHARED["text"] = text
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_parse_shared, args=(sender, middle, region, codes), daemon=True)
+    child = context.Process(target=_parse_shared, args=(sender, receiver, middle, region, codes), daemon=True)
     try:
         child.start()
         sender.close()
@@ -170,9 +171,14 @@ def parse_in_two(text: str, region: str | None) -> ParsedRegistry:
     return _merge([first, second])
 
 
-def _parse_shared(sender: Connection, start: int, region: str | None, codes: tuple[int, ...]) -> None:
+def _parse_shared(
+    sender: Connection, receiver: Connection, start: int, region: str | None, codes: tuple[int, ...]
+) -> None:
     # Ctrl-C reaches the whole process group: the parent handles it (and ends this child), quietly.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent()
+    receiver.close()  # the parent's end: kept open here, a send to a dead parent blocked for ever
     sender.send(parse_lines(_SHARED["text"][start:], region, codes))
     sender.close()
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 from .contacts_helpers import snapshot
 
@@ -21,7 +25,10 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def test_ctrl_c_during_a_big_import_keeps_nothing_and_leaves_no_workers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_during_a_big_import_keeps_nothing_and_leaves_no_workers(tmp_path: Path, signum: int) -> None:
+    """SIGTERM (cron's kill) too: it exited 143 with the workers' BrokenPipeError tracebacks and left the
+    staging files, some of the file's contacts, in /tmp."""
     if not Path("/proc/self/task").exists():
         return  # needs Linux /proc to see the workers
     csv_path = tmp_path / "big.csv"
@@ -45,7 +52,7 @@ def test_ctrl_c_during_a_big_import_keeps_nothing_and_leaves_no_workers(tmp_path
         time.sleep(0.02)
     workers = _children(proc.pid)
     assert len(workers) >= 2, "the import did not start its parsing workers"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip() == "cctool: interrupted; nothing half-written was kept"
@@ -55,6 +62,33 @@ def test_ctrl_c_during_a_big_import_keeps_nothing_and_leaves_no_workers(tmp_path
     assert not [w for w in workers if Path(f"/proc/{w}").exists() and "zombie" not in _state(w)]
     assert not (tmp_path / "big.rejects.csv").exists()
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM contacts").fetchone()[0] == 0
+    assert not list(Path(tempfile.gettempdir()).glob(f"cctool-import-{proc.pid}-*"))
+
+
+def test_the_staging_folder_of_a_killed_import_is_removed_by_the_next_one(tmp_path: Path) -> None:
+    """`kill -9` runs no cleanup: its staging folder (blocks of the file's contacts) stayed in /tmp."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    root = Path(tempfile.gettempdir())
+    left = root / f"cctool-import-{dead.pid}-test"
+    running = root / f"cctool-import-{os.getpid()}-test"  # an import still running: not touched
+    for folder in (left, running):
+        folder.mkdir(exist_ok=True)
+        (folder / "block0.db").write_bytes(b"contacts")
+    try:
+        csv_path = tmp_path / "c.csv"
+        csv_path.write_text("phone\n+12125550123\n")
+        db = tmp_path / "c.db"
+        done = subprocess.run(
+            [sys.executable, "-m", "cctool", "--db", str(db), "contacts", "import", str(csv_path)],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        assert not left.exists() and running.exists()
+    finally:
+        for folder in (left, running):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _state(pid: int) -> str:

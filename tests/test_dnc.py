@@ -411,3 +411,42 @@ def test_a_refused_registry_load_is_one_line_without_a_loading_note(cli, tmp_pat
     refused = cli("dnc", "import", path, "--list", "internal", "--version", "v1")
     assert refused.code == 2
     assert len(refused.stderr.strip().splitlines()) == 1 and "loading" not in refused.stderr
+
+
+def test_the_parsing_child_of_a_killed_registry_load_does_not_outlive_it(tmp_path: Path) -> None:
+    """A big file is parsed on two cores by a forked child. After a `kill -9` of the load (cron's timeout)
+    the child blocked for ever writing to its pipe, 150 MB, holding the database open."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not Path("/proc/self/task").exists():
+        pytest.skip("needs Linux /proc to see the child")
+    registry_path = tmp_path / "national.txt"
+    registry_path.write_text("".join(f"+1212{n:07d}\n" for n in range(0, 9_000_000, 6)))  # 1.5M lines
+    db = tmp_path / "cc.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cctool", "--db", str(db), "dnc", "import", str(registry_path),
+         "--list", "national", "--version", "v1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    children: list[str] = []
+    deadline = time.monotonic() + 60
+    while not children and proc.poll() is None and time.monotonic() < deadline:
+        try:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        except OSError:
+            break
+        time.sleep(0.005)
+    assert children, "the load did not fork its parsing child"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+        time.sleep(0.05)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+    for pid in alive:  # do not leave it behind for the next test either
+        os.kill(int(pid), signal.SIGKILL)
+    assert not alive

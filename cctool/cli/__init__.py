@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -176,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     code = 0
     opts = Options()
+    previous = _terminate_as_interrupt()
     try:
         result = command.main(args=args, prog_name="cctool", standalone_mode=False, obj=opts)
         code = result if isinstance(result, int) else 0
@@ -212,4 +215,21 @@ def main(argv: list[str] | None = None) -> int:
         code = INTERRUPTED
     except BrokenPipeError:
         code = 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return code
+
+
+def _terminate_as_interrupt() -> Any:
+    """SIGTERM (cron's or a timeout's kill) stops any command as Ctrl-C does: its transaction rolled back,
+    its temporary files and helpers gone, exit 130 (an import killed so left its staging files and its
+    workers' tracebacks). Returns the handler it replaced, or None off the main thread."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        return None

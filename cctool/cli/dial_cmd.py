@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import typer
@@ -18,10 +17,6 @@ app = typer.Typer(no_args_is_help=True)
 
 def _pct(value: float) -> str:
     return f"{value:.2%}"
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 @app.command("run")
@@ -74,16 +69,13 @@ def run(
         break_every_s=break_every,
         break_s=break_length or 900.0,
     )
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # cron's kill: finish the batch, then stop
-    try:
+    try:  # cron's kill (SIGTERM) arrives as Ctrl-C does (`cli.main`): the run finishes its batch, then stops
         with store(ctx) as opened:
             summary = dialer.run_campaign(opened, opts)
     except dialer.RunInterrupted as stopped:
         if options(ctx).json:  # a script still gets the one document: what the run did, "interrupted": true
             emit(ctx, stopped.summary)
         raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
     def human(out: Console) -> None:
         out.print(
