@@ -107,3 +107,27 @@ def test_click_usage_errors_are_one_line_too(cli) -> None:
         assert shown.stderr.startswith("cctool: ") and words in shown.stderr, (args, shown.stderr)
     bare = run_process("dial")  # a group alone prints its help, as before
     assert bare.code == 2 and "run" in bare.stdout and bare.stderr == ""
+
+
+def test_ctrl_c_while_a_finished_command_closes_its_database_is_not_reported_as_nothing_kept(
+    cli, monkeypatch
+) -> None:
+    """Closing the database checkpoints its WAL (0.3 s after a big import): Ctrl-C then printed
+    "interrupted; nothing half-written was kept", exit 130, of an import committed whole."""
+    import os
+    import signal
+
+    from cctool.store import Store
+
+    assert cli("init").code == 0
+    close = Store.close
+
+    def interrupted_close(self: Store) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        close(self)
+
+    monkeypatch.setattr(Store, "close", interrupted_close)
+    done = cli("optout", "+12125550123")
+    monkeypatch.setattr(Store, "close", close)
+    assert (done.code, done.stderr) == (0, "")
+    assert cli("dnc", "check", "+12125550123", "--json").json["suppressed"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -70,7 +71,25 @@ def store(
     except BaseException:
         _close(opened, remove=new)
         raise
-    _close(opened, remove=new and dry_run)
+    with _interrupts_held():  # the command's work is committed: closing (a WAL checkpoint) finishes it
+        _close(opened, remove=new and dry_run)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C or SIGTERM while a finished command closes its database is ignored: raised there it said
+    "interrupted; nothing half-written was kept", exit 130, of an import that was committed whole."""
+    held: list[tuple[signal.Signals, Any]] = []
+    try:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            held.append((number, signal.signal(number, lambda *_: None)))
+    except ValueError:  # not the main thread: signals are not ours to handle
+        pass
+    try:
+        yield
+    finally:
+        for number, previous in held:
+            signal.signal(number, previous)
 
 
 def _close(opened: Store, *, remove: bool) -> None:
