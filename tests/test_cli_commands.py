@@ -17,30 +17,30 @@ def command_names(help_text: str) -> list[str]:
     return re.findall(r"^[│ ]\s*([a-z]+)\s{2,}", commands, flags=re.MULTILINE)
 
 
-def test_a_command_does_not_load_the_dialer_or_the_sip_stack(tmp_path) -> None:
+def run_and_list_modules(tmp_path, args: list[str], modules: tuple[str, ...]) -> tuple[int, list[str], str]:
+    """Run `cctool ARGS` in a fresh interpreter on a new database: its exit code, which of `modules` it
+    imported, and its stderr."""
     db = tmp_path / "cc.db"
     assert run_process("--db", str(db), "init").code == 0
     probe = (
         "import sys\nfrom cctool.cli import main\n"
-        f"code = main(['--db', {str(db)!r}, 'callback', 'due', '--json'])\n"
-        f"print(code, [m for m in {HEAVY!r} if m in sys.modules])\n"
+        f"code = main(['--db', {str(db)!r}, *{args!r}])\n"
+        f"print(code, [m for m in {modules!r} if m in sys.modules])\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[-1] == "0 []"
+    code, loaded = proc.stdout.splitlines()[-1].split(" ", 1)
+    return int(code), eval(loaded), proc.stderr  # noqa: S307 - the list the probe printed
+
+
+def test_a_command_does_not_load_the_dialer_or_the_sip_stack(tmp_path) -> None:
+    assert run_and_list_modules(tmp_path, ["callback", "due", "--json"], HEAVY)[:2] == (0, [])
 
 
 def test_the_dialer_is_loaded_when_a_run_asks_for_it(tmp_path) -> None:
-    db = tmp_path / "cc.db"
-    assert run_process("--db", str(db), "init").code == 0
-    probe = (
-        "import sys\nfrom cctool.cli import main\n"
-        f"code = main(['--db', {str(db)!r}, 'dial', 'status', 'no-such-campaign'])\n"
-        "print(code, 'cctool.dialer' in sys.modules)\n"
+    code, loaded, err = run_and_list_modules(
+        tmp_path, ["dial", "status", "no-such-campaign"], ("cctool.dialer",)
     )
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert proc.stdout.splitlines()[-1] == "1 True"
-    assert "no-such-campaign" in proc.stderr
+    assert (code, loaded) == (1, ["cctool.dialer"]) and "no-such-campaign" in err
 
 
 def test_help_lists_every_command_in_one_order_whatever_ran_before(cli) -> None:

@@ -45,17 +45,32 @@ NEEDS_A_DATABASE = [
 
 
 @pytest.mark.parametrize("args", NEEDS_A_DATABASE, ids=" ".join)
-def test_a_command_on_a_missing_database_names_it_and_creates_nothing(
-    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("given", ["missing", "empty"])
+def test_a_command_on_a_missing_or_empty_database_names_it_and_creates_nothing(
+    args: list[str],
+    given: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """An empty file (`touch cctool.db`, or a file emptied by mistake) was quietly given the whole schema
+    by an opt-out, as a missing one had been before."""
     monkeypatch.chdir(tmp_path)
-    missing = tmp_path / "typo.db"
-    assert main(["--db", str(missing), *args]) == 1
-    err = capsys.readouterr().err
-    assert err.strip().splitlines() == [
-        f"cctool: database {missing} does not exist: check --db (or $CCTOOL_DB), or create it with `cctool init`"
+    path = tmp_path / ("typo.db" if given == "missing" else "empty.db")
+    if given == "empty":
+        path.write_bytes(b"")
+    assert main(["--db", str(path), *args]) == 1
+    why = (
+        "does not exist: check --db (or $CCTOOL_DB)"
+        if given == "missing"
+        else "is empty (no cctool tables): check --db (or $CCTOOL_DB)"
+    )
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"cctool: database {path} {why}, or create it with `cctool init`"
     ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no database, no -wal, no export folder
+    # no database, no -wal, no export folder; the empty file as it was
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if given == "missing" else ["empty.db"])
+    assert given == "missing" or path.read_bytes() == b""
 
 
 def test_the_environment_path_is_checked_the_same_way(
@@ -125,22 +140,6 @@ def test_a_dry_run_of_a_first_import_leaves_no_database_behind(
     assert main(["--db", str(db), "--json", "contacts", "import", str(contacts), "--dry-run"]) == 0
     assert '"rejected": 1' in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["contacts.csv"]
-
-
-@pytest.mark.parametrize("args", NEEDS_A_DATABASE, ids=" ".join)
-def test_an_empty_file_is_not_made_a_database_by_a_command_that_needs_one(
-    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`touch cctool.db` (or a file emptied by mistake) was quietly given the whole schema by an opt-out."""
-    monkeypatch.chdir(tmp_path)
-    empty = tmp_path / "empty.db"
-    empty.write_bytes(b"")
-    assert main(["--db", str(empty), *args]) == 1
-    assert capsys.readouterr().err.strip().splitlines() == [
-        f"cctool: database {empty} is empty (no cctool tables): check --db (or $CCTOOL_DB), "
-        "or create it with `cctool init`"
-    ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"] and empty.read_bytes() == b""
 
 
 @pytest.mark.parametrize("args", [["init"], ["optout", "+12025550143"], ["contacts", "list"]], ids=" ".join)
