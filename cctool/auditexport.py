@@ -22,6 +22,7 @@ import os
 import secrets
 import select
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -568,7 +569,8 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
             },
         )
     try:
-        return _write_export(store, request)
+        with _Interrupts() as interrupts:
+            return _write_export(store, request, interrupts.check)
     except BaseException as exc:
         # no half folder for an auditor to mistake for the export, and the log says it did not happen
         _discard(request.out, created)
@@ -589,7 +591,37 @@ def _discard(out: Path, created: bool) -> None:
             child.unlink(missing_ok=True)
 
 
-def _write_export(store: Store, request: ExportRequest) -> dict[str, Any]:
+class _Interrupts:
+    """Ctrl-C or SIGTERM during an export, raised only between its sections (`check`).
+
+    Raised where the signal lands, it could land inside a queue operation of a file's hashing thread
+    (`manifest.HashingFile`) and leave its lock taken: the export's cleanup then waited for ever (1 of 13
+    tries). A section takes seconds at most, so the export still stops within seconds.
+    """
+
+    def __init__(self) -> None:
+        self.pending = False
+        self._previous: list[tuple[signal.Signals, Any]] = []
+
+    def __enter__(self) -> _Interrupts:
+        with contextlib.suppress(ValueError):  # not the main thread: signals are not ours to handle
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous.append((number, signal.signal(number, self._note)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, previous in self._previous:
+            signal.signal(number, previous)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.pending = True
+
+    def check(self) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+
+
+def _write_export(store: Store, request: ExportRequest, check: Callable[[], None]) -> dict[str, Any]:
     exporter = Exporter(store, request)
     conn = store.conn
     conn.execute("BEGIN")  # one read snapshot for every file
@@ -599,7 +631,9 @@ def _write_export(store: Store, request: ExportRequest) -> dict[str, Any]:
         exporter.share_snapshot()
         sections = _sections(store)
         for section in sections:
+            check()
             section(exporter)
+        check()
         head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
     except BaseException:
         exporter.close_checker()

@@ -142,3 +142,31 @@ def test_dates_times_counts_and_hashes_in_text_are_left_as_they_are() -> None:
         assert mask_numbers_in_text(text) == text
     payload = '{"count": 1234567, "rate": 0.0254321, "sha256": "3f1234567890ab"}'
     assert mask_numbers_in_payload(payload) == payload  # untouched, byte for byte
+
+
+def test_ctrl_c_during_an_export_stops_it_between_sections_not_inside_a_write(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raised where the signal landed, the interrupt could break a file's hashing queue and the export's
+    cleanup then hung for ever (1 try in 13). Now it is noted and raised before the next section."""
+    import os
+    import signal
+
+    from cctool import auditexport
+
+    ran: list[str] = []
+
+    def first(exporter) -> None:
+        (exporter.request.out / "attempts.csv").write_text("half\n")
+        os.kill(os.getpid(), signal.SIGINT)  # lands here, mid-section: the section goes on
+        ran.append("first, to its end")
+
+    def second(exporter) -> None:
+        ran.append("second")
+
+    monkeypatch.setattr(auditexport, "_sections", lambda store: [first, second])
+    out = tmp_path / "audit"
+    assert _export(cli, out).code == 130
+    assert ran == ["first, to its end"] and not out.exists()
+    assert cli("audit", "log", "--json").json[-1]["action"] == "export_failed"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
