@@ -34,6 +34,7 @@ from typing import IO, Any
 
 from . import __version__, audit, auditjson, manifest, recheck
 from .auditjson import AUDIT_HEAD_SQL
+from .children import signals_handled
 from .errors import UsageError, UserError
 from .masking import PhoneRef, mask_name, mask_numbers_in_payload, mask_numbers_in_text, mask_phone
 from .store import Store, busy_timeout_s
@@ -569,7 +570,8 @@ def export(store: Store, request: ExportRequest) -> dict[str, Any]:
             },
         )
     try:
-        with _Interrupts() as interrupts:
+        interrupts = _Interrupts()
+        with signals_handled(interrupts.note, signal.SIGINT, signal.SIGTERM):
             return _write_export(store, request, interrupts.check)
     except BaseException as exc:
         # no half folder for an auditor to mistake for the export, and the log says it did not happen
@@ -592,28 +594,17 @@ def _discard(out: Path, created: bool) -> None:
 
 
 class _Interrupts:
-    """Ctrl-C or SIGTERM during an export, raised only between its sections (`check`).
+    """Ctrl-C or SIGTERM during an export, noted (`note`, the handler) and raised only between its
+    sections (`check`).
 
     Raised where the signal lands, it could land inside a queue operation of a file's hashing thread
     (`manifest.HashingFile`) and leave its lock taken: the export's cleanup then waited for ever (1 of 13
     tries). A section takes seconds at most, so the export still stops within seconds.
     """
 
-    def __init__(self) -> None:
-        self.pending = False
-        self._previous: list[tuple[signal.Signals, Any]] = []
+    pending = False
 
-    def __enter__(self) -> _Interrupts:
-        with contextlib.suppress(ValueError):  # not the main thread: signals are not ours to handle
-            for number in (signal.SIGINT, signal.SIGTERM):
-                self._previous.append((number, signal.signal(number, self._note)))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for number, previous in self._previous:
-            signal.signal(number, previous)
-
-    def _note(self, signum: int, frame: object) -> None:
+    def note(self, signum: int, frame: object) -> None:
         self.pending = True
 
     def check(self) -> None:

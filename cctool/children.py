@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from collections.abc import Iterator
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 
@@ -23,3 +26,23 @@ def die_with_parent() -> None:
         pass  # elsewhere the closed pipe ends it at its next read
     if os.getppid() != parent:
         os._exit(1)
+
+
+@contextlib.contextmanager
+def signals_handled(handler: Any, *numbers: signal.Signals) -> Iterator[None]:
+    """`handler` for these signals while the block runs, the previous handlers after it. Off the main
+    thread nothing is changed (Python lets only the main thread set handlers)."""
+    previous: list[tuple[signal.Signals, Any]] = []
+    with contextlib.suppress(ValueError):
+        for number in numbers:
+            previous.append((number, signal.signal(number, handler)))
+    try:
+        yield
+    finally:
+        for number, handler_before in previous:
+            signal.signal(number, handler_before)
+
+
+def raise_interrupt(signum: int, frame: object) -> None:
+    """A signal handler: the signal stops the command as Ctrl-C does."""
+    raise KeyboardInterrupt

@@ -464,11 +464,11 @@ def _remove_dead_staging() -> None:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # PermissionError: another user's process, alive (and not ours to remove)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's: alive, and not ours to remove
-        return True
+    except PermissionError:
+        pass
     return True
 
 

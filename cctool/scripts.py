@@ -192,10 +192,8 @@ def render(text: str, context: dict[str, Any], name: str | None = None) -> str:
     try:
         return _ENV.from_string(text).render(context)
     except jinja2.UndefinedError as exc:
-        line = _template_line(exc)
-        where = f"script {name or ''}{f' line {line}' if line else ''}".replace("  ", " ")
         raise UserError(
-            f"{where} needs a field the contact or campaign lacks: {exc.message}; "
+            f"{_where(name, exc)} needs a field the contact or campaign lacks: {exc.message}; "
             "guard an optional field with {% if ... is defined %}"
         ) from None
     except jinja2.exceptions.SecurityError as exc:
@@ -203,11 +201,15 @@ def render(text: str, context: dict[str, Any], name: str | None = None) -> str:
     except jinja2.TemplateError as exc:
         raise UserError(f"script cannot be rendered: {exc}") from None
     except (ArithmeticError, ValueError, TypeError, LookupError) as exc:  # `{{ 1/0 }}`, `{{ "a" + 1 }}`
-        line = _template_line(exc)
-        where = f"script {name or ''}{f' line {line}' if line else ''}".replace("  ", " ")
         raise UserError(
-            f"{where} cannot be rendered: {type(exc).__name__}: {exc}; fix the template"
+            f"{_where(name, exc)} cannot be rendered: {type(exc).__name__}: {exc}; fix the template"
         ) from None
+
+
+def _where(name: str | None, exc: BaseException) -> str:
+    """'script NAME line N' for the line being rendered when `exc` was raised (as much as is known)."""
+    line = _template_line(exc)
+    return f"script {name or ''}{f' line {line}' if line else ''}".replace("  ", " ")
 
 
 @dataclass(frozen=True)

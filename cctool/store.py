@@ -43,6 +43,10 @@ def busy_timeout_s() -> float:
     return seconds
 
 
+# What to do about a database SQLite finds damaged, on opening it (`connect`) or later (`cli.main`).
+DAMAGED_ADVICE = (
+    "nothing was changed; restore it from a backup (`PRAGMA integrity_check` in sqlite3 shows what is wrong)"
+)
 MIGRATION_SET = "cctool"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+$")
 
@@ -224,10 +228,7 @@ def connect(path: Path) -> sqlite3.Connection:
                 "files beside it, even to read; fix the permissions or copy it to a writable folder"
             ) from None
         if _sqlite_header(path):  # the operator's own database, damaged: not "another file"
-            raise UserError(
-                f"database {path} is damaged ({exc}): nothing was changed; restore it from a backup "
-                "(`PRAGMA integrity_check` in sqlite3 shows what is wrong)"
-            ) from None
+            raise UserError(f"database {path} is damaged ({exc}): {DAMAGED_ADVICE}") from None
         raise UserError(f"{path} is not a cctool database ({exc}): point --db at another file") from None
     return conn
 

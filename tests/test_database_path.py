@@ -215,3 +215,41 @@ def test_reading_commands_are_not_kept_waiting_by_another_processs_write(tmp_pat
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+@pytest.mark.parametrize(
+    ("sqlite_says", "line"),
+    [
+        ("attempt to write a readonly database", "cannot be written (attempt to write a readonly database)"),
+        ("database disk image is malformed", "is damaged or unreadable (database disk image is malformed)"),
+        ("database or disk is full", "cannot grow (database or disk is full): free some disk space"),
+        ("database is locked", "is busy (database is locked): try again when the other run has finished"),
+    ],
+)
+def test_what_sqlite_says_of_the_file_during_a_command_is_one_line(
+    sqlite_says: str,
+    line: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read-only file (not root's), a page damaged mid-file or a full disk met by a write was a
+    traceback of some 40 lines; an error of cctool's own SQL still is one (a bug, to be reported)."""
+    from cctool import optout
+
+    db = tmp_path / "cc.db"
+    assert main(["--db", str(db), "init"]) == 0
+
+    said = [sqlite_says]
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError(said[0])
+
+    monkeypatch.setattr(optout, "record", fails)
+    capsys.readouterr()
+    assert main(["--db", str(db), "optout", "+12025550143"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"cctool: database {db} {line}")
+    said[0] = "no such column: phnoe"
+    with pytest.raises(sqlite3.OperationalError, match="no such column"):
+        main(["--db", str(db), "optout", "+12025550143"])

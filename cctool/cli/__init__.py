@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -17,8 +16,9 @@ except ImportError:  # pragma: no cover - older typer on plain click
     from click import exceptions as clickx  # type: ignore[no-redef]
 
 from .. import __version__
+from ..children import raise_interrupt, signals_handled
 from ..errors import UsageError, UserError
-from ..store import default_db_path
+from ..store import DAMAGED_ADVICE, default_db_path
 from .common import Options, options
 
 app = typer.Typer(
@@ -151,8 +151,7 @@ _DATABASE_TROUBLE = (
     (("readonly",), "cannot be written ({exc}): check the permissions of the file and its -wal and -shm"),
     (
         ("malformed", "not a database", "disk i/o error"),
-        "is damaged or unreadable ({exc}): nothing was changed; restore it from a backup "
-        "(`PRAGMA integrity_check` in sqlite3 shows what is wrong)",
+        "is damaged or unreadable ({exc}): " + DAMAGED_ADVICE,
     ),
     (("database or disk is full",), "cannot grow ({exc}): free some disk space and try again"),
 )
@@ -178,9 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     code = 0
     opts = Options()
-    previous = _terminate_as_interrupt()
     try:
-        result = command.main(args=args, prog_name="cctool", standalone_mode=False, obj=opts)
+        # SIGTERM (cron's or a timeout's kill) stops any command as Ctrl-C does: its transaction rolled
+        # back, its temporary files and helpers gone, exit 130 (an import so killed left its staging
+        # files and its workers' tracebacks)
+        with signals_handled(raise_interrupt, signal.SIGTERM):
+            result = command.main(args=args, prog_name="cctool", standalone_mode=False, obj=opts)
         code = result if isinstance(result, int) else 0
         if code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130) itself, after the rollback
             typer.echo(INTERRUPTED_MESSAGE, err=True)
@@ -215,21 +217,4 @@ def main(argv: list[str] | None = None) -> int:
         code = INTERRUPTED
     except BrokenPipeError:
         code = 0
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
     return code
-
-
-def _terminate_as_interrupt() -> Any:
-    """SIGTERM (cron's or a timeout's kill) stops any command as Ctrl-C does: its transaction rolled back,
-    its temporary files and helpers gone, exit 130 (an import killed so left its staging files and its
-    workers' tracebacks). Returns the handler it replaced, or None off the main thread."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: signals are not ours to handle
-        return None
